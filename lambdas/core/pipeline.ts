@@ -1,0 +1,264 @@
+/**
+ * Pipeline declarations: one per table, read by the loader Lambda (schema, partitioning,
+ * transform) and by the CDK app and the local provisioner (Glue table, topics, IAM scope).
+ *
+ * A declaration is plain data plus an optional transform function. `definePipeline` validates it
+ * and returns the normalized {@link Pipeline} every other module works with; an invalid
+ * declaration throws a {@link PipelineDeclarationError} that says what to fix.
+ */
+import { ColumnType, ColumnTypeError, IDENTIFIER, formatColumnType, parseColumnType } from './types';
+
+/** Where a Kafka record came from, handed to a transform next to the decoded value. */
+export interface RecordMeta {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Kafka record timestamp, epoch milliseconds. */
+  timestamp: number;
+  timestampType: string;
+  /** The raw key bytes, or null when the record has no key. */
+  key: Uint8Array | null;
+  headers: { key: string; value: Uint8Array }[];
+}
+
+/** A row as produced by decoding or a transform: column (or JSON field) name → JSON value. */
+export type Row = Record<string, unknown>;
+
+/**
+ * A transform turns one decoded JSON value into 0..n rows. Return `null` (or `[]`) to filter the
+ * record out. A transform that throws, or returns anything but an object, an array of objects or
+ * null, sends the record to the quarantine with stage `transform`.
+ */
+export type Transform = (value: unknown, meta: RecordMeta) => Row | Row[] | null | undefined;
+
+export interface ColumnDeclaration {
+  /** Column name: lower case, `[a-z_][a-z0-9_]*` (Athena lower-cases names anyway). */
+  name: string;
+  /** Glue/Athena type, e.g. `string`, `bigint`, `decimal(12,2)`, `map<string,string>`. */
+  type: string;
+  /** A row without a value for a required column is quarantined. @default false */
+  required?: boolean;
+  /** The top-level JSON field the value comes from. @default the column name */
+  field?: string;
+  /** Shown in the Glue catalog. */
+  comment?: string;
+}
+
+export type PartitioningDeclaration =
+  | {
+      /** Event-time partitions `dt=YYYY-MM-DD` (day) or `dt=YYYY-MM-DD/hour=HH` (hour), UTC. */
+      by: 'eventTime';
+      /** A `timestamp` or `date` column, or `$kafkaTimestamp` for the record's Kafka timestamp. */
+      source: string;
+      granularity: 'day' | 'hour';
+    }
+  | {
+      /** Plain column partitions, in order; the columns become partition keys (not file columns). */
+      by: 'columns';
+      columns: string[];
+    }
+  | { by: 'none' };
+
+export interface PipelineDeclaration {
+  /** Table name: `[a-z][a-z0-9_]*`, at most 64 characters. */
+  name: string;
+  /** Kafka topics read into this table. */
+  topics: string[];
+  /** How record values are decoded. Only `json` for now. */
+  valueFormat: 'json';
+  columns: ColumnDeclaration[];
+  partitioning: PartitioningDeclaration;
+  /** Optional transform from the decoded JSON value to 0..n rows. @default the value is the row */
+  transform?: Transform;
+  /** Keep `_topic string, _partition int, _offset bigint, _kafka_ts timestamp` as the last columns. @default true */
+  keepKafkaCoordinates?: boolean;
+  /** Parquet compression. @default 'snappy' */
+  compression?: 'snappy' | 'zstd';
+  /**
+   * How Athena learns the partitions: `glue` registers each new partition with
+   * BatchCreatePartition; `projection` uses Athena partition projection (nothing registered).
+   * @default 'glue'
+   */
+  partitionRegistration?: 'glue' | 'projection';
+  /** First day partition projection enumerates (YYYY-MM-DD). @default '2020-01-01' */
+  projectionStartDate?: string;
+  /**
+   * Fields of a row that are not declared columns: `drop` ignores them, `quarantine` sends the
+   * record to the quarantine (stage `conform`). @default 'drop'
+   */
+  unknownFields?: 'drop' | 'quarantine';
+  /** Shown in the Glue catalog. */
+  description?: string;
+}
+
+/** A validated column. */
+export interface Column {
+  name: string;
+  type: ColumnType;
+  /** The type as written in Glue (canonical form). */
+  glueType: string;
+  required: boolean;
+  /** The JSON field the value comes from; for Kafka coordinate columns, unused. */
+  field: string;
+  /** Set on the Kafka coordinate columns, whose values come from the record, not the row. */
+  kafka?: 'topic' | 'partition' | 'offset' | 'timestamp';
+  comment?: string;
+}
+
+export interface PartitionKey {
+  name: string;
+  /** Glue type of the partition key (always a primitive). */
+  glueType: string;
+}
+
+export type Partitioning =
+  | { by: 'eventTime'; source: { column: string } | { kafkaTimestamp: true }; granularity: 'day' | 'hour' }
+  | { by: 'columns'; columns: Column[] }
+  | { by: 'none' };
+
+/** A validated, normalized pipeline: what the loader, the CDK app and the local endpoint read. */
+export interface Pipeline {
+  name: string;
+  topics: string[];
+  valueFormat: 'json';
+  /** The columns of each Parquet file, in order: declared columns (minus column partition keys), then Kafka coordinates. */
+  columns: Column[];
+  partitionKeys: PartitionKey[];
+  partitioning: Partitioning;
+  transform?: Transform;
+  keepKafkaCoordinates: boolean;
+  compression: 'snappy' | 'zstd';
+  partitionRegistration: 'glue' | 'projection';
+  projectionStartDate: string;
+  unknownFields: 'drop' | 'quarantine';
+  description?: string;
+}
+
+/** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
+export class PipelineDeclarationError extends Error {
+  constructor(pipeline: string, message: string) {
+    super(`pipeline "${pipeline}": ${message}`);
+    this.name = 'PipelineDeclarationError';
+  }
+}
+
+export const KAFKA_COLUMNS: ReadonlyArray<{ name: string; type: string; kafka: Column['kafka'] }> = [
+  { name: '_topic', type: 'string', kafka: 'topic' },
+  { name: '_partition', type: 'int', kafka: 'partition' },
+  { name: '_offset', type: 'bigint', kafka: 'offset' },
+  { name: '_kafka_ts', type: 'timestamp', kafka: 'timestamp' },
+];
+
+export const KAFKA_TIMESTAMP_SOURCE = '$kafkaTimestamp';
+const TABLE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const PARTITION_KEY_TYPES = new Set(['string', 'int', 'bigint', 'boolean', 'date']);
+
+/**
+ * Validates a declaration and returns the normalized pipeline.
+ * @throws PipelineDeclarationError naming the field to fix.
+ */
+export function definePipeline(decl: PipelineDeclaration): Pipeline {
+  const name = typeof decl?.name === 'string' ? decl.name : '(unnamed)';
+  const fail = (msg: string): never => {
+    throw new PipelineDeclarationError(name, msg);
+  };
+  if (!TABLE_NAME.test(name)) fail(`name must match ${TABLE_NAME} (lower case letters, digits, _), got "${name}"`);
+  if (!Array.isArray(decl.topics) || decl.topics.length === 0) fail('set topics to a non-empty list of Kafka topic names');
+  for (const t of decl.topics) if (typeof t !== 'string' || !TOPIC_NAME.test(t)) fail(`topic "${t}" is not a valid Kafka topic name (${TOPIC_NAME})`);
+  if (new Set(decl.topics).size !== decl.topics.length) fail('topics contains a duplicate');
+  if (decl.valueFormat !== 'json') fail(`valueFormat must be 'json' (Avro and Protobuf are planned), got "${String(decl.valueFormat)}"`);
+  if (decl.transform !== undefined && typeof decl.transform !== 'function') fail('transform must be a function (value, meta) => row | row[] | null');
+  const keepKafkaCoordinates = decl.keepKafkaCoordinates ?? true;
+  const compression = decl.compression ?? 'snappy';
+  if (compression !== 'snappy' && compression !== 'zstd') fail(`compression must be 'snappy' or 'zstd', got "${String(compression)}"`);
+  const partitionRegistration = decl.partitionRegistration ?? 'glue';
+  if (partitionRegistration !== 'glue' && partitionRegistration !== 'projection')
+    fail(`partitionRegistration must be 'glue' or 'projection', got "${String(partitionRegistration)}"`);
+  const projectionStartDate = decl.projectionStartDate ?? '2020-01-01';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) fail(`projectionStartDate must be YYYY-MM-DD, got "${projectionStartDate}"`);
+  const unknownFields = decl.unknownFields ?? 'drop';
+  if (unknownFields !== 'drop' && unknownFields !== 'quarantine') fail(`unknownFields must be 'drop' or 'quarantine'`);
+
+  if (!Array.isArray(decl.columns) || decl.columns.length === 0) fail('set columns to a non-empty list of { name, type }');
+  const declared: Column[] = [];
+  const names = new Set<string>();
+  for (const c of decl.columns) {
+    if (typeof c?.name !== 'string' || !IDENTIFIER.test(c.name)) fail(`column name "${c?.name}" must match ${IDENTIFIER}`);
+    if (names.has(c.name)) fail(`column "${c.name}" is declared twice`);
+    if (keepKafkaCoordinates && KAFKA_COLUMNS.some((k) => k.name === c.name))
+      fail(`column "${c.name}" collides with a Kafka coordinate column; rename it or set keepKafkaCoordinates: false`);
+    names.add(c.name);
+    let type: ColumnType;
+    try {
+      type = parseColumnType(String(c.type));
+    } catch (e) {
+      if (e instanceof ColumnTypeError) return fail(`column "${c.name}": ${e.message}`);
+      throw e;
+    }
+    if (c.field !== undefined && (typeof c.field !== 'string' || c.field.length === 0)) fail(`column "${c.name}": field must be a non-empty string`);
+    declared.push({ name: c.name, type, glueType: formatColumnType(type), required: c.required ?? false, field: c.field ?? c.name, comment: c.comment });
+  }
+
+  const p = decl.partitioning as PartitioningDeclaration | undefined;
+  let partitioning: Partitioning;
+  let partitionKeys: PartitionKey[];
+  let fileColumns = declared;
+  if (!p || typeof p !== 'object') {
+    return fail(`set partitioning to { by: 'eventTime', source, granularity }, { by: 'columns', columns } or { by: 'none' }`);
+  } else if (p.by === 'eventTime') {
+    if (p.granularity !== 'day' && p.granularity !== 'hour') fail(`partitioning.granularity must be 'day' or 'hour', got "${String(p.granularity)}"`);
+    if (p.source === KAFKA_TIMESTAMP_SOURCE) {
+      partitioning = { by: 'eventTime', source: { kafkaTimestamp: true }, granularity: p.granularity };
+    } else {
+      const col = declared.find((c) => c.name === p.source);
+      if (!col) fail(`partitioning.source "${p.source}" is not a declared column; use a timestamp or date column or '${KAFKA_TIMESTAMP_SOURCE}'`);
+      if (col!.type.kind !== 'timestamp' && col!.type.kind !== 'date') fail(`partitioning.source "${p.source}" must be a timestamp or date column, it is ${col!.glueType}`);
+      if (col!.type.kind === 'date' && p.granularity === 'hour') fail(`partitioning.source "${p.source}" is a date column, so granularity must be 'day'`);
+      if (!col!.required) fail(`partitioning.source "${p.source}" must be required: true (a row without event time has no partition)`);
+      partitioning = { by: 'eventTime', source: { column: col!.name }, granularity: p.granularity };
+    }
+    partitionKeys = p.granularity === 'hour' ? [{ name: 'dt', glueType: 'string' }, { name: 'hour', glueType: 'string' }] : [{ name: 'dt', glueType: 'string' }];
+    for (const k of partitionKeys) if (names.has(k.name)) fail(`column "${k.name}" collides with the event-time partition key "${k.name}"; rename the column`);
+  } else if (p.by === 'columns') {
+    if (!Array.isArray(p.columns) || p.columns.length === 0) fail('partitioning.columns must list at least one column');
+    const cols: Column[] = [];
+    for (const n of p.columns) {
+      const col = declared.find((c) => c.name === n);
+      if (!col) fail(`partitioning.columns names "${n}", which is not a declared column`);
+      if (!PARTITION_KEY_TYPES.has(col!.type.kind)) fail(`partition column "${n}" must be one of ${[...PARTITION_KEY_TYPES].join(', ')}, it is ${col!.glueType}`);
+      if (cols.includes(col!)) fail(`partitioning.columns names "${n}" twice`);
+      cols.push(col!);
+    }
+    partitioning = { by: 'columns', columns: cols };
+    partitionKeys = cols.map((c) => ({ name: c.name, glueType: c.glueType }));
+    fileColumns = declared.filter((c) => !cols.includes(c));
+    if (fileColumns.length === 0 && !keepKafkaCoordinates) fail('every column is a partition key; declare at least one data column');
+  } else if (p.by === 'none') {
+    partitioning = { by: 'none' };
+    partitionKeys = [];
+  } else {
+    return fail(`partitioning.by must be 'eventTime', 'columns' or 'none', got "${String((p as { by?: unknown }).by)}"`);
+  }
+
+  const columns = keepKafkaCoordinates
+    ? [...fileColumns, ...KAFKA_COLUMNS.map((k) => ({ name: k.name, type: parseColumnType(k.type), glueType: k.type, required: true, field: k.name, kafka: k.kafka }))]
+    : fileColumns;
+
+  return {
+    name,
+    topics: [...decl.topics],
+    valueFormat: 'json',
+    columns,
+    partitionKeys,
+    partitioning,
+    transform: decl.transform,
+    keepKafkaCoordinates,
+    compression,
+    partitionRegistration,
+    projectionStartDate,
+    unknownFields,
+    description: decl.description,
+  };
+}
+
