@@ -1,0 +1,140 @@
+/**
+ * Fault injection for the commit protocol's tests: wraps an {@link ObjectStore} and a
+ * {@link Catalog} so that a chosen call (counted across both, 1-based, in the order calls start)
+ * crashes before it reaches the service or after it took effect, and so that an attempt can be
+ * paused at a chosen call to interleave a concurrent (stale) writer.
+ *
+ * By default a crash kills the attempt like a dead Lambda: every later call of the same injector
+ * fails too, so nothing of the attempt runs on after the crash.
+ */
+import type { PartitionInput } from '@aws-sdk/client-glue';
+import type { Catalog, RegisterResult } from '../../lambdas/core/catalog';
+import type { ListedObject, ObjectStore, PutOptions, StoredObject } from '../../lambdas/core/store';
+
+/** The injected failure. */
+export class CrashError extends Error {
+  constructor(
+    readonly call: number,
+    readonly phase: 'before' | 'after' | 'dead',
+    readonly operation: string,
+  ) {
+    super(`injected crash ${phase} call #${call} (${operation})`);
+    this.name = 'CrashError';
+  }
+}
+
+export interface FaultPlan {
+  /** 1-based index of the call to crash at; undefined = never. */
+  crashAt?: number;
+  /** Crash before the call reaches the service, or after it took effect (the response is lost). @default 'before' */
+  phase?: 'before' | 'after';
+  /** After the crash, every further call fails too (the process died). @default true */
+  die?: boolean;
+}
+
+/** A call the injector saw. */
+export interface CallRecord {
+  n: number;
+  operation: string;
+  key?: string;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+const deferred = (): Deferred => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+};
+
+/** A pause point: `reached` resolves when the attempt gets there; the attempt waits until `release()`. */
+export interface Pause {
+  reached: Promise<void>;
+  release(): void;
+}
+
+export class FaultInjector {
+  readonly calls: CallRecord[] = [];
+  private dead = false;
+  private pause?: { at: number; phase: 'before' | 'after'; reached: Deferred; released: Deferred };
+
+  constructor(private readonly plan: FaultPlan = {}) {}
+
+  /** Number of calls started so far. */
+  get count(): number {
+    return this.calls.length;
+  }
+
+  /** True once an injected crash happened. */
+  get crashed(): boolean {
+    return this.dead || this.calls.some((c) => c.n === this.plan.crashAt);
+  }
+
+  /** Pauses the attempt at call `at` (before it is sent, or after it took effect) until released. */
+  pauseAt(at: number, phase: 'before' | 'after' = 'before'): Pause {
+    const p = { at, phase, reached: deferred(), released: deferred() };
+    this.pause = p;
+    return { reached: p.reached.promise, release: () => p.released.resolve() };
+  }
+
+  private async hold(n: number, phase: 'before' | 'after'): Promise<void> {
+    const p = this.pause;
+    if (p && p.at === n && p.phase === phase) {
+      p.reached.resolve();
+      await p.released.promise;
+    }
+  }
+
+  /** Runs one intercepted call through the plan. */
+  async step<R>(operation: string, key: string | undefined, fn: () => Promise<R>): Promise<R> {
+    const n = this.calls.length + 1;
+    this.calls.push({ n, operation, key });
+    const { crashAt, phase = 'before', die = true } = this.plan;
+    if (this.dead) throw new CrashError(n, 'dead', operation);
+    if (crashAt === n && phase === 'before') {
+      this.dead = die;
+      throw new CrashError(n, 'before', operation);
+    }
+    await this.hold(n, 'before');
+    if (this.dead) throw new CrashError(n, 'dead', operation);
+    const result = await fn();
+    if (crashAt === n && phase === 'after') {
+      this.dead = die;
+      throw new CrashError(n, 'after', operation);
+    }
+    await this.hold(n, 'after');
+    return result;
+  }
+
+  /** The store with this injector in front of every call. */
+  wrapStore(store: ObjectStore): ObjectStore {
+    return {
+      get: (key: string): Promise<StoredObject | null> => this.step('s3.get', key, () => store.get(key)),
+      put: (key: string, body: Uint8Array, options?: PutOptions) => this.step('s3.put', key, () => store.put(key, body, options)),
+      deleteMany: (keys: string[]) => this.step('s3.deleteMany', keys[0], () => store.deleteMany(keys)),
+      list: (prefix: string): AsyncIterable<ListedObject> => {
+        const step = this.step.bind(this);
+        return {
+          async *[Symbol.asyncIterator]() {
+            const all: ListedObject[] = await step('s3.list', prefix, async () => {
+              const out: ListedObject[] = [];
+              for await (const o of store.list(prefix)) out.push(o);
+              return out;
+            });
+            yield* all;
+          },
+        };
+      },
+    };
+  }
+
+  /** The catalog with this injector in front of every call. */
+  wrapCatalog(catalog: Catalog): Catalog {
+    return {
+      registerPartitions: (database: string, table: string, partitions: PartitionInput[]): Promise<RegisterResult> =>
+        this.step('glue.batchCreatePartition', table, () => catalog.registerPartitions(database, table, partitions)),
+    };
+  }
+}
