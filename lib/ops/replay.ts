@@ -1,0 +1,333 @@
+/**
+ * The replay engine behind `lakeloader replay`: selects quarantined records, optionally passes
+ * each through the operator's fix function, and loads them through the loader's own pipeline code
+ * (prepareBatch with the original Kafka coordinates, so `_offset` and friends stay the original
+ * ones).
+ *
+ * The loader's commit path would skip these offsets as duplicates (they are ≤ the committed
+ * offset), so a replay commits on its own, per quarantine object Q read with its ETag E:
+ *
+ * ```
+ * plan ─ (an earlier pending replay of (Q, E)? delete its files) ─ PUT replay manifest {pending}
+ *   ─ PUT replayed Parquet files at keys derived from (Q, E) ─ register Glue partitions
+ *   ─ PUT replay manifest {committed, next quarantine body} ─ PUT Q (If-Match: E) with what remains
+ * ```
+ * At the end each selected record is in the table once or in the quarantine once (with its new
+ * reason and stage if it still fails). A crash before the manifest is committed leaves files that
+ * the rerun (which reads the same Q and E) deletes or overwrites; a crash after it leaves a
+ * committed manifest whose quarantine rewrite the rerun applies. Once Q is rewritten its replayed
+ * lines are gone, so replaying again cannot load them twice.
+ */
+import type { PartitionInput } from '@aws-sdk/client-glue';
+import type { PartitionRegistrar } from '../../lambdas/core/catalog';
+import type { ManifestFile, PrepareCodec } from '../../lambdas/core/commit';
+import { partitionInput } from '../../lambdas/core/glue-table';
+import type { QuarantineEntry } from '../../lambdas/core/model';
+import type { Pipeline } from '../../lambdas/core/pipeline';
+import { PreconditionFailedError, type ObjectStore } from '../../lambdas/core/store';
+import { LOADER_VERSION } from '../../lambdas/core/version';
+import { etagId, mapPool, quarantineName, readJson, replayDataKey, replayManifestKey, type ReplayManifest } from './lake';
+import {
+  entryToRecord,
+  listQuarantine,
+  matchesFilter,
+  parseQuarantine,
+  readQuarantineObject,
+  type QuarantineFilter,
+  type QuarantineLine,
+  type RecordPatch,
+} from './quarantine';
+
+/**
+ * The operator's fix: gets a quarantined entry, returns what to change in the record
+ * (`{ value }`, `{ key }`, `{ headers }`), `{}` to replay it unchanged, or null to skip it
+ * (it stays quarantined).
+ */
+export type FixFunction = (entry: QuarantineEntry) => RecordPatch | null | undefined | Promise<RecordPatch | null | undefined>;
+
+export interface ReplayDeps {
+  store: ObjectStore;
+  /** The loader's pure half (prepare.ts): the same code the Lambda runs. */
+  codec: PrepareCodec;
+  registrar: PartitionRegistrar;
+  bucket: string;
+  database: string;
+  now?: () => number;
+}
+
+export interface ReplayOptions {
+  filter?: QuarantineFilter;
+  fix?: FixFunction;
+  /** Compute and report what would happen; write nothing. */
+  dryRun?: boolean;
+  /** Called after each quarantine object with the number done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Quarantine objects processed at once. @default 4 */
+  concurrency?: number;
+}
+
+/** The summary `lakeloader replay` prints. */
+export interface ReplaySummary {
+  /** Quarantine objects read (non-empty). */
+  objects: number;
+  /** Objects that were rewritten (or would be, in a dry run). */
+  objectsChanged: number;
+  selected: number;
+  /** Records that left the quarantine as rows. */
+  replayed: number;
+  rows: number;
+  /** Records the transform now filters out (they leave the quarantine without a row). */
+  filtered: number;
+  /** Records that failed again; they stay quarantined with their new reason. */
+  stillFailing: number;
+  /** Selected records the fix function skipped (returned null); they stay as they were. */
+  skipped: number;
+  /** Quarantined records not selected by the filter. */
+  notSelected: number;
+  files: number;
+  partitionsRegistered: number;
+  /** Still-failing records by their (new) stage. */
+  stillFailingByStage: Record<string, number>;
+  /** Replays of earlier crashed runs that this run completed. */
+  resumed: number;
+  dryRun: boolean;
+}
+
+/** A quarantine object changed while it was being replayed (another replay, or a loader retry). */
+export class ReplayConflictError extends Error {
+  constructor(readonly key: string) {
+    super(
+      `quarantine object "${key}" changed while it was being replayed (is another replay running?); its replayed rows are committed ` +
+        'in the replay manifest; run the replay again to finish it once the other one is done',
+    );
+    this.name = 'ReplayConflictError';
+  }
+}
+
+/** The fix module cannot be used. */
+export class FixModuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FixModuleError';
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const CT = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json' };
+
+const emptySummary = (dryRun: boolean): ReplaySummary => ({
+  objects: 0,
+  objectsChanged: 0,
+  selected: 0,
+  replayed: 0,
+  rows: 0,
+  filtered: 0,
+  stillFailing: 0,
+  skipped: 0,
+  notSelected: 0,
+  files: 0,
+  partitionsRegistered: 0,
+  stillFailingByStage: {},
+  resumed: 0,
+  dryRun,
+});
+
+/** Adds `b` into `a`. */
+function addSummary(a: ReplaySummary, b: ReplaySummary): void {
+  for (const k of ['objects', 'objectsChanged', 'selected', 'replayed', 'rows', 'filtered', 'stillFailing', 'skipped', 'notSelected', 'files', 'partitionsRegistered', 'resumed'] as const)
+    a[k] += b[k];
+  for (const [s, n] of Object.entries(b.stillFailingByStage)) a.stillFailingByStage[s] = (a.stillFailingByStage[s] ?? 0) + n;
+}
+
+/**
+ * Replays a table's quarantine.
+ * @throws ReplayConflictError when a quarantine object changed under the replay (rerun to finish)
+ */
+export async function replayQuarantine(deps: ReplayDeps, pipeline: Pipeline, opts: ReplayOptions = {}): Promise<ReplaySummary> {
+  const total = emptySummary(!!opts.dryRun);
+  const objects = (await listQuarantine(deps.store, pipeline.name)).filter((o) => o.size > 0);
+  let done = 0;
+  await mapPool(objects, opts.concurrency ?? 4, async (o) => {
+    const s = await replayObject(deps, pipeline, o.key, opts);
+    addSummary(total, s);
+    opts.onProgress?.(++done, objects.length);
+  });
+  return total;
+}
+
+/** Replays the selected lines of one quarantine object (see the module comment for the protocol). */
+export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: string, opts: ReplayOptions = {}): Promise<ReplaySummary> {
+  const { store, codec } = deps;
+  const table = pipeline.name;
+  const summary = emptySummary(!!opts.dryRun);
+  const q = await readQuarantineObject(store, key);
+  if (!q || q.lines.length === 0) return summary;
+  summary.objects = 1;
+  const qName = quarantineName(table, key);
+  const mKey = replayManifestKey(table, qName, q.etag);
+
+  // A replay of exactly this content already committed (crash before the quarantine rewrite): finish it.
+  const earlier = await readJson<ReplayManifest>(store, mKey);
+  if (earlier?.value.status === 'committed') {
+    if (!opts.dryRun) await rewriteQuarantine(store, key, q.etag, earlier.value.nextQuarantine);
+    summary.resumed = 1;
+    summary.objectsChanged = 1;
+    summary.replayed = earlier.value.counts.replayed;
+    summary.rows = earlier.value.counts.rows;
+    summary.filtered = earlier.value.counts.filtered;
+    summary.files = earlier.value.files.length;
+    return summary;
+  }
+
+  // Select, fix, and rebuild the original Kafka records.
+  const keep: QuarantineLine[] = [];
+  const toReplay: { line: QuarantineLine; patch?: RecordPatch }[] = [];
+  const fixFailures = new Map<number, string>();
+  const seenOffsets = new Set<number>();
+  for (const line of q.lines) {
+    if (!matchesFilter(line.entry, opts.filter ?? {}) || seenOffsets.has(line.entry.kafka_offset)) {
+      summary.notSelected++;
+      keep.push(line);
+      continue;
+    }
+    seenOffsets.add(line.entry.kafka_offset);
+    summary.selected++;
+    if (!opts.fix) {
+      toReplay.push({ line });
+      continue;
+    }
+    try {
+      const patch = await opts.fix(structuredClone(line.entry));
+      if (patch === null || patch === undefined) {
+        summary.skipped++;
+        keep.push(line);
+      } else toReplay.push({ line, patch });
+    } catch (e) {
+      fixFailures.set(line.entry.kafka_offset, `fix function threw: ${e instanceof Error ? e.message : String(e)}`);
+      toReplay.push({ line, patch: undefined });
+    }
+  }
+  if (toReplay.length === 0) return summary;
+
+  const byOffset = new Map(toReplay.map((t) => [t.line.entry.kafka_offset, t]));
+  const records = toReplay
+    .filter((t) => !fixFailures.has(t.line.entry.kafka_offset))
+    .map((t) => entryToRecord(t.line.entry, t.patch))
+    .sort((a, b) => a.offset - b.offset);
+  const prepared = records.length
+    ? await codec.prepareBatch(pipeline, records)
+    : { files: [], quarantine: [] as QuarantineEntry[], counts: { in: 0, written: 0, rows: 0, quarantined: 0, filtered: 0, duplicates: 0 } };
+
+  // Lines that stay: unselected and skipped ones verbatim, still-failing ones with their new reason.
+  const failing = new Map<number, QuarantineLine>();
+  for (const entry of prepared.quarantine) {
+    const raw = decoder.decode(codec.serializeQuarantine([entry])).trimEnd();
+    failing.set(entry.kafka_offset, parseQuarantine(key, encoder.encode(raw))[0]!);
+  }
+  for (const [offset, error] of fixFailures) {
+    const old = byOffset.get(offset)!.line;
+    const entry = { ...old.entry, error };
+    failing.set(offset, { raw: JSON.stringify(entry), entry });
+  }
+  const removedOffsets = toReplay.map((t) => t.line.entry.kafka_offset).filter((o) => !failing.has(o));
+  const next = [...keep, ...failing.values()].sort((a, b) => a.entry.kafka_offset - b.entry.kafka_offset);
+  const nextBody = next.map((l) => `${l.raw}\n`).join('');
+
+  summary.stillFailing = failing.size;
+  for (const l of failing.values()) summary.stillFailingByStage[l.entry.stage] = (summary.stillFailingByStage[l.entry.stage] ?? 0) + 1;
+  summary.replayed = prepared.counts.written;
+  summary.rows = prepared.counts.rows;
+  summary.filtered = prepared.counts.filtered;
+  summary.files = prepared.files.length;
+
+  const unchanged = prepared.files.length === 0 && removedOffsets.length === 0 && nextBody === q.lines.map((l) => `${l.raw}\n`).join('');
+  if (unchanged) return summary;
+  summary.objectsChanged = 1;
+  if (opts.dryRun) return summary;
+
+  const first = q.lines[0]!.entry;
+  const files = prepared.files.map((f) => ({ f, key: replayDataKey(table, f.hivePath, qName, q.etag) }));
+  const manifest: ReplayManifest = {
+    kind: 'replay',
+    formatVersion: 1,
+    table,
+    topic: first.topic,
+    partition: first.kafka_partition,
+    quarantineKey: key,
+    sourceEtag: q.etag,
+    status: 'pending',
+    files: files.map(({ f, key: k }): ManifestFile => ({
+      key: k,
+      partitionValues: f.partitionValues,
+      rows: f.rows,
+      bytes: f.body.byteLength,
+      firstOffset: f.firstOffset,
+      lastOffset: f.lastOffset,
+    })),
+    removedOffsets,
+    counts: {
+      selected: summary.selected,
+      replayed: summary.replayed,
+      rows: summary.rows,
+      filtered: summary.filtered,
+      stillFailing: summary.stillFailing,
+      skipped: summary.skipped,
+    },
+    nextQuarantine: nextBody,
+    loaderVersion: LOADER_VERSION,
+    committedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+  };
+
+  // An earlier run of (Q, E) crashed before committing: its files may differ (another fix), so remove the extra ones.
+  if (earlier?.value.status === 'pending') {
+    const planned = new Set(files.map((f) => f.key));
+    const stale = earlier.value.files.map((f) => f.key).filter((k) => !planned.has(k));
+    if (stale.length) await store.deleteMany(stale);
+    summary.resumed = 1;
+  }
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
+  await mapPool(files, 8, ({ f, key: k }) => store.put(k, f.body, { contentType: CT.parquet }));
+  if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
+    const inputs: PartitionInput[] = files.map(({ f }) => partitionInput(pipeline, deps.bucket, f.partitionValues, f.hivePath));
+    summary.partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
+  }
+  manifest.status = 'committed';
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
+  await rewriteQuarantine(store, key, q.etag, nextBody);
+  return summary;
+}
+
+async function rewriteQuarantine(store: ObjectStore, key: string, etag: string, body: string): Promise<void> {
+  try {
+    await store.put(key, encoder.encode(body), { ifMatch: etag, contentType: CT.ndjson });
+  } catch (e) {
+    if (e instanceof PreconditionFailedError) throw new ReplayConflictError(key);
+    throw e;
+  }
+}
+
+/**
+ * Loads a fix module: a JavaScript or TypeScript file exporting `fix(entry)` (named or default).
+ * TypeScript works when the CLI runs under tsx (as `npx lakeloader` does).
+ * @throws FixModuleError when the file cannot be loaded or exports no function
+ */
+export async function loadFixModule(path: string): Promise<FixFunction> {
+  const { resolve } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const abs = resolve(path);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new FixModuleError(`cannot load fix module "${abs}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const dflt = mod.default as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
+  const fn = mod.fix ?? (typeof dflt === 'function' ? dflt : dflt?.fix);
+  if (typeof fn !== 'function')
+    throw new FixModuleError(`fix module "${abs}" exports no function; export \`fix(entry) => ({ value }) | null\` (named "fix" or default)`);
+  return fn as FixFunction;
+}
+
+/** The ETag id used in replay keys (exported for tests and audit). */
+export { etagId };
