@@ -87,6 +87,10 @@ export interface PipelineDeclaration {
    * record to the quarantine (stage `conform`). @default 'drop'
    */
   unknownFields?: 'drop' | 'quarantine';
+  /** A record value larger than this many bytes is quarantined (stage `decode`). @default 1048576 (1 MiB) */
+  maxValueBytes?: number;
+  /** A JSON value nested deeper than this many arrays/objects is quarantined (stage `decode`). @default 100 */
+  maxNestingDepth?: number;
   /** Shown in the Glue catalog. */
   description?: string;
 }
@@ -131,6 +135,10 @@ export interface Pipeline {
   partitionRegistration: 'glue' | 'projection';
   projectionStartDate: string;
   unknownFields: 'drop' | 'quarantine';
+  /** Largest record value in bytes; larger values are quarantined. @default 1048576 */
+  maxValueBytes?: number;
+  /** Deepest JSON nesting accepted; deeper values are quarantined. @default 100 */
+  maxNestingDepth?: number;
   description?: string;
 }
 
@@ -179,6 +187,10 @@ export function definePipeline(decl: PipelineDeclaration): Pipeline {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) fail(`projectionStartDate must be YYYY-MM-DD, got "${projectionStartDate}"`);
   const unknownFields = decl.unknownFields ?? 'drop';
   if (unknownFields !== 'drop' && unknownFields !== 'quarantine') fail(`unknownFields must be 'drop' or 'quarantine'`);
+  for (const k of ['maxValueBytes', 'maxNestingDepth'] as const) {
+    const v = decl[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) fail(`${k} must be a positive integer, got ${String(v)}`);
+  }
 
   if (!Array.isArray(decl.columns) || decl.columns.length === 0) fail('set columns to a non-empty list of { name, type }');
   const declared: Column[] = [];
@@ -258,6 +270,8 @@ export function definePipeline(decl: PipelineDeclaration): Pipeline {
     partitionRegistration,
     projectionStartDate,
     unknownFields,
+    ...(decl.maxValueBytes !== undefined ? { maxValueBytes: decl.maxValueBytes } : {}),
+    ...(decl.maxNestingDepth !== undefined ? { maxNestingDepth: decl.maxNestingDepth } : {}),
     description: decl.description,
   };
 }

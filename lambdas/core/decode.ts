@@ -1,0 +1,121 @@
+/**
+ * Decode stage: a record's base64 value → bytes → strict UTF-8 → a JSON value.
+ *
+ * Every way a value can be unusable has its own readable reason (a {@link DecodeError}); the
+ * caller quarantines the record with it. Integers beyond 2^53 come back as exact `bigint`s.
+ */
+import { isUtf8 } from 'node:buffer';
+import { JsonParseError, needsExactParse, parseJsonExact } from './json';
+
+/** Default largest value accepted, in bytes (1 MiB). */
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+/** Default deepest nesting of arrays/objects accepted. */
+export const DEFAULT_MAX_NESTING_DEPTH = 100;
+
+/** A record value that cannot be decoded; the message is the quarantine reason. */
+export class DecodeError extends Error {
+  readonly stage = 'decode' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+export interface DecodeLimits {
+  /** @default DEFAULT_MAX_VALUE_BYTES */
+  maxValueBytes: number;
+  /** @default DEFAULT_MAX_NESTING_DEPTH */
+  maxNestingDepth: number;
+}
+
+/** Bytes a base64 string decodes to, without decoding it. */
+export function base64ByteLength(b64: string): number {
+  let len = b64.length;
+  let pad = 0;
+  if (len > 0 && b64.charCodeAt(len - 1) === 0x3d) pad++;
+  if (len > 1 && b64.charCodeAt(len - 2) === 0x3d) pad++;
+  len = Math.floor((len * 3) / 4) - pad;
+  return len < 0 ? 0 : len;
+}
+
+/** Index of the first byte that starts an invalid UTF-8 sequence (only called on invalid input). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  const hi = bytes.length;
+  let i = 0;
+  while (i < hi) {
+    const b = bytes[i];
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > hi) return i;
+    try {
+      dec.decode(bytes.subarray(i, i + len));
+    } catch {
+      return i;
+    }
+    i += len;
+  }
+  return i;
+}
+
+/**
+ * Decodes one base64 record value into a JSON value.
+ * @throws DecodeError for an empty value (tombstone), a value over the size limit, invalid UTF-8,
+ *   invalid JSON (with the position), text after the JSON value, or nesting over the depth limit.
+ */
+export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeLimits): unknown {
+  if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) {
+    throw new DecodeError('empty value (tombstone): the record has no value to load');
+  }
+  const size = base64ByteLength(valueBase64);
+  if (size > limits.maxValueBytes) {
+    throw new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
+  }
+  const bytes = Buffer.from(valueBase64, 'base64');
+  if (!isUtf8(bytes)) {
+    throw new DecodeError(`value is not valid UTF-8 (invalid byte sequence at byte offset ${firstInvalidUtf8(bytes)})`);
+  }
+  const text = bytes.toString('utf8');
+  try {
+    if (needsExactParse(bytes, limits.maxNestingDepth)) return parseJsonExact(text, limits.maxNestingDepth);
+    return JSON.parse(text);
+  } catch (e) {
+    if (!(e instanceof SyntaxError) && !(e instanceof JsonParseError)) throw e;
+    if (e instanceof SyntaxError) {
+      try {
+        parseJsonExact(text, limits.maxNestingDepth);
+      } catch (exact) {
+        if (exact instanceof JsonParseError) return throwClassified(exact);
+        throw exact;
+      }
+      throw new DecodeError(`invalid JSON: ${e.message}`);
+    }
+    return throwClassified(e);
+  }
+}
+
+function throwClassified(e: JsonParseError): never {
+  switch (e.kind) {
+    case 'trailing':
+      throw new DecodeError(`trailing garbage: ${e.message}`);
+    case 'depth':
+      throw new DecodeError(`value nested too deeply: ${e.message} (raise maxNestingDepth to accept it)`);
+    default:
+      throw new DecodeError(`invalid JSON: ${e.message}`);
+  }
+}
+
+/** A short name for the JSON type of a value, for error messages: `array`, `string`, `null`, … */
+export function jsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'bigint') return 'number';
+  return typeof v;
+}
+
+/** Throws a DecodeError unless a decoded value is a JSON object (the row, when there is no transform). */
+export function expectObject(v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new DecodeError(`value is a JSON ${jsonTypeName(v)}, not an object: without a transform each value must be one JSON object`);
+  }
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,212 @@
+/**
+ * JSON parsing for record values: V8's `JSON.parse` on the common path, and a small iterative,
+ * lossless parser for the rare values that need it.
+ *
+ * `JSON.parse` rounds integers beyond 2^53 and says little about why a text is invalid. So a cheap
+ * byte scan ({@link needsExactParse}) flags the values that may contain such an integer (a run of
+ * 16 or more digits) or that may nest deeper than the limit (more `[`/`{` bytes than the limit);
+ * only those go through {@link parseJsonExact}, which keeps big integers exact as `bigint`, never
+ * recurses (so 10,000 levels of nesting cannot overflow the stack) and reports readable,
+ * classified errors. A text `JSON.parse` rejects is re-parsed with it too, to classify the error.
+ */
+
+/** What is wrong with a JSON text. */
+export type JsonErrorKind = 'syntax' | 'trailing' | 'depth';
+
+/** A JSON text that cannot be accepted; `kind` classifies it and `position` is a UTF-16 index. */
+export class JsonParseError extends Error {
+  constructor(
+    readonly kind: JsonErrorKind,
+    message: string,
+    readonly position: number,
+  ) {
+    super(message);
+    this.name = 'JsonParseError';
+  }
+}
+
+/** Integers with at least this many digits may exceed 2^53 (9007199254740991 has 16). */
+const LONG_DIGIT_RUN = 16;
+
+/**
+ * One pass over the UTF-8 bytes: true when the value may hold an integer beyond 2^53 or may nest
+ * deeper than `maxDepth`, i.e. when `JSON.parse` could round a number or the depth must be checked.
+ * False positives (long digit runs inside strings, many sibling objects) only cost a slower parse.
+ */
+export function needsExactParse(bytes: Uint8Array, maxDepth: number): boolean {
+  let run = 0;
+  let openers = 0;
+  for (let i = 0, n = bytes.length; i < n; i++) {
+    const b = bytes[i];
+    if (b >= 0x30 && b <= 0x39) {
+      if (++run >= LONG_DIGIT_RUN) return true;
+    } else {
+      run = 0;
+      if ((b === 0x5b || b === 0x7b) && ++openers > maxDepth) return true;
+    }
+  }
+  return false;
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const MAX_SAFE = 9007199254740991;
+
+interface Frame {
+  /** The container being filled. */
+  container: unknown[] | Record<string, unknown>;
+  /** For objects: the key waiting for its value. */
+  key: string | null;
+}
+
+/**
+ * Parses `text` exactly: integers outside ±(2^53−1) become `bigint` (every other number is the
+ * same `number` `JSON.parse` gives), objects and arrays nest at most `maxDepth` levels.
+ * @throws JsonParseError classified as `syntax` (with the position), `trailing` (garbage after a
+ *   complete value) or `depth`.
+ */
+export function parseJsonExact(text: string, maxDepth: number): unknown {
+  let pos = 0;
+  const n = text.length;
+  const stack: Frame[] = [];
+  const fail = (msg: string): never => {
+    throw new JsonParseError('syntax', msg, pos);
+  };
+  const unexpected = (): never =>
+    pos >= n ? fail(`unexpected end of JSON input at position ${pos}`) : fail(`unexpected character ${JSON.stringify(text[pos])} at position ${pos}`);
+  const ws = () => {
+    while (pos < n) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else break;
+    }
+  };
+  const str = (): string => {
+    const start = pos;
+    pos++;
+    let escaped = false;
+    while (pos < n) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x22) {
+        pos++;
+        const raw = text.slice(start, pos);
+        if (!escaped) return raw.slice(1, -1);
+        try {
+          return JSON.parse(raw) as string;
+        } catch {
+          pos = start;
+          return fail(`invalid escape sequence in the string at position ${start}`);
+        }
+      }
+      if (c === 0x5c) {
+        escaped = true;
+        pos += 2;
+        continue;
+      }
+      if (c < 0x20) return fail(`unescaped control character in a string at position ${pos}`);
+      pos++;
+    }
+    pos = start;
+    return fail(`unterminated string starting at position ${start}`);
+  };
+  const num = (): number | bigint => {
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (!m) return unexpected();
+    pos += m[0].length;
+    const lexeme = m[0];
+    if (m[1] === undefined && m[2] === undefined) {
+      const v = Number(lexeme);
+      return v > MAX_SAFE || v < -MAX_SAFE ? BigInt(lexeme) : v;
+    }
+    return Number(lexeme);
+  };
+  const literal = (word: string, value: boolean | null): boolean | null => {
+    if (text.startsWith(word, pos)) {
+      pos += word.length;
+      return value;
+    }
+    return unexpected();
+  };
+  const setKey = (obj: Record<string, unknown>, key: string, value: unknown) => {
+    if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+    else obj[key] = value;
+  };
+
+  let result: unknown;
+  // Parse a value; containers push a frame and the loop continues inside them.
+  for (;;) {
+    ws();
+    let value: unknown;
+    let opened = false;
+    const c = text.charCodeAt(pos);
+    if (c === 0x7b || c === 0x5b) {
+      if (stack.length >= maxDepth) throw new JsonParseError('depth', `JSON nesting deeper than ${maxDepth} levels at position ${pos}`, pos);
+      pos++;
+      ws();
+      if (c === 0x7b) {
+        const obj: Record<string, unknown> = {};
+        if (text.charCodeAt(pos) === 0x7d) {
+          pos++;
+          value = obj;
+        } else {
+          if (text.charCodeAt(pos) !== 0x22) fail(`expected a property name in double quotes at position ${pos}`);
+          const key = str();
+          ws();
+          if (text.charCodeAt(pos) !== 0x3a) fail(`expected ":" after a property name at position ${pos}`);
+          pos++;
+          stack.push({ container: obj, key });
+          opened = true;
+        }
+      } else {
+        const arr: unknown[] = [];
+        if (text.charCodeAt(pos) === 0x5d) {
+          pos++;
+          value = arr;
+        } else {
+          stack.push({ container: arr, key: null });
+          opened = true;
+        }
+      }
+    } else if (c === 0x22) value = str();
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = num();
+    else if (c === 0x74) value = literal('true', true);
+    else if (c === 0x66) value = literal('false', false);
+    else if (c === 0x6e) value = literal('null', null);
+    else unexpected();
+    if (opened) continue;
+
+    // Store the value and close every container that ends here.
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) {
+        result = value;
+        ws();
+        if (pos < n) throw new JsonParseError('trailing', `unexpected text after the JSON value at position ${pos}`, pos);
+        return result;
+      }
+      if (top.key === null) (top.container as unknown[]).push(value);
+      else setKey(top.container as Record<string, unknown>, top.key, value);
+      ws();
+      const d = text.charCodeAt(pos);
+      if (d === 0x2c) {
+        pos++;
+        if (top.key !== null) {
+          ws();
+          if (text.charCodeAt(pos) !== 0x22) fail(`expected a property name in double quotes at position ${pos}`);
+          top.key = str();
+          ws();
+          if (text.charCodeAt(pos) !== 0x3a) fail(`expected ":" after a property name at position ${pos}`);
+          pos++;
+        }
+        break; // parse the next element
+      }
+      if ((d === 0x7d && top.key !== null) || (d === 0x5d && top.key === null)) {
+        pos++;
+        stack.pop();
+        value = top.container;
+        continue;
+      }
+      return top.key === null ? fail(`expected "," or "]" at position ${pos}`) : fail(`expected "," or "}" at position ${pos}`);
+    }
+  }
+}

@@ -1,0 +1,433 @@
+/**
+ * Encode stage: conformed rows → one Parquet file (one row group) with the table's schema.
+ *
+ * Rows are appended column by column into growable typed arrays (Float64Array, Int32Array,
+ * 64-bit words, validity bitmaps, UTF-8 offsets + bytes), turned into Arrow `Data` with
+ * `makeData`, and written by parquet-wasm (arrow-rs) from an Arrow IPC stream.
+ *
+ * Type mapping (Glue → Arrow → Parquet): string → Utf8 → BYTE_ARRAY STRING; boolean → Bool;
+ * int → Int32 → INT32; bigint → Int64 → INT64; float → Float32; double → Float64;
+ * decimal(p,s) → Decimal128 → DECIMAL(p,s); date → Date32 → INT32 DATE;
+ * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true);
+ * array<T> → List → LIST; map<string,T> → Map → MAP; struct<…> → Struct → group.
+ */
+import {
+  Bool,
+  Data,
+  DataType,
+  DateDay,
+  Decimal,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  Map_,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  makeData,
+  tableToIPC,
+} from 'apache-arrow';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import type { Conformed } from './conform';
+import type { ColumnType } from './types';
+import type { Pipeline } from './pipeline';
+import { LOADER_VERSION } from './version';
+
+/** The Arrow type a column type is written as. */
+export function arrowType(t: ColumnType): DataType {
+  switch (t.kind) {
+    case 'string':
+      return new Utf8();
+    case 'boolean':
+      return new Bool();
+    case 'int':
+      return new Int32();
+    case 'bigint':
+      return new Int64();
+    case 'float':
+      return new Float32();
+    case 'double':
+      return new Float64();
+    case 'decimal':
+      return new Decimal(t.scale, t.precision, 128);
+    case 'date':
+      return new DateDay();
+    case 'timestamp':
+      return new TimestampMillisecond('UTC');
+    case 'array':
+      return new List(new Field('element', arrowType(t.element), true));
+    case 'map':
+      return new Map_(
+        new Field('key_value', new Struct<{ key: Utf8; value: DataType }>([new Field('key', new Utf8(), false), new Field('value', arrowType(t.value), true)]), false),
+        false,
+      );
+    case 'struct':
+      return new Struct(t.fields.map((f) => new Field(f.name, arrowType(f.type), true)));
+  }
+}
+
+/** The Arrow schema of a pipeline's Parquet files (every column nullable). */
+export function arrowSchema(pipeline: Pipeline): Schema {
+  return new Schema(pipeline.columns.map((c) => new Field(c.name, arrowType(c.type), true)));
+}
+
+/** Appends values of one column and produces its Arrow Data. */
+interface ColumnBuilder {
+  length: number;
+  append(v: Conformed): void;
+  finish(): Data;
+}
+
+/** Validity bitmap; a bit is set for each non-null value. */
+class Validity {
+  bits: Uint8Array;
+  nulls = 0;
+  constructor(capacity: number) {
+    this.bits = new Uint8Array((capacity >> 3) + 1);
+  }
+  set(i: number, valid: boolean) {
+    if ((i >> 3) >= this.bits.length) {
+      const next = new Uint8Array(this.bits.length * 2 + 1);
+      next.set(this.bits);
+      this.bits = next;
+    }
+    if (valid) this.bits[i >> 3] |= 1 << (i & 7);
+    else this.nulls++;
+  }
+  bitmap(length: number): Uint8Array | undefined {
+    return this.nulls === 0 ? undefined : this.bits.subarray(0, (length + 7) >> 3);
+  }
+}
+
+function grow<T extends Int32Array | Float64Array | Float32Array | Uint32Array | Uint8Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  let cap = a.length * 2 || 16;
+  while (cap < need) cap *= 2;
+  const next = new (a.constructor as new (n: number) => T)(cap);
+  next.set(a);
+  return next;
+}
+
+/** Fixed-width numbers kept in a 32-bit word array: int/date (1 word), float (Float32), double, int64/timestamp (2 words), decimal (4 words). */
+class FixedBuilder implements ColumnBuilder {
+  length = 0;
+  private words: Uint32Array;
+  private f64: Float64Array | null = null;
+  private f32: Float32Array | null = null;
+  private i32: Int32Array | null = null;
+  private readonly validity: Validity;
+  constructor(
+    private readonly type: DataType,
+    private readonly kind: 'int32' | 'float32' | 'float64' | 'int64' | 'decimal',
+    capacity: number,
+  ) {
+    this.words = new Uint32Array(this.width * Math.max(capacity, 1));
+    this.views();
+    this.validity = new Validity(capacity);
+  }
+  private get width() {
+    return this.kind === 'int64' || this.kind === 'float64' ? 2 : this.kind === 'decimal' ? 4 : 1;
+  }
+  private views() {
+    const buf = this.words.buffer;
+    if (this.kind === 'float64') this.f64 = new Float64Array(buf);
+    else if (this.kind === 'float32') this.f32 = new Float32Array(buf);
+    else if (this.kind === 'int32') this.i32 = new Int32Array(buf);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    const w = this.width;
+    if ((i + 1) * w > this.words.length) {
+      this.words = grow(this.words, (i + 1) * w);
+      this.views();
+    }
+    this.validity.set(i, v !== null);
+    if (v === null) return;
+    switch (this.kind) {
+      case 'int32':
+        this.i32![i] = v as number;
+        break;
+      case 'float32':
+        this.f32![i] = v as number;
+        break;
+      case 'float64':
+        this.f64![i] = v as number;
+        break;
+      case 'int64':
+        if (typeof v === 'number') {
+          const hi = Math.floor(v / 4294967296);
+          this.words[2 * i] = v - hi * 4294967296;
+          this.words[2 * i + 1] = hi;
+        } else {
+          let x = BigInt.asUintN(64, v as bigint);
+          this.words[2 * i] = Number(x & 0xffffffffn);
+          x >>= 32n;
+          this.words[2 * i + 1] = Number(x);
+        }
+        break;
+      case 'decimal': {
+        let x = BigInt.asUintN(128, v as bigint);
+        for (let k = 0; k < 4; k++) {
+          this.words[4 * i + k] = Number(x & 0xffffffffn);
+          x >>= 32n;
+        }
+        break;
+      }
+    }
+  }
+  finish(): Data {
+    const n = this.length;
+    const w = this.width;
+    const buf = this.words.buffer;
+    const data =
+      this.kind === 'float64'
+        ? new Float64Array(buf, 0, n)
+        : this.kind === 'float32'
+          ? new Float32Array(buf, 0, n)
+          : this.kind === 'int32'
+            ? new Int32Array(buf, 0, n)
+            : this.kind === 'int64'
+              ? new BigInt64Array(buf, 0, n)
+              : new Uint32Array(buf, 0, n * w);
+    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data } as never);
+  }
+}
+
+class BoolBuilder implements ColumnBuilder {
+  length = 0;
+  private values: Uint8Array;
+  private readonly validity: Validity;
+  constructor(capacity: number) {
+    this.values = new Uint8Array((capacity >> 3) + 1);
+    this.validity = new Validity(capacity);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    this.values = grow(this.values, (i >> 3) + 1);
+    this.validity.set(i, v !== null);
+    if (v === true) this.values[i >> 3] |= 1 << (i & 7);
+  }
+  finish(): Data {
+    const n = this.length;
+    return makeData({ type: new Bool(), length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data: this.values.subarray(0, (n + 7) >> 3) });
+  }
+}
+
+class StringBuilder implements ColumnBuilder {
+  length = 0;
+  private offsets: Int32Array;
+  private bytes: Buffer;
+  private pos = 0;
+  private readonly validity: Validity;
+  constructor(capacity: number) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.bytes = Buffer.allocUnsafe(Math.max(capacity * 16, 64));
+    this.validity = new Validity(capacity);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, v !== null);
+    if (v !== null) {
+      const s = v as string;
+      const max = s.length * 3;
+      if (this.pos + max > this.bytes.length) {
+        const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + max));
+        this.bytes.copy(next, 0, 0, this.pos);
+        this.bytes = next;
+      }
+      this.pos += this.bytes.write(s, this.pos, 'utf8');
+      if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
+    }
+    this.offsets[i + 1] = this.pos;
+  }
+  finish(): Data {
+    const n = this.length;
+    return makeData({
+      type: new Utf8(),
+      length: n,
+      nullCount: this.validity.nulls,
+      nullBitmap: this.validity.bitmap(n),
+      valueOffsets: this.offsets.subarray(0, n + 1),
+      data: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos),
+    });
+  }
+}
+
+class ListBuilder implements ColumnBuilder {
+  length = 0;
+  private offsets: Int32Array;
+  private readonly validity: Validity;
+  constructor(
+    private readonly type: List,
+    private readonly child: ColumnBuilder,
+    capacity: number,
+  ) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.validity = new Validity(capacity);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, v !== null);
+    if (v !== null) for (const e of v as Conformed[]) this.child.append(e);
+    this.offsets[i + 1] = this.child.length;
+  }
+  finish(): Data {
+    const n = this.length;
+    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: this.child.finish() });
+  }
+}
+
+class MapBuilder implements ColumnBuilder {
+  length = 0;
+  private offsets: Int32Array;
+  private readonly validity: Validity;
+  private readonly keys: StringBuilder;
+  constructor(
+    private readonly type: Map_,
+    private readonly values: ColumnBuilder,
+    capacity: number,
+  ) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.validity = new Validity(capacity);
+    this.keys = new StringBuilder(capacity * 2);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, v !== null);
+    if (v !== null) {
+      for (const [k, e] of v as [string, Conformed][]) {
+        this.keys.append(k);
+        this.values.append(e);
+      }
+    }
+    this.offsets[i + 1] = this.keys.length;
+  }
+  finish(): Data {
+    const n = this.length;
+    const entryType = this.type.children[0].type as Struct;
+    const entries = makeData({ type: entryType, length: this.keys.length, nullCount: 0, children: [this.keys.finish(), this.values.finish()] });
+    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: entries } as never);
+  }
+}
+
+class StructBuilder implements ColumnBuilder {
+  length = 0;
+  private readonly validity: Validity;
+  constructor(
+    private readonly type: Struct,
+    private readonly children: ColumnBuilder[],
+    capacity: number,
+  ) {
+    this.validity = new Validity(capacity);
+  }
+  append(v: Conformed) {
+    const i = this.length++;
+    this.validity.set(i, v !== null);
+    const vals = v as Conformed[] | null;
+    for (let k = 0; k < this.children.length; k++) this.children[k].append(vals === null ? null : vals[k]);
+  }
+  finish(): Data {
+    const n = this.length;
+    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), children: this.children.map((c) => c.finish()) });
+  }
+}
+
+function createBuilder(t: ColumnType, capacity: number): ColumnBuilder {
+  const type = arrowType(t);
+  switch (t.kind) {
+    case 'string':
+      return new StringBuilder(capacity);
+    case 'boolean':
+      return new BoolBuilder(capacity);
+    case 'int':
+    case 'date':
+      return new FixedBuilder(type, 'int32', capacity);
+    case 'bigint':
+    case 'timestamp':
+      return new FixedBuilder(type, 'int64', capacity);
+    case 'float':
+      return new FixedBuilder(type, 'float32', capacity);
+    case 'double':
+      return new FixedBuilder(type, 'float64', capacity);
+    case 'decimal':
+      return new FixedBuilder(type, 'decimal', capacity);
+    case 'array':
+      return new ListBuilder(type as List, createBuilder(t.element, capacity), capacity);
+    case 'map':
+      return new MapBuilder(type as Map_, createBuilder(t.value, capacity * 2), capacity);
+    case 'struct':
+      return new StructBuilder(type as Struct, t.fields.map((f) => createBuilder(f.type, capacity)), capacity);
+  }
+}
+
+/** Key-value metadata written into every file. */
+export interface FileMetadata {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/** The rows of one Parquet file, appended column by column as they are conformed. */
+export class ParquetFileBuilder {
+  private readonly builders: ColumnBuilder[];
+  rows = 0;
+  constructor(
+    private readonly pipeline: Pipeline,
+    capacity = 1024,
+  ) {
+    this.builders = pipeline.columns.map((c) => createBuilder(c.type, capacity));
+  }
+
+  /** Appends one conformed row (values in `pipeline.columns` order; extra trailing values are ignored). */
+  append(values: Conformed[]): void {
+    const b = this.builders;
+    for (let i = 0; i < b.length; i++) b[i].append(values[i]);
+    this.rows++;
+  }
+
+  /** Encodes the rows appended so far as one Parquet file with one row group. */
+  encode(meta: FileMetadata): Uint8Array {
+    const schema = arrowSchema(this.pipeline);
+    const children = this.builders.map((b) => b.finish());
+    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: this.rows, nullCount: 0, children }));
+    return encodeArrowTable(new Table([batch]), this.pipeline, meta, this.rows);
+  }
+}
+
+function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, rows: number): Uint8Array {
+  const kv = new Map<string, string>([
+    ['lakeloader.version', LOADER_VERSION],
+    ['lakeloader.pipeline', meta.pipeline],
+    ['lakeloader.topic', meta.topic],
+    ['lakeloader.partition', String(meta.partition)],
+    ['lakeloader.first_offset', String(meta.firstOffset)],
+    ['lakeloader.last_offset', String(meta.lastOffset)],
+  ]);
+  const props = new WriterPropertiesBuilder()
+    .setCompression(pipeline.compression === 'zstd' ? Compression.ZSTD : Compression.SNAPPY)
+    .setMaxRowGroupSize(Math.max(rows, 1))
+    .setKeyValueMetadata(kv)
+    .build();
+  const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
+  return writeParquet(wasmTable, props);
+}
+
+
+/**
+ * A valid Parquet file with the table's schema and zero rows (the commit protocol's fencing tombstone).
+ * Its metadata has the pipeline name; topic/partition/offsets are empty unless given.
+ */
+export function encodeEmptyFile(pipeline: Pipeline, meta?: FileMetadata): Uint8Array {
+  return new ParquetFileBuilder(pipeline, 1).encode(meta ?? { pipeline: pipeline.name, topic: '', partition: -1, firstOffset: -1, lastOffset: -1 });
+}

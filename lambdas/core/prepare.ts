@@ -1,0 +1,186 @@
+/**
+ * The pure half of the loader: one Kafka partition's records → Parquet files (one per table
+ * partition) + quarantine entries + counts. No I/O.
+ *
+ * ```
+ * record ─decode→ JSON ─transform→ rows ─conform→ typed values ─partition→ file builder ─encode→ Parquet
+ *            └──────────── any failure: the whole record → quarantine (stage, reason) ─────────┘
+ * ```
+ * A record's rows are appended only when all of them conformed and partitioned, so a record is
+ * either entirely in the table or entirely in the quarantine.
+ */
+import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, DecodeError, decodeJsonValue, expectObject, type DecodeLimits } from './decode';
+import { ConformError, createRowConformer, type Conformed } from './conform';
+import { PartitionError, createPartitioner, type PartitionTarget } from './partition';
+import { ParquetFileBuilder, encodeEmptyFile } from './parquet';
+import { TransformError, applyTransform } from './transform';
+import { quarantineEntry } from './quarantine';
+import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
+import type { Pipeline, RecordMeta, Row } from './pipeline';
+
+export { serializeQuarantine } from './quarantine';
+
+/** The input of prepareBatch breaks its contract (a caller bug, not a bad record). */
+export class PrepareInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrepareInputError';
+  }
+}
+
+interface Group {
+  target: PartitionTarget;
+  builder: ParquetFileBuilder;
+  firstOffset: number;
+  lastOffset: number;
+  maxEventTime: number | null;
+}
+
+/** Per-pipeline machinery, built once per container. */
+interface Prepared {
+  conform: ReturnType<typeof createRowConformer>;
+  partition: ReturnType<typeof createPartitioner>;
+  limits: DecodeLimits;
+}
+const machinery = new WeakMap<Pipeline, Prepared>();
+function machineryFor(pipeline: Pipeline): Prepared {
+  let m = machinery.get(pipeline);
+  if (!m) {
+    m = {
+      conform: createRowConformer(pipeline),
+      partition: createPartitioner(pipeline),
+      limits: { maxValueBytes: pipeline.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: pipeline.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH },
+    };
+    machinery.set(pipeline, m);
+  }
+  return m;
+}
+
+/** The transform's view of a record: raw key and header bytes decoded from the ESM's shape. */
+function recordMeta(r: MskRecord): RecordMeta {
+  const headers: RecordMeta['headers'] = [];
+  for (const h of r.headers ?? []) for (const key of Object.keys(h)) headers.push({ key, value: Uint8Array.from(h[key]) });
+  return {
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    timestampType: r.timestampType,
+    key: r.key === undefined || r.key === null ? null : new Uint8Array(Buffer.from(r.key, 'base64')),
+    headers,
+  };
+}
+
+/**
+ * Decodes, transforms, conforms, partitions and encodes one Kafka partition's records.
+ *
+ * @param records ONE topic-partition, ascending offsets, duplicates already removed (so
+ *   `counts.duplicates` is 0). An empty list gives an empty batch with offsets −1.
+ * @returns one PreparedFile per table partition (rows in offset order), the quarantine entries
+ *   (record order) and counts with `in = written + quarantined + filtered`.
+ * Never throws for a bad record: the record is quarantined with its stage and reason.
+ * @throws PrepareInputError when the records break the contract above; other errors are bugs.
+ */
+export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Promise<PreparedBatch> {
+  const { conform, partition, limits } = machineryFor(pipeline);
+  const transform = pipeline.transform;
+  const first = records[0];
+  const topic = first?.topic ?? '';
+  const kafkaPartition = first?.partition ?? -1;
+  const groups = new Map<string, Group>();
+  const quarantine: QuarantineEntry[] = [];
+  let written = 0;
+  let rowsWritten = 0;
+  let filtered = 0;
+  let prevOffset = -Infinity;
+  const capacity = Math.min(Math.max(records.length, 16), 2048);
+  // Scratch for records that fan out into several rows.
+  const pendingValues: Conformed[][] = [];
+  const pendingTargets: PartitionTarget[] = [];
+
+  const meta = { topic, partition: kafkaPartition, offset: 0, timestamp: 0 };
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r];
+    if (rec.topic !== topic || rec.partition !== kafkaPartition) {
+      throw new PrepareInputError(`prepareBatch takes one topic-partition; got ${rec.topic}-${rec.partition} after ${topic}-${kafkaPartition}`);
+    }
+    if (!(rec.offset > prevOffset)) throw new PrepareInputError(`offsets must ascend without duplicates; got ${rec.offset} after ${prevOffset} in ${topic}-${kafkaPartition}`);
+    prevOffset = rec.offset;
+    meta.offset = rec.offset;
+    meta.timestamp = rec.timestamp;
+    try {
+      const value = decodeJsonValue(rec.value, limits);
+      let rows: Row[] | null;
+      if (transform) {
+        rows = applyTransform(transform, value, recordMeta(rec));
+        if (rows === null) {
+          filtered++;
+          continue;
+        }
+      } else {
+        rows = null;
+      }
+      if (rows === null || rows.length === 1) {
+        const values = conform(rows === null ? expectObject(value) : rows[0], meta);
+        const target = partition(values, rec.timestamp);
+        append(groups, target, values, rec.offset, pipeline, capacity);
+        rowsWritten++;
+      } else {
+        pendingValues.length = 0;
+        pendingTargets.length = 0;
+        for (const row of rows) {
+          const values = conform(row, meta);
+          pendingValues.push(values);
+          pendingTargets.push(partition(values, rec.timestamp));
+        }
+        for (let i = 0; i < pendingValues.length; i++) append(groups, pendingTargets[i], pendingValues[i], rec.offset, pipeline, capacity);
+        rowsWritten += pendingValues.length;
+      }
+      written++;
+    } catch (e) {
+      if (e instanceof DecodeError || e instanceof TransformError || e instanceof ConformError || e instanceof PartitionError) {
+        quarantine.push(quarantineEntry(pipeline.name, rec, e.stage, e.message));
+      } else {
+        throw e;
+      }
+    }
+  }
+
+  const files: PreparedFile[] = [];
+  for (const g of groups.values()) {
+    files.push({
+      partitionValues: g.target.values,
+      hivePath: g.target.hivePath,
+      rows: g.builder.rows,
+      firstOffset: g.firstOffset,
+      lastOffset: g.lastOffset,
+      maxEventTime: g.maxEventTime,
+      body: g.builder.encode({ pipeline: pipeline.name, topic, partition: kafkaPartition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
+    });
+  }
+  return {
+    topic,
+    partition: kafkaPartition,
+    firstOffset: first ? first.offset : -1,
+    lastOffset: records.length ? records[records.length - 1].offset : -1,
+    files,
+    quarantine,
+    counts: { in: records.length, written, rows: rowsWritten, quarantined: quarantine.length, filtered, duplicates: 0 },
+  };
+}
+
+function append(groups: Map<string, Group>, target: PartitionTarget, values: Conformed[], offset: number, pipeline: Pipeline, capacity: number) {
+  let g = groups.get(target.hivePath);
+  if (!g) {
+    g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
+    groups.set(target.hivePath, g);
+  }
+  g.builder.append(values);
+  g.lastOffset = offset;
+  if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
+}
+
+/** A valid Parquet file with the table's schema and zero rows (used as a fencing tombstone by the commit protocol). */
+export function encodeEmptyParquet(pipeline: Pipeline): Uint8Array {
+  return encodeEmptyFile(pipeline);
+}
