@@ -1,0 +1,82 @@
+/**
+ * The loader's configuration, from the environment variables the CDK construct sets:
+ *
+ * | variable                      | meaning                                                     |
+ * |-------------------------------|-------------------------------------------------------------|
+ * | `LAKELOADER_PIPELINE`         | name of the declared pipeline (pipelines/index.ts)          |
+ * | `LAKELOADER_BUCKET`           | the lake bucket                                             |
+ * | `LAKELOADER_GLUE_DATABASE`    | the Glue database of the pipeline's table                   |
+ * | `LAKELOADER_CONCURRENCY`      | topic-partitions loaded at once (optional, default 4)       |
+ * | `AWS_REGION`                  | set by Lambda                                               |
+ * | `AWS_ENDPOINT_URL`            | optional: a local or LocalStack endpoint (S3 path-style)   |
+ */
+import { getPipeline } from '../../pipelines/index';
+import type { Pipeline } from './pipeline';
+
+export interface LoaderConfig {
+  pipeline: Pipeline;
+  bucket: string;
+  glueDatabase: string;
+  /** Topic-partitions of one event loaded at once. */
+  concurrency: number;
+  region?: string;
+  /** When set, clients talk to this endpoint and S3 uses path-style addressing. */
+  endpointUrl?: string;
+  /** CloudWatch namespace of the EMF metrics. */
+  metricsNamespace: string;
+}
+
+/** A missing or invalid setting; the message names the environment variable to set. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
+export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigError naming the variable to set.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): LoaderConfig {
+  const required = (name: string, what: string): string => {
+    const v = env[name]?.trim();
+    if (!v) throw new ConfigError(name, `not set; set it to ${what}`);
+    return v;
+  };
+  const pipelineName = required('LAKELOADER_PIPELINE', 'the name of a pipeline declared in pipelines/index.ts');
+  let pipeline: Pipeline;
+  try {
+    pipeline = getPipeline(pipelineName);
+  } catch (e) {
+    throw new ConfigError('LAKELOADER_PIPELINE', (e as Error).message);
+  }
+  const bucket = required('LAKELOADER_BUCKET', 'the lake bucket name');
+  if (!BUCKET.test(bucket)) throw new ConfigError('LAKELOADER_BUCKET', `"${bucket}" is not a valid S3 bucket name (a name, not an ARN or s3:// URI)`);
+  const glueDatabase = required('LAKELOADER_GLUE_DATABASE', 'the Glue database that holds the table');
+  if (!GLUE_NAME.test(glueDatabase)) throw new ConfigError('LAKELOADER_GLUE_DATABASE', `"${glueDatabase}" is not a valid Glue database name (lower case letters, digits, _)`);
+  let concurrency = DEFAULT_CONCURRENCY;
+  const c = env.LAKELOADER_CONCURRENCY?.trim();
+  if (c) {
+    concurrency = Number(c);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError('LAKELOADER_CONCURRENCY', `must be an integer 1..64, got "${c}"`);
+  }
+  const endpointUrl = env.AWS_ENDPOINT_URL?.trim() || undefined;
+  if (endpointUrl && !/^https?:\/\//.test(endpointUrl)) throw new ConfigError('AWS_ENDPOINT_URL', `must be an http(s) URL, got "${endpointUrl}"`);
+  return {
+    pipeline,
+    bucket,
+    glueDatabase,
+    concurrency,
+    region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || undefined,
+    endpointUrl,
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'Lakeloader',
+  };
+}
