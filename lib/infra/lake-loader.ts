@@ -1,0 +1,312 @@
+/**
+ * `LakeLoader`: one pipeline's loader Lambda, its Kafka event source mappings (one per topic),
+ * least-privilege IAM, alarms and a dashboard. Drop it into any CDK app next to a lake bucket
+ * and a Glue database (see `LakeStack` for the complete lake).
+ */
+import * as path from 'node:path';
+import { CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { dataPrefix, manifestsPrefix, quarantinePrefix, statePrefix } from '../../lambdas/core/layout';
+import type { Pipeline } from '../../lambdas/core/pipeline';
+import { LakeFailureDestination } from './failure-destination';
+import { glueArns } from './glue';
+import { eniStatements, mskStatements, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
+import { LoaderMonitoring, METRICS_NAMESPACE, SERVICE_NAME } from './monitoring';
+
+/** Repository root (lib/infra/../..). */
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The loader handler's entry file. */
+export const LOADER_ENTRY = path.join(PROJECT_ROOT, 'lambdas', 'loader', 'handler.ts');
+/** The parquet-wasm binary the bundled handler reads from `__dirname`. */
+export const PARQUET_WASM_FILE = 'parquet_wasm_bg.wasm';
+
+export interface ProvisionedPollers {
+  /** @default 1 */
+  readonly minimumPollers?: number;
+  /** @default 3 */
+  readonly maximumPollers?: number;
+  /** Share pollers between mappings of the same group. @default none */
+  readonly pollerGroupName?: string;
+}
+
+/** Properties of a {@link LakeLoader}. */
+export interface LakeLoaderProps {
+  /** The pipeline to load (from `definePipeline`). */
+  readonly pipeline: Pipeline;
+  /** The lake bucket. */
+  readonly bucket: s3.IBucket;
+  /** The lake bucket's KMS key, when it is KMS-encrypted. @default none (SSE-S3) */
+  readonly encryptionKey?: kms.IKey;
+  /** The Glue database holding the pipeline's table. */
+  readonly databaseName: string;
+  /** The Kafka cluster to read the pipeline's topics from. */
+  readonly kafka: KafkaSource;
+  /**
+   * Prefix of the consumer group ids; each topic's group is `<prefix>-<pipeline>-<topic>`. The id
+   * cannot change once a mapping exists, and keeping it stable keeps the resume position when a
+   * mapping is re-created. @default `lakeloader-<stack name>`
+   */
+  readonly consumerGroupIdPrefix?: string;
+  /** Where a new consumer group starts. @default lambda.StartingPosition.TRIM_HORIZON */
+  readonly startingPosition?: lambda.StartingPosition;
+  /** Records per invocation (the payload is capped at 6 MB regardless). @default 10000 */
+  readonly batchSize?: number;
+  /** How long the ESM gathers records before invoking. @default Duration.seconds(30) */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failed batch before it goes to the on-failure destination. Requires provisioned
+   * pollers (Kafka ESM error handling is a provisioned-mode feature). @default 10
+   */
+  readonly retryAttempts?: number;
+  /** Records older than this go to the on-failure destination unprocessed. Requires provisioned pollers. @default Duration.days(7) */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Provisioned event pollers, or `false` for on-demand polling. On-demand mappings cannot bound
+   * retries or record age, so with `false` a failing batch is retried until it leaves the topic.
+   * @default { minimumPollers: 1, maximumPollers: 3 }
+   */
+  readonly provisionedPollers?: ProvisionedPollers | false;
+  /** Memory of the function; 1769 MB is one full vCPU, enough for a 6 MB batch. @default 1769 */
+  readonly memorySize?: number;
+  /** Function timeout. @default Duration.minutes(5) */
+  readonly timeout?: Duration;
+  /** Log retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** The handler entry file. @default lambdas/loader/handler.ts of this package */
+  readonly entry?: string;
+  /** Alarm thresholds and action. @default see {@link LoaderMonitoring} */
+  readonly monitoring?: {
+    readonly offsetLagThreshold?: number;
+    readonly freshnessThreshold?: Duration;
+    readonly quarantineRatePercent?: number;
+    readonly alarmAction?: cloudwatch.IAlarmAction;
+  };
+}
+
+/** Invalid {@link LakeLoaderProps}; the message names the prop and what to set. */
+export class LakeLoaderPropsError extends Error {
+  constructor(pipeline: string, message: string) {
+    super(`LakeLoader "${pipeline}": ${message}`);
+    this.name = 'LakeLoaderPropsError';
+  }
+}
+
+const GROUP_ID = /^[a-zA-Z0-9\-/*:_+=.@]{1,200}$/;
+
+/** One pipeline's loader: function, event source mappings, IAM, alarms and dashboard. */
+export class LakeLoader extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  /** One per topic, in `pipeline.topics` order. */
+  readonly eventSourceMappings: lambda.EventSourceMapping[] = [];
+  /** Consumer group id per topic. */
+  readonly consumerGroupIds: Record<string, string> = {};
+  readonly monitoring: LoaderMonitoring;
+  readonly pipeline: Pipeline;
+  private readonly props: LakeLoaderProps;
+
+  constructor(scope: Construct, id: string, props: LakeLoaderProps) {
+    super(scope, id);
+    this.props = props;
+    this.pipeline = props.pipeline;
+    const p = props.pipeline;
+    const fail = (msg: string): never => {
+      throw new LakeLoaderPropsError(p.name, msg);
+    };
+    const batchSize = props.batchSize ?? 10_000;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) fail(`batchSize must be an integer in 1..10000, got ${batchSize}`);
+    const window = props.maxBatchingWindow ?? Duration.seconds(30);
+    if (window.toSeconds() > 300) fail(`maxBatchingWindow must be at most 300 seconds, got ${window.toSeconds()}`);
+    if (batchSize > 10 && window.toSeconds() < 1) fail('maxBatchingWindow must be at least 1 second when batchSize > 10');
+    const pollers = props.provisionedPollers === false ? undefined : { minimumPollers: 1, maximumPollers: 3, ...(props.provisionedPollers ?? {}) };
+    if (pollers) {
+      if (pollers.minimumPollers < 1 || pollers.minimumPollers > 200) fail(`provisionedPollers.minimumPollers must be in 1..200, got ${pollers.minimumPollers}`);
+      if (pollers.maximumPollers < pollers.minimumPollers || pollers.maximumPollers > 2000)
+        fail(`provisionedPollers.maximumPollers must be in minimumPollers..2000, got ${pollers.maximumPollers}`);
+    } else if (props.retryAttempts !== undefined || props.maxRecordAge !== undefined) {
+      fail('retryAttempts and maxRecordAge need provisioned pollers; remove provisionedPollers: false or drop these two props');
+    }
+    const retryAttempts = pollers ? (props.retryAttempts ?? 10) : undefined;
+    if (retryAttempts !== undefined && (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 10_000))
+      fail(`retryAttempts must be an integer in 0..10000 (bounded; -1 = infinite is not allowed), got ${retryAttempts}`);
+    const maxRecordAge = pollers ? (props.maxRecordAge ?? Duration.days(7)) : undefined;
+    if (maxRecordAge && (maxRecordAge.toSeconds() < 60 || maxRecordAge.toSeconds() > 604_800)) fail(`maxRecordAge must be between 60 seconds and 7 days, got ${maxRecordAge.toHumanString()}`);
+    const memorySize = props.memorySize ?? 1769;
+    if (memorySize < 512 || memorySize > 10_240) fail(`memorySize must be 512..10240 MB (a 6 MB batch needs room to decode and encode), got ${memorySize}`);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    if (timeout.toSeconds() < 30 || timeout.toSeconds() > 900) fail(`timeout must be 30 seconds..15 minutes, got ${timeout.toHumanString()}`);
+    if (props.kafka.kind === 'selfManaged') {
+      if (props.kafka.bootstrapServers.length === 0) fail('kafka.bootstrapServers must list at least one host:port');
+      if (!props.kafka.vpc && !props.kafka.secret) fail('self-managed Kafka reached over the internet needs kafka.secret (SASL credentials), or set kafka.vpc');
+      if (props.kafka.vpc && (props.kafka.vpc.subnetIds.length === 0 || props.kafka.vpc.securityGroupIds.length === 0))
+        fail('kafka.vpc needs at least one subnet id and one security group id');
+    }
+    const stackName = Stack.of(this).stackName;
+    const prefix = props.consumerGroupIdPrefix ?? (Token.isUnresolved(stackName) ? fail('set consumerGroupIdPrefix: the stack name is not known at synth time') : `lakeloader-${stackName}`);
+    for (const topic of p.topics) {
+      const groupId = `${prefix}-${p.name}-${topic}`;
+      if (!GROUP_ID.test(groupId)) fail(`consumer group id "${groupId}" must match ${GROUP_ID}; shorten or change consumerGroupIdPrefix`);
+      this.consumerGroupIds[topic] = groupId;
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Lakeloader loader for pipeline ${p.name}: its table's prefixes, its Glue table, its topics`,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry ?? LOADER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `Lakeloader: Kafka topics ${p.topics.join(', ')} -> table ${p.name}`,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        LAKELOADER_PIPELINE: p.name,
+        LAKELOADER_BUCKET: props.bucket.bucketName,
+        LAKELOADER_GLUE_DATABASE: props.databaseName,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.CJS,
+        platform: 'node',
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // The AWS SDK v3 clients are bundled at the versions package-lock.json pins, not taken from
+        // the runtime: the loader depends on conditional-write behaviour of a known client version.
+        externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // parquet-wasm's node build reads `${__dirname}/parquet_wasm_bg.wasm`; esbuild leaves
+          // __dirname alone in CJS output, so it is the bundle's directory (/var/task).
+          afterBundling: (_inputDir: string, outputDir: string) => [`node -e "require('fs').copyFileSync(process.argv[1], process.argv[2])" "${parquetWasmPath()}" "${path.join(outputDir, PARQUET_WASM_FILE)}"`],
+        },
+      },
+    });
+
+    this.grantLakeAccess();
+    this.grantGlueCatalog();
+    this.grantKafkaRead();
+    this.logGroup.grantWrite(this.role);
+
+    const onFailure = new LakeFailureDestination(props.bucket, props.encryptionKey);
+    const access = sourceAccessConfigurations(props.kafka);
+    for (const topic of p.topics) {
+      const esm = this.function.addEventSourceMapping(`Topic-${topic}`, {
+        ...(props.kafka.kind === 'msk' ? { eventSourceArn: props.kafka.clusterArn } : { kafkaBootstrapServers: props.kafka.bootstrapServers }),
+        kafkaTopic: topic,
+        kafkaConsumerGroupId: this.consumerGroupIds[topic],
+        startingPosition: props.startingPosition ?? lambda.StartingPosition.TRIM_HORIZON,
+        batchSize,
+        maxBatchingWindow: window,
+        onFailure,
+        supportS3OnFailureDestination: true,
+        ...(retryAttempts !== undefined ? { retryAttempts } : {}),
+        ...(maxRecordAge ? { maxRecordAge } : {}),
+        ...(pollers ? { provisionedPollerConfig: pollers } : {}),
+        ...(access.length ? { sourceAccessConfigurations: access } : {}),
+      });
+      this.eventSourceMappings.push(esm);
+    }
+
+    this.monitoring = new LoaderMonitoring(this, 'Monitoring', { fn: this.function, pipelineName: p.name, ...props.monitoring });
+    this.acknowledgeFindings();
+  }
+
+  /** The S3 prefixes this loader owns: data, quarantine, commit state and manifests. */
+  get prefixes(): string[] {
+    const n = this.pipeline.name;
+    return [dataPrefix(n), quarantinePrefix(n), statePrefix(n), manifestsPrefix(n)];
+  }
+
+  /** Read/write/delete on exactly this table's prefixes, list restricted to them, and the KMS key if any. */
+  private grantLakeAccess(): void {
+    const { bucket, encryptionKey } = this.props;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'LakeObjects',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: this.prefixes.map((pre) => bucket.arnForObjects(`${pre}*`)),
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'LakeList',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': this.prefixes.map((pre) => `${pre}*`) } },
+      }),
+    );
+    if (encryptionKey) {
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'LakeKms', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [encryptionKey.keyArn] }));
+    }
+  }
+
+  /** Partition registration on this pipeline's table (Glue needs the catalog and database ARNs too). */
+  private grantGlueCatalog(): void {
+    const arns = glueArns(this, this.props.databaseName, this.pipeline.name);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'GluePartitions',
+        actions: ['glue:BatchCreatePartition', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
+        resources: [arns.catalog, arns.database, arns.table],
+      }),
+    );
+  }
+
+  /** What the event source mapping needs to read the topics with this function's role. */
+  private grantKafkaRead(): void {
+    const { kafka } = this.props;
+    const statements: iam.PolicyStatement[] = [];
+    if (kafka.kind === 'msk') {
+      statements.push(...mskStatements(kafka, this.pipeline.topics, Object.values(this.consumerGroupIds)), ...eniStatements(this));
+      kafka.scramSecret?.grantRead(this.role);
+    } else {
+      if (kafka.vpc) statements.push(...eniStatements(this, kafka.vpc.subnetIds, kafka.vpc.securityGroupIds));
+      kafka.secret?.grantRead(this.role);
+    }
+    for (const s of statements) this.role.addToPrincipalPolicy(s);
+  }
+
+  /** cdk-nag findings that are the point of the design, each with its reason. */
+  private acknowledgeFindings(): void {
+    const stack = Stack.of(this);
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (!policy) return;
+    const cfnBucket = this.props.bucket.node.defaultChild;
+    const bucketRef = cfnBucket instanceof CfnElement ? `<${stack.getLogicalId(cfnBucket)}.Arn>` : this.props.bucket.bucketArn;
+    const ack = (finding: string, reason: string) => Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    for (const pre of this.prefixes) ack(`Resource::${bucketRef}/${pre}*`, `The loader creates, reads and deletes objects whose keys derive from Kafka offsets under its own table prefix ${pre}; the set of keys is unbounded, so the grant is the prefix.`);
+    ack(`Resource::${bucketRef}/aws/lambda/*`, 'The event source mapping writes on-failure records under aws/lambda/<mapping-uuid>/...; AWS chooses these keys, so the grant is the prefix (PutObject only).');
+    ack('Resource::*', 'EC2 Describe* (network interfaces, subnets, security groups, VPCs) used by the event source mapping support no resource-level permissions; AWS requires Resource "*".');
+    const ec2 = `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>`;
+    ack(`Resource::${ec2}:network-interface/*`, 'The event source mapping creates and deletes its own network interfaces, whose ids are not known in advance; scoped to this account and region.');
+    ack(`Resource::${ec2}:subnet/*`, 'MSK: the event source mapping places interfaces in the cluster\'s subnets, which it discovers from the cluster; scoped to this account and region.');
+    ack(`Resource::${ec2}:security-group/*`, 'MSK: the event source mapping uses the cluster\'s security groups, which it discovers from the cluster; scoped to this account and region.');
+  }
+}
+
+/** Absolute path of parquet-wasm's node `.wasm` in this project's node_modules. */
+export function parquetWasmPath(): string {
+  return path.join(PROJECT_ROOT, 'node_modules', 'parquet-wasm', 'node', PARQUET_WASM_FILE);
+}
