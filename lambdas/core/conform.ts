@@ -13,7 +13,7 @@
  * | float, double | finite number, bigint, or a JSON-number string                    | number                         |
  * | decimal(p,s)  | number (its shortest decimal text) or decimal string; at most s fractional digits (extra zeros are fine), at most p−s integer digits, never rounded | bigint, unscaled |
  * | date          | `YYYY-MM-DD`, a real calendar day in 0001-01-01..9999-12-31       | days since 1970-01-01          |
- * | timestamp     | ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff…]]` with `Z` or `±HH[:MM]` (sub-millisecond digits truncated), or an integer number of epoch milliseconds; within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z | epoch ms |
+ * | timestamp     | ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff…]]` with `Z` or `±HH[:MM]` (sub-millisecond digits truncated), an integer number of epoch milliseconds, or a Date (from a transform); within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z | epoch ms |
  * | array<T>      | JSON array, elements conformed (null elements kept)               | Conformed[]                    |
  * | map<string,T> | JSON object, values conformed (null values kept)                  | [key, Conformed][]             |
  * | struct<…>     | JSON object, declared fields conformed, others ignored            | Conformed[] in field order     |
@@ -168,7 +168,10 @@ export function parseDate(v: unknown): number {
 /** An ISO-8601 string with a zone, or epoch milliseconds → epoch milliseconds (UTC). */
 export function parseTimestamp(v: unknown): number {
   let ms: number;
-  if (typeof v === 'number' || typeof v === 'bigint') {
+  if (v instanceof Date) {
+    ms = v.getTime();
+    if (Number.isNaN(ms)) throw new FieldError('invalid Date object (from the transform)');
+  } else if (typeof v === 'number' || typeof v === 'bigint') {
     ms = Number(v);
     if (!Number.isInteger(ms)) throw new FieldError(`epoch-millisecond timestamp must be an integer, got ${preview(v)}`);
   } else if (typeof v === 'string') {
@@ -222,8 +225,8 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
     case 'float':
     case 'double': {
       const n = toFloating(v);
-      if (!Number.isFinite(n)) throw new FieldError(`number ${preview(v)} is out of range for ${type.kind}`);
-      if (type.kind === 'float' && Math.abs(n) > 3.4028234663852886e38) throw new FieldError(`number ${preview(v)} is out of range for float`);
+      if (!Number.isFinite(n)) throw new FieldError(`value ${preview(v)} is out of range for ${type.kind}`);
+      if (type.kind === 'float' && Math.abs(n) > 3.4028234663852886e38) throw new FieldError(`value ${preview(v)} is out of range for float`);
       return n;
     }
     case 'decimal':

@@ -50,6 +50,8 @@ export function needsExactParse(bytes: Uint8Array, maxDepth: number): boolean {
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 const MAX_SAFE = 9007199254740991;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
 
 interface Frame {
   /** The container being filled. */
@@ -69,10 +71,10 @@ export function parseJsonExact(text: string, maxDepth: number): unknown {
   const n = text.length;
   const stack: Frame[] = [];
   const fail = (msg: string): never => {
+    if (pos >= n) msg = `unexpected end of JSON input at position ${pos} (${msg.replace(/ at position \d+$/, '')})`;
     throw new JsonParseError('syntax', msg, pos);
   };
-  const unexpected = (): never =>
-    pos >= n ? fail(`unexpected end of JSON input at position ${pos}`) : fail(`unexpected character ${JSON.stringify(text[pos])} at position ${pos}`);
+  const unexpected = (): never => fail(pos >= n ? 'a value was expected' : `unexpected character ${JSON.stringify(text[pos])} at position ${pos}`);
   const ws = () => {
     while (pos < n) {
       const c = text.charCodeAt(pos);
@@ -82,6 +84,15 @@ export function parseJsonExact(text: string, maxDepth: number): unknown {
   };
   const str = (): string => {
     const start = pos;
+    // Fast path: no escape and no control character before the closing quote.
+    const close = text.indexOf('"', pos + 1);
+    if (close > 0) {
+      const raw = text.slice(pos + 1, close);
+      if (raw.indexOf('\\') < 0 && !CONTROL.test(raw)) {
+        pos = close + 1;
+        return raw;
+      }
+    }
     pos++;
     let escaped = false;
     while (pos < n) {

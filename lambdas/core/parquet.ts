@@ -242,7 +242,20 @@ class StringBuilder implements ColumnBuilder {
         this.bytes.copy(next, 0, 0, this.pos);
         this.bytes = next;
       }
-      this.pos += this.bytes.write(s, this.pos, 'utf8');
+      // Short ASCII strings are copied in JS (cheaper than a native call); the rest via Buffer.write.
+      const bytes = this.bytes;
+      let p = this.pos;
+      let k = 0;
+      const n = s.length;
+      if (n <= 64) {
+        for (; k < n; k++) {
+          const c = s.charCodeAt(k);
+          if (c >= 0x80) break;
+          bytes[p + k] = c;
+        }
+      }
+      p += k;
+      this.pos = k === n ? p : p + bytes.write(k === 0 ? s : s.slice(k), p, 'utf8');
       if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
     }
     this.offsets[i + 1] = this.pos;
