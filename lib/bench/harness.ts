@@ -1,0 +1,280 @@
+/**
+ * `lakeloader bench`: the loader core against single-threaded DuckDB on the same batch, plus a
+ * sustained run, cold start, peak RSS and the cost model, in one run. See docs/bench.md.
+ *
+ * Every figure is sampled several times after a warm-up and reported as median and spread;
+ * the headline ratios are medians of per-run (paired) ratios.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MskEvent } from '../../lambdas/core/model';
+import { LOADER_VERSION } from '../../lambdas/core/version';
+import { getPipeline } from '../../pipelines';
+import { buildMskEvent } from '../local/msk-event';
+import { generateClickstreamRecords } from '../gen/records';
+import { measureColdStart, type ColdStartResult } from './cold-start';
+import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost';
+import { DuckdbReference } from './duckdb';
+import { loadPrepareBatch, runLoader, type LoaderRun } from './loader';
+import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
+import { measureStages, STAGES, type Stage } from './stages';
+import { roundSummary, summarize, type Summary } from './stats';
+
+export interface BenchOptions {
+  /** Records per MSK event (batch). @default 7500 (≈ 6 MB of base64 values, the ESM's payload limit) */
+  records?: number;
+  /** Measured runs after the warm-up. @default 5 */
+  runs?: number;
+  /** Discarded warm-up runs (JIT, page cache). @default 2 */
+  warmup?: number;
+  /** Batches in the sustained run (processed back to back). @default 20; 0 skips it */
+  batches?: number;
+  /** Generator seed. @default 1 */
+  seed?: number;
+  /** Kafka partitions the batch spreads over (prepareBatch calls per event). @default 1 */
+  partitions?: number;
+  /** Fresh processes per side for the cold-start measurement. @default 10; 0 skips it */
+  coldStartRuns?: number;
+  /** Child processes for the peak-RSS measurement. @default 3; 0 skips it */
+  memoryRuns?: number;
+  /** Batches each memory child processes (peak after the first, and after all). @default 5 */
+  memoryRepeat?: number;
+  /** Lambda memory for the cost model, MB. @default 1769 */
+  memoryMb?: number;
+  /** S3/Glue wall time per batch for the cost model, ms. @default 200 */
+  ioMsPerBatch?: number;
+  /** Share of batches that write a quarantine object, for the cost model. @default 1 */
+  quarantineBatchShare?: number;
+  prices?: Partial<Prices>;
+  /** Keep the scratch directory (bundles, NDJSON, Parquet) for inspection. @default false */
+  keep?: boolean;
+  /** Progress messages (stderr in the CLI). */
+  onProgress?: (message: string) => void;
+}
+
+/** Summaries of one side of the comparison. */
+export interface SideResult {
+  ms: Summary;
+  recordsPerSecond: Summary;
+  /** Decoded JSON (the NDJSON / Kafka value bytes) per second, MB (10^6). */
+  mbPerSecond: Summary;
+  outputBytes: number;
+}
+
+export interface BenchResult {
+  /** Median of per-run loader/DuckDB throughput ratios on the batch (target ≥ 0.40). */
+  ratioVsDuckdb: number;
+  /** Median loader-core records/s on the batch. */
+  recordsPerSecond: number;
+  /** Median handler/SDK-only cold import-time ratio (target ≤ 1.3); null when not measured. */
+  coldImportRatio: number | null;
+  /** Median peak RSS for one batch, MB (target < 512); null when not measured. */
+  peakRssMb: number | null;
+  config: Required<Omit<BenchOptions, 'prices' | 'keep' | 'onProgress'>> & { pipeline: string };
+  batch: {
+    records: number;
+    partitions: number;
+    /** JSON size of the MSK event as the Lambda receives it. */
+    mskEventBytes: number;
+    /** The decoded values (the NDJSON DuckDB reads, minus newlines). */
+    jsonBytes: number;
+    rows: number;
+    files: number;
+    quarantined: number;
+  };
+  loader: SideResult & { stagesMs: Record<Stage, Summary>; stageShare: Record<Stage, number> };
+  duckdb: SideResult;
+  ratio: Summary;
+  sustained: { batches: number; records: number; ms: number; recordsPerSecond: number; mbPerSecond: number; perBatchRecordsPerSecond: Summary } | null;
+  coldStart: ColdStartResult | null;
+  memory: MemoryResult | null;
+  cost: CostModel;
+  /** Parts that could not be measured, with the reason. */
+  errors: Record<string, string>;
+  environment: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loaderVersion: string; date: string };
+}
+
+const MB = 1e6;
+
+function eventJsonBytes(event: MskEvent): number {
+  return Buffer.byteLength(JSON.stringify(event));
+}
+
+/** Runs the whole bench. Never throws for an unmeasurable part (see `errors`); throws if the loader core is missing. */
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const cfg = {
+    records: options.records ?? 7500,
+    runs: options.runs ?? 5,
+    warmup: options.warmup ?? 2,
+    batches: options.batches ?? 20,
+    seed: options.seed ?? 1,
+    partitions: options.partitions ?? 1,
+    coldStartRuns: options.coldStartRuns ?? 10,
+    memoryRuns: options.memoryRuns ?? 3,
+    memoryRepeat: options.memoryRepeat ?? 5,
+    memoryMb: options.memoryMb ?? 1769,
+    ioMsPerBatch: options.ioMsPerBatch ?? 200,
+    quarantineBatchShare: options.quarantineBatchShare ?? 1,
+  };
+  for (const [k, v] of Object.entries(cfg)) {
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`bench option ${k} must be a non-negative number, got ${v}`);
+  }
+  if (cfg.records < 1 || cfg.runs < 1 || cfg.partitions < 1) throw new RangeError('records, runs and partitions must be at least 1');
+  const progress = options.onProgress ?? (() => {});
+  const pipeline = getPipeline('clickstream');
+  const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
+  const errors: Record<string, string> = {};
+  const work = mkdtempSync(join(tmpdir(), 'lakeloader-bench-'));
+
+  try {
+    const prepare = await loadPrepareBatch();
+
+    progress(`generating ${cfg.records} events (seed ${cfg.seed})`);
+    const gen = generateClickstreamRecords({ seed: cfg.seed, count: cfg.records, partitions: cfg.partitions });
+    const event = buildMskEvent(gen.records);
+    const jsonBytes = gen.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0);
+    const ndjsonPath = join(work, 'batch.ndjson');
+    writeFileSync(ndjsonPath, gen.valid.map((v) => v.json).join('\n') + '\n');
+    const eventPath = join(work, 'event.json');
+    writeFileSync(eventPath, JSON.stringify(event));
+
+    const duck = await DuckdbReference.open(pipeline, ndjsonPath, work, pipeline.compression);
+    const loaderRuns: LoaderRun[] = [];
+    const duckMs: number[] = [];
+    let duckBytes = 0;
+    const stageSamples: Record<Stage, number[]> = { decode: [], transform: [], conform: [], columns: [], encode: [] };
+    try {
+      for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
+        const measured = i >= cfg.warmup;
+        progress(`${measured ? `run ${i - cfg.warmup + 1}/${cfg.runs}` : `warm-up ${i + 1}/${cfg.warmup}`}: loader core, DuckDB, stages`);
+        const l = await runLoader(prepare, pipeline, event);
+        const d = await duck.convert();
+        const stageMs: Record<Stage, number> = { decode: 0, transform: 0, conform: 0, columns: 0, encode: 0 };
+        for (const records of Object.values(event.records)) {
+          const s = measureStages(pipeline, records);
+          for (const st of STAGES) stageMs[st] += s.ms[st];
+        }
+        if (!measured) continue;
+        loaderRuns.push(l);
+        duckMs.push(d.ms);
+        duckBytes = d.outputBytes;
+        for (const st of STAGES) stageSamples[st].push(stageMs[st]);
+      }
+    } finally {
+      duck.close();
+    }
+
+    const loaderMs = loaderRuns.map((r) => r.ms);
+    const side = (ms: number[], outputBytes: number): SideResult => ({
+      ms: roundSummary(summarize(ms)),
+      recordsPerSecond: roundSummary(summarize(ms.map((x) => (cfg.records / x) * 1000)), 0),
+      mbPerSecond: roundSummary(summarize(ms.map((x) => jsonBytes / MB / (x / 1000)))),
+      outputBytes,
+    });
+    const ratio = summarize(loaderMs.map((l, i) => duckMs[i] / l));
+    const stagesMs = Object.fromEntries(STAGES.map((st) => [st, roundSummary(summarize(stageSamples[st]))])) as Record<Stage, Summary>;
+    const stageTotal = STAGES.reduce((s, st) => s + stagesMs[st].median, 0);
+    const stageShare = Object.fromEntries(STAGES.map((st) => [st, stageTotal > 0 ? Math.round((stagesMs[st].median / stageTotal) * 1000) / 1000 : 0])) as Record<Stage, number>;
+    const last = loaderRuns[loaderRuns.length - 1];
+
+    let sustained: BenchResult['sustained'] = null;
+    if (cfg.batches > 0) {
+      progress(`sustained: generating ${cfg.batches} batches of ${cfg.records}`);
+      const big = generateClickstreamRecords({ seed: cfg.seed + 1, count: cfg.records * cfg.batches, partitions: cfg.partitions });
+      const events: MskEvent[] = [];
+      for (let b = 0; b < cfg.batches; b++) events.push(buildMskEvent(big.records.slice(b * cfg.records, (b + 1) * cfg.records)));
+      const sustainedJson = big.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0);
+      progress(`sustained: ${cfg.batches} batches back to back`);
+      const perBatch: number[] = [];
+      const t0 = performance.now();
+      for (const e of events) {
+        const r = await runLoader(prepare, pipeline, e);
+        perBatch.push((cfg.records / r.ms) * 1000);
+      }
+      const ms = performance.now() - t0;
+      sustained = {
+        batches: cfg.batches,
+        records: cfg.records * cfg.batches,
+        ms: Math.round(ms),
+        recordsPerSecond: Math.round((cfg.records * cfg.batches * 1000) / ms),
+        mbPerSecond: Math.round((sustainedJson / MB / (ms / 1000)) * 100) / 100,
+        perBatchRecordsPerSecond: roundSummary(summarize(perBatch), 0),
+      };
+    }
+
+    let coldStart: ColdStartResult | null = null;
+    if (cfg.coldStartRuns > 0) {
+      progress(`cold start: bundling the handler, ${cfg.coldStartRuns} fresh processes per side`);
+      try {
+        const c = await measureColdStart({ runs: cfg.coldStartRuns, workDir: join(work, 'cold') });
+        coldStart = { ...c, handlerImportMs: roundSummary(c.handlerImportMs), sdkImportMs: roundSummary(c.sdkImportMs), handlerInitMs: roundSummary(c.handlerInitMs), sdkInitMs: roundSummary(c.sdkInitMs), ratio: roundSummary(c.ratio) };
+      } catch (e) {
+        errors.coldStart = e instanceof Error ? e.message : String(e);
+      }
+    }
+
+    let memory: MemoryResult | null = null;
+    if (cfg.memoryRuns > 0) {
+      progress(`peak RSS: ${cfg.memoryRuns} child processes × ${cfg.memoryRepeat} batches`);
+      try {
+        const child = await bundleMemoryChild(work);
+        const m = measureMemory(child, eventPath, pipeline.name, cfg.memoryRuns, cfg.memoryRepeat);
+        memory = { ...m, peakRssMb: roundSummary(m.peakRssMb, 1), sustainedPeakRssMb: roundSummary(m.sustainedPeakRssMb, 1), eventParsedRssMb: roundSummary(m.eventParsedRssMb, 1) };
+      } catch (e) {
+        errors.memory = e instanceof Error ? e.message : String(e);
+      }
+    }
+
+    const loaderRps = summarize(loaderMs.map((x) => (cfg.records / x) * 1000)).median;
+    const cost = costModel(
+      {
+        recordsPerSecond: loaderRps,
+        bytesPerRecord: jsonBytes / cfg.records,
+        recordsPerBatch: cfg.records / cfg.partitions,
+        filesPerBatch: last.files / cfg.partitions,
+        quarantineBatchShare: cfg.quarantineBatchShare,
+        memoryMb: cfg.memoryMb,
+        ioMsPerBatch: cfg.ioMsPerBatch,
+      },
+      prices,
+    );
+
+    return {
+      ratioVsDuckdb: Math.round(ratio.median * 1000) / 1000,
+      recordsPerSecond: Math.round(loaderRps),
+      coldImportRatio: coldStart ? coldStart.ratio.median : null,
+      peakRssMb: memory ? memory.peakRssMb.median : null,
+      config: { ...cfg, pipeline: pipeline.name },
+      batch: {
+        records: cfg.records,
+        partitions: cfg.partitions,
+        mskEventBytes: eventJsonBytes(event),
+        jsonBytes,
+        rows: last.rows,
+        files: last.files,
+        quarantined: last.quarantined,
+      },
+      loader: { ...side(loaderMs, last.outputBytes), stagesMs, stageShare },
+      duckdb: side(duckMs, duckBytes),
+      ratio: roundSummary(ratio),
+      sustained,
+      coldStart,
+      memory,
+      cost,
+      errors,
+      environment: {
+        node: process.version,
+        platform: process.platform,
+        arch: process.arch,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        loaderVersion: LOADER_VERSION,
+        date: new Date().toISOString(),
+      },
+    };
+  } finally {
+    if (!options.keep) rmSync(work, { recursive: true, force: true });
+    else progress(`scratch kept in ${work}`);
+  }
+}

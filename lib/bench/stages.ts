@@ -1,0 +1,108 @@
+/**
+ * Per-stage time of the loader core on one Kafka partition's records, measured by running the
+ * core's own stage functions (decode.ts, conform.ts, partition.ts, parquet.ts) in sequence the
+ * way prepareBatch chains them, each stage timed over the whole batch. The headline throughput
+ * comes from prepareBatch itself (loader.ts); this only says where its time goes.
+ *
+ * Stages: decode (base64 → UTF-8 → JSON), transform (the pipeline's function; 0 without one),
+ * conform (coerce to column types + compute the partition), columns (append conformed values to
+ * the column builders), encode (Arrow data → IPC → parquet-wasm → Parquet bytes).
+ */
+import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, decodeJsonValue } from '../../lambdas/core/decode';
+import { createRowConformer, type Conformed } from '../../lambdas/core/conform';
+import { createPartitioner } from '../../lambdas/core/partition';
+import { ParquetFileBuilder } from '../../lambdas/core/parquet';
+import type { MskRecord } from '../../lambdas/core/model';
+import type { Pipeline, Row } from '../../lambdas/core/pipeline';
+
+export const STAGES = ['decode', 'transform', 'conform', 'columns', 'encode'] as const;
+export type Stage = (typeof STAGES)[number];
+export type StageTimes = Record<Stage, number>;
+
+/**
+ * Runs the stages over `records` (one topic-partition) and returns each stage's milliseconds.
+ * Bad records are skipped (counted in `skipped`); the bench feeds valid records only.
+ */
+export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: StageTimes; rows: number; skipped: number; outputBytes: number } {
+  const limits = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH };
+  let skipped = 0;
+
+  let t = performance.now();
+  const values: unknown[] = [];
+  const metas: MskRecord[] = [];
+  for (const r of records) {
+    try {
+      values.push(decodeJsonValue(r.value, limits));
+      metas.push(r);
+    } catch {
+      skipped++;
+    }
+  }
+  const decode = performance.now() - t;
+
+  t = performance.now();
+  const rows: Row[] = [];
+  const rowMeta: MskRecord[] = [];
+  const transform = pipeline.transform;
+  for (let i = 0; i < values.length; i++) {
+    const m = metas[i];
+    if (!transform) {
+      rows.push(values[i] as Row);
+      rowMeta.push(m);
+      continue;
+    }
+    const out = transform(values[i], {
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      timestamp: m.timestamp,
+      timestampType: m.timestampType,
+      key: m.key ? Buffer.from(m.key, 'base64') : null,
+      headers: [],
+    });
+    for (const row of out == null ? [] : Array.isArray(out) ? out : [out]) {
+      rows.push(row);
+      rowMeta.push(m);
+    }
+  }
+  const transformMs = performance.now() - t;
+
+  t = performance.now();
+  const conformer = createRowConformer(pipeline);
+  const partitioner = createPartitioner(pipeline);
+  const groups = new Map<string, Conformed[][]>();
+  for (let i = 0; i < rows.length; i++) {
+    const m = rowMeta[i];
+    try {
+      const v = conformer(rows[i], m);
+      const target = partitioner(v, m.timestamp);
+      let g = groups.get(target.hivePath);
+      if (!g) groups.set(target.hivePath, (g = []));
+      g.push(v);
+    } catch {
+      skipped++;
+    }
+  }
+  const conform = performance.now() - t;
+
+  t = performance.now();
+  const builders: ParquetFileBuilder[] = [];
+  let n = 0;
+  for (const g of groups.values()) {
+    const b = new ParquetFileBuilder(pipeline, g.length);
+    for (const v of g) b.append(v);
+    builders.push(b);
+    n += g.length;
+  }
+  const columns = performance.now() - t;
+
+  t = performance.now();
+  let outputBytes = 0;
+  const first = records[0];
+  for (const b of builders) {
+    outputBytes += b.encode({ pipeline: pipeline.name, topic: first?.topic ?? '', partition: first?.partition ?? 0, firstOffset: first?.offset ?? 0, lastOffset: records[records.length - 1]?.offset ?? 0 }).length;
+  }
+  const encode = performance.now() - t;
+
+  return { ms: { decode, transform: transformMs, conform, columns, encode }, rows: n, skipped, outputBytes };
+}
