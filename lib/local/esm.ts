@@ -1,0 +1,498 @@
+/**
+ * A local Lambda event source mapping (ESM) for Kafka: what AWS runs between an MSK topic and the
+ * loader, rebuilt on a kafkajs consumer group so the loop can run offline.
+ *
+ * Rules it follows (those of the MSK / self-managed Kafka ESM):
+ * - A batch is invoked when it holds `batchSize` records (max 10,000), when the next record would
+ *   push the invocation payload over 6 MB, or when the batching window since the first buffered
+ *   record has passed — whichever comes first. A batch may span several partitions.
+ * - Records of one partition are delivered in offset order; one invocation is in flight at a time
+ *   (so at most one per partition).
+ * - The event is built exactly as AWS builds it ({@link buildMskEvent}, eventSource `aws:kafka`).
+ * - Offsets are committed to the consumer group only after the invocation succeeded.
+ * - A failed invocation is retried with exponential backoff up to `maxRetryAttempts` times; then an
+ *   on-failure record (the S3 destination's shape: requestContext, responseContext, version,
+ *   timestamp, KafkaBatchInfo, payload) is written under the bucket's `esm-failures/` prefix and
+ *   the ESM moves on (the offsets are committed, as AWS does once a batch is discarded).
+ *
+ * Fetching and invoking are decoupled: kafkajs's `eachBatch` only appends records to per-partition
+ * queues (with backpressure), and one dispatcher loop forms and invokes the batches.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaConfig } from 'kafkajs';
+import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
+import type { MskEvent } from '../../lambdas/core/model';
+import { buildMskEvent, toMskRecord, type ProducedRecord } from './msk-event';
+import { mockKafkaClient } from './kafka-cluster';
+
+/** The largest synchronous Lambda invocation payload: 6 MB. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** The largest batch size the Kafka ESM accepts. */
+export const MAX_BATCH_SIZE = 10_000;
+
+/** The function the ESM invokes; throwing (or rejecting) fails the invocation. */
+export type EsmHandler = (event: MskEvent) => Promise<unknown> | unknown;
+
+export interface OnFailureDestination {
+  s3: S3Client;
+  bucket: string;
+  /** @default ESM_FAILURES_PREFIX ('esm-failures/') */
+  prefix?: string;
+}
+
+export interface LocalEsmOptions {
+  /** Kafka bootstrap brokers (`host:port`). */
+  brokers: string[];
+  topics: string[];
+  handler: EsmHandler;
+  /** Consumer group id; stable so that a restarted ESM resumes from the committed offsets. @default 'lakeloader-local-esm' */
+  groupId?: string;
+  /** Records per invocation, 1..10,000. @default 10000 */
+  batchSize?: number;
+  /** MaximumBatchingWindowInSeconds, in ms. @default 500 */
+  batchingWindowMs?: number;
+  /** Invocation payload cap in bytes (the event's JSON). @default MAX_PAYLOAD_BYTES (6 MB) */
+  maxPayloadBytes?: number;
+  /** Retries after the first failed attempt before the batch goes to the on-failure destination. @default 3 */
+  maxRetryAttempts?: number;
+  /** First retry delay; doubles each attempt. @default 200 */
+  retryBaseDelayMs?: number;
+  /** @default 5000 */
+  retryMaxDelayMs?: number;
+  /** Where discarded batches are recorded. @default none: the failure is only reported in progress */
+  onFailure?: OnFailureDestination;
+  /** Start from the oldest record (TRIM_HORIZON) or only new ones (LATEST) when the group has no offsets. @default 'TRIM_HORIZON' */
+  startingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /** @default 'aws:kafka' */
+  eventSource?: 'aws:kafka' | 'SelfManagedKafka';
+  eventSourceArn?: string;
+  /** Shown in on-failure records. @default a local function ARN */
+  functionArn?: string;
+  /** The ESM's UUID (used in on-failure keys). @default random */
+  uuid?: string;
+  /** Called after every invocation (success or discard) and on every fetched batch. */
+  onProgress?: (p: EsmProgress) => void;
+  /** Extra kafkajs client settings. */
+  kafkaConfig?: Partial<KafkaConfig>;
+}
+
+export interface PartitionProgress {
+  /** Next offset to deliver (the committed consumer-group offset). */
+  committed: number;
+  /** High watermark last seen for the partition. */
+  highWatermark: number;
+}
+
+export interface EsmProgress {
+  /** Records handed to the handler in successful invocations. */
+  delivered: number;
+  /** Records whose offsets are committed (delivered + discarded). */
+  committed: number;
+  /** Records of batches that exhausted their retries and went to the on-failure destination. */
+  discarded: number;
+  invocations: number;
+  failedAttempts: number;
+  /** Records fetched but not yet invoked. */
+  buffered: number;
+  /** Σ (high watermark − committed offset) over known partitions. */
+  lag: number;
+  partitions: Record<string, PartitionProgress>;
+  /** Keys of on-failure objects written. */
+  failureRecords: string[];
+}
+
+/** Thrown for invalid ESM settings. */
+export class EsmConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EsmConfigError';
+  }
+}
+
+/** Thrown by {@link LocalEventSourceMapping.waitForCaughtUp} when the lag does not reach zero in time. */
+export class EsmTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EsmTimeoutError';
+  }
+}
+
+interface Pending {
+  record: ProducedRecord;
+  /** Bytes this record adds to the event's JSON. */
+  size: number;
+}
+
+interface PartitionQueue {
+  topic: string;
+  partition: number;
+  records: Pending[];
+  /** Offset expected next; records below it (a re-fetch) are dropped. */
+  nextOffset: number | null;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function headerList(h: IHeaders | undefined): { key: string; value: Uint8Array | string }[] {
+  const out: { key: string; value: Uint8Array | string }[] = [];
+  for (const [key, v] of Object.entries(h ?? {})) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) out.push({ key, value: one });
+  }
+  return out;
+}
+
+/** One on-failure record, in the shape the ESM's S3 on-failure destination writes. */
+export interface EsmFailureRecord {
+  requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number };
+  responseContext: { statusCode: number; executedVersion: string; functionError: 'Unhandled'; errorMessage?: string };
+  version: '1.0';
+  timestamp: string;
+  KafkaBatchInfo: {
+    batchSize: number;
+    batchTimestamp: string;
+    bootstrapServers: string;
+    payloadSize: number;
+    recordsInfo: Record<string, { firstRecordOffset: string; lastRecordOffset: string; firstRecordTimestamp: string; lastRecordTimestamp: string }>;
+  };
+  /** The S3 destination also stores the whole invocation payload. */
+  payload: MskEvent;
+}
+
+/** Builds the on-failure record for a discarded batch. */
+export function buildFailureRecord(args: {
+  event: MskEvent;
+  payloadSize: number;
+  attempts: number;
+  functionArn: string;
+  error: unknown;
+  now?: Date;
+}): EsmFailureRecord {
+  const now = (args.now ?? new Date()).toISOString();
+  const recordsInfo: EsmFailureRecord['KafkaBatchInfo']['recordsInfo'] = {};
+  let batchSize = 0;
+  for (const [tp, recs] of Object.entries(args.event.records)) {
+    if (!recs.length) continue;
+    batchSize += recs.length;
+    const first = recs[0]!;
+    const last = recs[recs.length - 1]!;
+    recordsInfo[tp] = {
+      firstRecordOffset: String(first.offset),
+      lastRecordOffset: String(last.offset),
+      firstRecordTimestamp: new Date(first.timestamp).toISOString(),
+      lastRecordTimestamp: new Date(last.timestamp).toISOString(),
+    };
+  }
+  const message = args.error instanceof Error ? `${args.error.name}: ${args.error.message}` : String(args.error);
+  return {
+    requestContext: { requestId: randomUUID(), functionArn: args.functionArn, condition: 'RetryAttemptsExhausted', approximateInvokeCount: args.attempts },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled', errorMessage: message },
+    version: '1.0',
+    timestamp: now,
+    KafkaBatchInfo: { batchSize, batchTimestamp: now, bootstrapServers: args.event.bootstrapServers ?? '', payloadSize: args.payloadSize, recordsInfo },
+    payload: args.event,
+  };
+}
+
+/**
+ * A running local event source mapping. Create it with {@link startLocalEsm}.
+ */
+export class LocalEventSourceMapping {
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly hw = new Map<string, number>();
+  private readonly committedOffsets = new Map<string, number>();
+  private buffered = 0;
+  private bufferedBytes = 0;
+  private firstBufferedAt = 0;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private drained: (() => void) | null = null;
+  private dispatcher: Promise<void> | null = null;
+  private consumer: Consumer | null = null;
+  private dispatcherError: unknown = null;
+  private rr = 0;
+  private readonly stats = { delivered: 0, committed: 0, discarded: 0, invocations: 0, failedAttempts: 0, failureRecords: [] as string[] };
+  private readonly o: Required<Omit<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>> &
+    Pick<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>;
+  private readonly envelopeBytes: number;
+
+  constructor(options: LocalEsmOptions) {
+    const batchSize = options.batchSize ?? MAX_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw new EsmConfigError(`batchSize must be an integer in 1..${MAX_BATCH_SIZE}, got ${batchSize}`);
+    }
+    if (!options.topics.length) throw new EsmConfigError('topics must name at least one topic');
+    if (!options.brokers.length) throw new EsmConfigError('brokers must name at least one bootstrap broker (host:port)');
+    this.o = {
+      brokers: options.brokers,
+      topics: options.topics,
+      handler: options.handler,
+      groupId: options.groupId ?? 'lakeloader-local-esm',
+      batchSize,
+      batchingWindowMs: options.batchingWindowMs ?? 500,
+      maxPayloadBytes: options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES,
+      maxRetryAttempts: options.maxRetryAttempts ?? 3,
+      retryBaseDelayMs: options.retryBaseDelayMs ?? 200,
+      retryMaxDelayMs: options.retryMaxDelayMs ?? 5000,
+      startingPosition: options.startingPosition ?? 'TRIM_HORIZON',
+      eventSource: options.eventSource ?? 'aws:kafka',
+      functionArn: options.functionArn ?? 'arn:aws:lambda:us-east-1:000000000000:function:lakeloader-local',
+      uuid: options.uuid ?? randomUUID(),
+      onFailure: options.onFailure,
+      onProgress: options.onProgress,
+      kafkaConfig: options.kafkaConfig,
+      eventSourceArn: options.eventSourceArn,
+    };
+    this.envelopeBytes = Buffer.byteLength(JSON.stringify(this.eventOf([])));
+  }
+
+  private eventOf(records: ProducedRecord[]): MskEvent {
+    return buildMskEvent(records, { eventSource: this.o.eventSource, eventSourceArn: this.o.eventSourceArn, bootstrapServers: this.o.brokers.join(',') });
+  }
+
+  /** Joins the consumer group and starts fetching and invoking. */
+  async start(): Promise<void> {
+    const kafka = mockKafkaClient(this.o.brokers, this.o.kafkaConfig);
+    // Seed committed offsets and high watermarks so that lag is known before the first fetch.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of this.o.topics) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        const group = await admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] });
+        const committed = new Map(group[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+        for (const p of offsets) {
+          const key = `${topic}-${p.partition}`;
+          this.hw.set(key, Number(p.high));
+          const c = committed.get(p.partition) ?? -1;
+          this.committedOffsets.set(key, c >= 0 ? c : this.o.startingPosition === 'LATEST' ? Number(p.high) : Number(p.low));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: this.o.groupId, maxWaitTimeInMs: 200, sessionTimeout: 6000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // After a rebalance kafkajs resumes from the committed offsets: drop what is buffered.
+      for (const q of this.queues.values()) {
+        for (const p of q.records) this.bufferedBytes -= p.size;
+        this.buffered -= q.records.length;
+        q.records = [];
+        q.nextOffset = null;
+      }
+      this.drained?.();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.startingPosition === 'TRIM_HORIZON' });
+    await consumer.run({ autoCommit: false, eachBatch: (p) => this.onFetched(p) });
+    this.dispatcher = this.dispatch().catch((err) => {
+      this.dispatcherError = err;
+    });
+  }
+
+  private async onFetched({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const key = `${batch.topic}-${batch.partition}`;
+    this.hw.set(key, Number(batch.highWatermark));
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { topic: batch.topic, partition: batch.partition, records: [], nextOffset: null }));
+    for (const m of batch.messages) {
+      const offset = Number(m.offset);
+      if (q.nextOffset !== null && offset < q.nextOffset) continue;
+      const record: ProducedRecord = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset,
+        timestamp: Number(m.timestamp),
+        key: m.key ?? null,
+        value: m.value ?? null,
+        headers: headerList(m.headers),
+      };
+      const size = Buffer.byteLength(JSON.stringify(toMskRecord(record))) + 1;
+      q.records.push({ record, size });
+      q.nextOffset = offset + 1;
+      if (this.buffered === 0) this.firstBufferedAt = Date.now();
+      this.buffered++;
+      this.bufferedBytes += size;
+    }
+    this.wake?.();
+    this.emit();
+    // Backpressure: hold the fetcher while two batches' worth are waiting.
+    while (!this.stopping && isRunning() && !isStale() && (this.buffered >= 2 * this.o.batchSize || this.bufferedBytes >= 2 * this.o.maxPayloadBytes)) {
+      await Promise.race([new Promise<void>((r) => (this.drained = r)), sleep(1000)]);
+      await heartbeat();
+    }
+  }
+
+  /** Takes the next batch from the queues: per-partition order, ≤ batchSize records, ≤ payload cap. */
+  private takeBatch(): { records: ProducedRecord[]; payloadSize: number } {
+    const queues = [...this.queues.values()].filter((q) => q.records.length);
+    const records: ProducedRecord[] = [];
+    let bytes = this.envelopeBytes;
+    const start = this.rr++ % Math.max(1, queues.length);
+    outer: for (let i = 0; i < queues.length; i++) {
+      const q = queues[(start + i) % queues.length]!;
+      const groupBytes = Buffer.byteLength(JSON.stringify(`${q.topic}-${q.partition}`)) + 3; // "k":[...],
+      let taken = 0;
+      while (q.records.length && records.length < this.o.batchSize) {
+        const p = q.records[0]!;
+        const add = p.size + (taken === 0 ? groupBytes : 0);
+        if (records.length > 0 && bytes + add > this.o.maxPayloadBytes) break outer;
+        q.records.shift();
+        records.push(p.record);
+        bytes += add;
+        taken++;
+        this.buffered--;
+        this.bufferedBytes -= p.size;
+      }
+      if (records.length >= this.o.batchSize) break;
+    }
+    if (this.buffered === 0) this.firstBufferedAt = 0;
+    else this.firstBufferedAt = Date.now();
+    this.drained?.();
+    return { records, payloadSize: bytes };
+  }
+
+  private batchReady(): boolean {
+    if (this.buffered === 0) return false;
+    if (this.buffered >= this.o.batchSize || this.bufferedBytes + this.envelopeBytes >= this.o.maxPayloadBytes) return true;
+    return Date.now() - this.firstBufferedAt >= this.o.batchingWindowMs;
+  }
+
+  private async dispatch(): Promise<void> {
+    while (!this.stopping) {
+      if (!this.batchReady()) {
+        const waitMs = this.buffered ? Math.max(1, this.firstBufferedAt + this.o.batchingWindowMs - Date.now()) : 1000;
+        await Promise.race([new Promise<void>((r) => (this.wake = r)), sleep(waitMs)]);
+        this.wake = null;
+        continue;
+      }
+      const { records, payloadSize } = this.takeBatch();
+      if (!records.length) continue;
+      await this.invoke(records, payloadSize);
+    }
+  }
+
+  private async invoke(records: ProducedRecord[], payloadSize: number): Promise<void> {
+    const event = this.eventOf(records);
+    let lastError: unknown = null;
+    let ok = false;
+    let attempts = 0;
+    for (let attempt = 0; attempt <= this.o.maxRetryAttempts; attempt++) {
+      attempts++;
+      this.stats.invocations++;
+      try {
+        // The handler gets its own copy, as a real invocation deserializes the payload.
+        await this.o.handler(structuredClone(event));
+        ok = true;
+        break;
+      } catch (err) {
+        lastError = err;
+        this.stats.failedAttempts++;
+        // Stopped while retrying: leave the batch uncommitted, it is redelivered on the next start.
+        if (this.stopping) return;
+        if (attempt < this.o.maxRetryAttempts) {
+          await sleep(Math.min(this.o.retryMaxDelayMs, this.o.retryBaseDelayMs * 2 ** attempt));
+        }
+      }
+    }
+    if (ok) this.stats.delivered += records.length;
+    else {
+      this.stats.discarded += records.length;
+      await this.writeFailure(event, payloadSize, attempts, lastError);
+    }
+    // Commit the next offset of every partition in the batch.
+    const last = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const r of records) last.set(`${r.topic}-${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset });
+    await this.consumer!.commitOffsets([...last.values()].map((x) => ({ topic: x.topic, partition: x.partition, offset: String(x.offset + 1) })));
+    for (const [key, x] of last) this.committedOffsets.set(key, x.offset + 1);
+    this.stats.committed += records.length;
+    this.emit();
+  }
+
+  private async writeFailure(event: MskEvent, payloadSize: number, attempts: number, error: unknown): Promise<void> {
+    const dest = this.o.onFailure;
+    if (!dest) return;
+    const record = buildFailureRecord({ event, payloadSize, attempts, functionArn: this.o.functionArn, error });
+    const d = new Date(record.timestamp);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}.${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}`;
+    const firstPartition = Object.keys(event.records)[0] ?? 'unknown';
+    const key =
+      `${dest.prefix ?? ESM_FAILURES_PREFIX}aws/lambda/${this.o.uuid}/${firstPartition}/` +
+      `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${stamp}-${randomUUID()}`;
+    await dest.s3.send(new PutObjectCommand({ Bucket: dest.bucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }));
+    this.stats.failureRecords.push(key);
+  }
+
+  private emit(): void {
+    this.o.onProgress?.(this.progress());
+  }
+
+  /** A snapshot of the counters and per-partition offsets. */
+  progress(): EsmProgress {
+    const partitions: Record<string, PartitionProgress> = {};
+    let lag = 0;
+    for (const [key, highWatermark] of this.hw) {
+      const committed = this.committedOffsets.get(key) ?? 0;
+      partitions[key] = { committed, highWatermark };
+      lag += Math.max(0, highWatermark - committed);
+    }
+    return { ...this.stats, failureRecords: [...this.stats.failureRecords], buffered: this.buffered, lag, partitions };
+  }
+
+  /**
+   * Resolves once every partition of the subscribed topics is committed up to its current high
+   * watermark (fetched now), i.e. everything produced so far is loaded.
+   * @throws EsmTimeoutError after `timeoutMs`, with the partitions still behind.
+   */
+  async waitForCaughtUp(timeoutMs = 120_000): Promise<EsmProgress> {
+    const admin = mockKafkaClient(this.o.brokers, this.o.kafkaConfig).admin();
+    await admin.connect();
+    const targets = new Map<string, number>();
+    try {
+      for (const topic of this.o.topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          const key = `${topic}-${p.partition}`;
+          targets.set(key, Number(p.high));
+          this.hw.set(key, Math.max(this.hw.get(key) ?? 0, Number(p.high)));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.dispatcherError) throw this.dispatcherError;
+      const behind = [...targets].filter(([key, high]) => (this.committedOffsets.get(key) ?? 0) < high);
+      if (!behind.length) return this.progress();
+      if (Date.now() > deadline) {
+        throw new EsmTimeoutError(
+          `the local ESM did not catch up within ${timeoutMs} ms; behind: ${behind.map(([k, h]) => `${k} committed ${this.committedOffsets.get(k) ?? 0} of ${h}`).join(', ')}`,
+        );
+      }
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Stops fetching, lets the invocation in flight finish (a failing batch is not retried further
+   * and stays uncommitted), and leaves the group. Buffered records are not committed.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wake?.();
+    this.drained?.();
+    await this.dispatcher;
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Creates and starts a local event source mapping. */
+export async function startLocalEsm(options: LocalEsmOptions): Promise<LocalEventSourceMapping> {
+  const esm = new LocalEventSourceMapping(options);
+  await esm.start();
+  return esm;
+}
