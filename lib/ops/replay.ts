@@ -13,7 +13,8 @@
  *   ─ PUT replay manifest {committed, next quarantine body} ─ PUT Q (If-Match: E) with what remains
  * ```
  * At the end each selected record is in the table once or in the quarantine once (with its new
- * reason and stage if it still fails). A crash before the manifest is committed leaves files that
+ * reason and stage if it still fails, and its original key, value and headers: a fix is always
+ * applied to the bytes Kafka delivered). A crash before the manifest is committed leaves files that
  * the rerun (which reads the same Q and E) deletes or overwrites; a crash after it leaves a
  * committed manifest whose quarantine rewrite the rerun applies. Once Q is rewritten its replayed
  * lines are gone, so replaying again cannot load them twice.
@@ -221,7 +222,10 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
 
   // Lines that stay: unselected and skipped ones verbatim, still-failing ones with their new reason.
   const failing = new Map<number, QuarantineLine>();
-  for (const entry of prepared.quarantine) {
+  for (const failed of prepared.quarantine) {
+    // Keep the record's original bytes (a fix is re-applied to them next time); take the new stage and reason.
+    const original = byOffset.get(failed.kafka_offset)?.line.entry;
+    const entry: QuarantineEntry = original ? { ...original, stage: failed.stage, error: failed.error, loader_version: failed.loader_version } : failed;
     const raw = decoder.decode(codec.serializeQuarantine([entry])).trimEnd();
     failing.set(entry.kafka_offset, parseQuarantine(key, encoder.encode(raw))[0]!);
   }

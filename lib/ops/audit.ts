@@ -1,0 +1,285 @@
+/**
+ * The audit behind `lakeloader audit`: proves from the lake itself that every committed Kafka
+ * offset is in the table or the quarantine exactly once.
+ *
+ * - Offsets: per topic and Kafka partition, the commit manifests' ranges must be contiguous
+ *   (a gap or an overlap is reported) and end at the state's committed offset.
+ * - Objects: every data file listed by a committed commit or replay manifest must exist (else
+ *   "lost object"); every Parquet object under `tables/<table>/` must be listed, be a fenced
+ *   tombstone, or belong to the attempt in flight (else "stray file"). Same for quarantine objects.
+ * - Rows (Athena SQL): per Kafka partition the row count must equal what the manifests logged,
+ *   and the number of distinct `_offset` values must equal the row count (duplicates = 0).
+ * - Quarantine: each quarantine object's line count must equal the manifest's count less the
+ *   lines replays removed.
+ * - Freshness: the latest event time per Kafka partition.
+ */
+import type { Manifest } from '../../lambdas/core/commit';
+import { dataPrefix } from '../../lambdas/core/layout';
+import type { Pipeline } from '../../lambdas/core/pipeline';
+import type { ObjectStore } from '../../lambdas/core/store';
+import type { QueryResult } from './athena';
+import { mapPool, readCommitManifests, readCommitStates, readReplayManifests, type ReplayManifest } from './lake';
+import { listQuarantine, readQuarantineObject } from './quarantine';
+
+/** Runs one SQL statement (with `?` parameters) and returns all its rows: runQuery bound to the context. */
+export type SqlRunner = (sql: string) => Promise<Pick<QueryResult, 'columns' | 'rows' | 'dataScannedBytes' | 'costUsd'>>;
+
+export interface AuditDeps {
+  store: ObjectStore;
+  sql: SqlRunner;
+  database: string;
+}
+
+export type ProblemKind =
+  | 'gap'
+  | 'overlap'
+  | 'state-mismatch'
+  | 'duplicates'
+  | 'row-mismatch'
+  | 'lost-object'
+  | 'stray-file'
+  | 'quarantine-mismatch'
+  | 'incomplete-replay';
+
+export interface AuditProblem {
+  kind: ProblemKind;
+  topic?: string;
+  partition?: number;
+  key?: string;
+  detail: string;
+}
+
+/** One topic and Kafka partition. */
+export interface PartitionAudit {
+  topic: string;
+  partition: number;
+  /** Committed offset ranges, merged where contiguous: [from, to] inclusive. */
+  ranges: [number, number][];
+  committedOffset: number | null;
+  /** An attempt is between its pending and commit steps (in flight, or crashed and not retried yet). */
+  pendingAttempt: boolean;
+  manifests: number;
+  files: number;
+  expectedRows: number;
+  /** Rows in the table (SQL); null when the table keeps no Kafka coordinates. */
+  rows: number | null;
+  distinctOffsets: number | null;
+  duplicates: number | null;
+  expectedQuarantined: number;
+  quarantined: number;
+  /** Latest event time among the rows (as Athena prints it), or null. */
+  latestEventTime: string | null;
+}
+
+export interface AuditReport {
+  table: string;
+  ok: boolean;
+  partitions: PartitionAudit[];
+  problems: AuditProblem[];
+  totals: { manifests: number; files: number; rows: number | null; expectedRows: number; quarantined: number; expectedQuarantined: number; dataScannedBytes: number; costUsd: number };
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/**
+ * Audits one table.
+ * @returns the report; `ok` is false on any duplicate, gap, overlap, lost or stray object or count mismatch
+ */
+export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<AuditReport> {
+  const { store } = deps;
+  const table = pipeline.name;
+  const [manifests, replays, states] = await Promise.all([readCommitManifests(store, table), readReplayManifests(store, table), readCommitStates(store, table)]);
+  const problems: AuditProblem[] = [];
+  const parts = new Map<string, PartitionAudit>();
+  const part = (topic: string, partition: number): PartitionAudit => {
+    const k = tpKey(topic, partition);
+    let p = parts.get(k);
+    if (!p)
+      parts.set(
+        k,
+        (p = {
+          topic,
+          partition,
+          ranges: [],
+          committedOffset: null,
+          pendingAttempt: false,
+          manifests: 0,
+          files: 0,
+          expectedRows: 0,
+          rows: null,
+          distinctOffsets: null,
+          duplicates: null,
+          expectedQuarantined: 0,
+          quarantined: 0,
+          latestEventTime: null,
+        }),
+      );
+    return p;
+  };
+
+  // 1. Offsets: contiguous manifest ranges per topic-partition.
+  const byTp = new Map<string, Manifest[]>();
+  for (const { manifest } of manifests) {
+    const list = byTp.get(tpKey(manifest.topic, manifest.partition)) ?? [];
+    list.push(manifest);
+    byTp.set(tpKey(manifest.topic, manifest.partition), list);
+  }
+  for (const list of byTp.values()) {
+    const p = part(list[0]!.topic, list[0]!.partition);
+    p.manifests = list.length;
+    let prev: Manifest | null = null;
+    for (const m of list) {
+      if (prev && m.fromOffset > prev.toOffset + 1)
+        problems.push({ kind: 'gap', topic: m.topic, partition: m.partition, detail: `offsets ${prev.toOffset + 1}..${m.fromOffset - 1} are in no commit manifest` });
+      else if (prev && m.fromOffset <= prev.toOffset)
+        problems.push({ kind: 'overlap', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${Math.min(prev.toOffset, m.toOffset)} are in two commit manifests (g${prev.generation} and g${m.generation})` });
+      const last = p.ranges[p.ranges.length - 1];
+      if (last && m.fromOffset <= last[1] + 1) last[1] = Math.max(last[1], m.toOffset);
+      else p.ranges.push([m.fromOffset, m.toOffset]);
+      prev = m;
+    }
+  }
+
+  // 2. States: the committed offset must be the end of the manifests; the pending attempt's keys are in flight.
+  const inFlight = new Set<string>();
+  const fenced = new Set<string>();
+  for (const { state } of states) {
+    const p = part(state.topic, state.partition);
+    p.committedOffset = state.committedOffset;
+    if (state.pending) {
+      p.pendingAttempt = true;
+      for (const k of state.pending.keys) inFlight.add(k);
+      for (const k of state.pending.fencedKeys ?? []) fenced.add(k);
+    }
+    const end = p.ranges.length ? p.ranges[p.ranges.length - 1]![1] : null;
+    if (state.committedOffset !== end)
+      problems.push({
+        kind: 'state-mismatch',
+        topic: state.topic,
+        partition: state.partition,
+        detail: `the state says committed offset ${state.committedOffset}, the manifests end at ${end}`,
+      });
+  }
+
+  // 3. Expected objects: files of committed commit and replay manifests; fenced keys are tombstones.
+  const expectedData = new Map<string, { topic: string; partition: number; rows: number }>();
+  const expectedQuarantine = new Map<string, { topic: string; partition: number; records: number }>();
+  for (const { manifest: m } of manifests) {
+    const p = part(m.topic, m.partition);
+    for (const f of m.files) {
+      expectedData.set(f.key, { topic: m.topic, partition: m.partition, rows: f.rows });
+      p.files++;
+      p.expectedRows += f.rows;
+    }
+    if (m.quarantine) {
+      expectedQuarantine.set(m.quarantine.key, { topic: m.topic, partition: m.partition, records: m.quarantine.records });
+      p.expectedQuarantined += m.quarantine.records;
+    }
+    for (const k of m.fencedKeys ?? []) fenced.add(k);
+  }
+  const committedReplays: ReplayManifest[] = [];
+  for (const { key, manifest: r } of replays) {
+    if (r.status !== 'committed') {
+      problems.push({ kind: 'incomplete-replay', topic: r.topic, partition: r.partition, key, detail: `a replay of ${r.quarantineKey} stopped before it committed; run lakeloader replay again to finish it` });
+      for (const f of r.files) inFlight.add(f.key);
+      continue;
+    }
+    committedReplays.push(r);
+    const p = part(r.topic, r.partition);
+    for (const f of r.files) {
+      expectedData.set(f.key, { topic: r.topic, partition: r.partition, rows: f.rows });
+      p.files++;
+      p.expectedRows += f.rows;
+    }
+    const q = expectedQuarantine.get(r.quarantineKey);
+    if (q) q.records -= r.removedOffsets.length;
+    p.expectedQuarantined -= r.removedOffsets.length;
+  }
+
+  // 4. Data objects: lost and stray.
+  const present = new Set<string>();
+  for await (const o of store.list(dataPrefix(table))) {
+    present.add(o.key);
+    if (!o.key.endsWith('.parquet') || expectedData.has(o.key) || fenced.has(o.key) || inFlight.has(o.key)) continue;
+    problems.push({ kind: 'stray-file', key: o.key, detail: `${o.size} bytes under the table's prefix that no committed manifest lists; Athena reads its rows` });
+  }
+  for (const [key, e] of expectedData)
+    if (!present.has(key)) problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `listed by a committed manifest with ${e.rows} rows, but missing from S3` });
+
+  // 5. Quarantine objects: lost, stray, line counts, unfinished replays.
+  const qObjects = await listQuarantine(store, table);
+  const qPresent = new Set(qObjects.map((o) => o.key));
+  const qRead = await mapPool(
+    qObjects.filter((o) => expectedQuarantine.has(o.key) || (!fenced.has(o.key) && !inFlight.has(o.key))),
+    16,
+    async (o) => ({ key: o.key, obj: await readQuarantineObject(store, o.key) }),
+  );
+  for (const { key, obj } of qRead) {
+    const lines = obj?.lines.length ?? 0;
+    const exp = expectedQuarantine.get(key);
+    if (!exp) {
+      if (lines > 0) problems.push({ kind: 'stray-file', key, detail: `quarantine object with ${lines} records that no committed manifest lists` });
+      continue;
+    }
+    part(exp.topic, exp.partition).quarantined += lines;
+    if (lines !== exp.records)
+      problems.push({ kind: 'quarantine-mismatch', topic: exp.topic, partition: exp.partition, key, detail: `${lines} records, the manifests account for ${exp.records}` });
+    const unfinished = committedReplays.find((r) => r.quarantineKey === key && r.sourceEtag === obj?.etag);
+    if (unfinished)
+      problems.push({ kind: 'incomplete-replay', topic: exp.topic, partition: exp.partition, key, detail: 'a committed replay has not rewritten this quarantine object yet; run lakeloader replay again to finish it' });
+  }
+  for (const [key, e] of expectedQuarantine)
+    if (!qPresent.has(key)) problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `quarantine object with ${e.records} records listed by a committed manifest, but missing from S3` });
+
+  // 6. Rows from the data, per Kafka partition (SQL).
+  let dataScannedBytes = 0;
+  let costUsd = 0;
+  let totalRows: number | null = null;
+  if (pipeline.keepKafkaCoordinates) {
+    const src = pipeline.partitioning.by === 'eventTime' && 'column' in pipeline.partitioning.source ? pipeline.partitioning.source.column : '_kafka_ts';
+    const r = await deps.sql(
+      `SELECT _topic, _partition, count(*) AS row_count, count(DISTINCT _offset) AS offsets, CAST(max(${quoteIdent(src)}) AS varchar) AS latest ` +
+        `FROM ${quoteIdent(deps.database)}.${quoteIdent(table)} GROUP BY _topic, _partition`,
+    );
+    dataScannedBytes = r.dataScannedBytes;
+    costUsd = r.costUsd;
+    totalRows = 0;
+    for (const row of r.rows) {
+      const p = part(row[0] ?? '', Number(row[1]));
+      p.rows = Number(row[2]);
+      p.distinctOffsets = Number(row[3]);
+      p.latestEventTime = row[4] ?? null;
+      totalRows += p.rows;
+    }
+    for (const p of parts.values()) {
+      p.rows ??= 0;
+      p.distinctOffsets ??= 0;
+      // With a transform a record may fan out into several rows, so rows > offsets is no proof of a duplicate there.
+      p.duplicates = pipeline.transform ? Math.max(0, p.rows - p.expectedRows) : p.rows - p.distinctOffsets;
+      if (p.duplicates > 0)
+        problems.push({ kind: 'duplicates', topic: p.topic, partition: p.partition, detail: `${p.duplicates} rows repeat an offset (${p.rows} rows, ${p.distinctOffsets} distinct _offset values)` });
+      if (p.rows !== p.expectedRows)
+        problems.push({ kind: 'row-mismatch', topic: p.topic, partition: p.partition, detail: `${p.rows} rows in the table, the manifests logged ${p.expectedRows}` });
+    }
+  }
+
+  const partitions = [...parts.values()].sort((a, b) => (a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+  return {
+    table,
+    ok: problems.length === 0,
+    partitions,
+    problems,
+    totals: {
+      manifests: manifests.length,
+      files: expectedData.size,
+      rows: totalRows,
+      expectedRows: partitions.reduce((n, p) => n + p.expectedRows, 0),
+      quarantined: partitions.reduce((n, p) => n + p.quarantined, 0),
+      expectedQuarantined: partitions.reduce((n, p) => n + p.expectedQuarantined, 0),
+      dataScannedBytes,
+      costUsd,
+    },
+  };
+}
+
