@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findSdkImports } from '../../lib/bench/cold-start';
+import { costModel, DEFAULT_PRICES } from '../../lib/bench/cost';
+import { DuckdbReference, duckdbType, ndjsonColumns } from '../../lib/bench/duckdb';
+import { runBench, type BenchResult } from '../../lib/bench/harness';
+import { formatBenchReport } from '../../lib/bench/report';
+import { STAGES } from '../../lib/bench/stages';
+import { summarize } from '../../lib/bench/stats';
+import { generateClickEvents } from '../../lib/gen/clickstream';
+import { parseColumnType } from '../../lambdas/core/types';
+import { clickstream } from '../../pipelines/clickstream';
+
+const scratch = mkdtempSync(join(tmpdir(), 'bench-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('summarize', () => {
+  it('gives median, quartiles and range', () => {
+    const s = summarize([4, 1, 3, 2]);
+    expect(s).toEqual({ median: 2.5, min: 1, max: 4, p25: 1.75, p75: 3.25, n: 4 });
+    expect(summarize([7]).median).toBe(7);
+    expect(() => summarize([])).toThrow(RangeError);
+  });
+});
+
+describe('costModel', () => {
+  it('counts requests per batch and prices a GB from the inputs', () => {
+    const m = costModel({ recordsPerSecond: 1000, bytesPerRecord: 1000, recordsPerBatch: 1000, filesPerBatch: 3, ioMsPerBatch: 0, memoryMb: 1024, quarantineBatchShare: 0.5 });
+    expect(m.perBatch.s3Puts).toBe(3 + 2 + 1 + 0.5);
+    expect(m.perBatch.s3Gets).toBe(1);
+    expect(m.perBatch.billedMs).toBe(1000);
+    // 1 MB per batch → 1000 batches per GB, 1 s each at 1 GB.
+    expect(m.perGb.batches).toBeCloseTo(1000, 9);
+    expect(m.perGb.gbSeconds).toBeCloseTo(1000, 9);
+    expect(m.perGb.lambdaComputeUsd).toBeCloseTo(1000 * DEFAULT_PRICES.lambdaGbSecond, 12);
+    expect(m.perGb.s3Usd).toBeCloseTo(1000 * (6.5 * DEFAULT_PRICES.s3Put + DEFAULT_PRICES.s3Get), 12);
+    expect(m.perGb.totalUsd).toBeCloseTo(m.perGb.lambdaComputeUsd + m.perGb.lambdaRequestsUsd + m.perGb.s3Usd + m.perGb.glueUsd, 12);
+    expect(m.perGb.firehoseUsd).toBeCloseTo(0.047, 12);
+    // Twice the speed halves the compute cost.
+    const fast = costModel({ recordsPerSecond: 2000, bytesPerRecord: 1000, recordsPerBatch: 1000, filesPerBatch: 3, ioMsPerBatch: 0, memoryMb: 1024 });
+    expect(fast.perGb.lambdaComputeUsd).toBeCloseTo(m.perGb.lambdaComputeUsd / 2, 12);
+    expect(() => costModel({ recordsPerSecond: 0, bytesPerRecord: 1, recordsPerBatch: 1, filesPerBatch: 1 })).toThrow(RangeError);
+  });
+});
+
+describe('DuckDB reference', () => {
+  it('maps column types and converts the same NDJSON with exact big user_ids', { timeout: 60_000 }, async () => {
+    expect(duckdbType(parseColumnType('map<string,array<decimal(12,2)>>'))).toBe('MAP(VARCHAR, DECIMAL(12,2)[])');
+    expect(duckdbType(parseColumnType('struct<a:int,b:timestamp>'))).toBe('STRUCT("a" INTEGER, "b" TIMESTAMP)');
+    expect(ndjsonColumns(clickstream)).toContain(`'user_id': 'BIGINT'`);
+    expect(ndjsonColumns(clickstream)).not.toContain('_offset');
+    const events = generateClickEvents({ seed: 8, count: 150, bigUserIdShare: 0.3 });
+    const path = join(scratch, 'x.ndjson');
+    writeFileSync(path, events.map((e) => e.json).join('\n') + '\n');
+    const ref = await DuckdbReference.open(clickstream, path, scratch);
+    try {
+      const run = await ref.convert();
+      expect(run.rows).toBe(150);
+      expect(run.outputBytes).toBeGreaterThan(1000);
+      expect(run.ms).toBeGreaterThan(0);
+    } finally {
+      ref.close();
+    }
+  });
+});
+
+describe('findSdkImports', () => {
+  it('collects value imports from @aws-sdk packages and skips type-only ones', () => {
+    const f = join(scratch, 'h.ts');
+    writeFileSync(
+      f,
+      `import { S3Client, PutObjectCommand as Put } from '@aws-sdk/client-s3';\nimport type { GlueClient } from '@aws-sdk/client-glue';\nimport { type Foo, GetObjectCommand } from "@aws-sdk/client-s3";\n`,
+    );
+    expect(findSdkImports([f])).toEqual({ '@aws-sdk/client-s3': ['GetObjectCommand', 'PutObjectCommand', 'S3Client'] });
+  });
+});
+
+describe('runBench (tiny configuration)', () => {
+  let result: BenchResult;
+  it('measures every part and reports a consistent JSON object', { timeout: 180_000 }, async () => {
+    result = await runBench({ records: 200, runs: 2, warmup: 0, batches: 2, coldStartRuns: 1, memoryRuns: 1, memoryRepeat: 2, seed: 3 });
+    const json = JSON.parse(JSON.stringify(result)) as BenchResult;
+    expect(json.errors).toEqual({});
+    for (const k of ['ratioVsDuckdb', 'recordsPerSecond', 'coldImportRatio', 'peakRssMb'] as const) {
+      expect(typeof json[k]).toBe('number');
+      expect(json[k] as number).toBeGreaterThan(0);
+    }
+    expect(json.ratioVsDuckdb).toBeCloseTo(json.ratio.median, 2);
+    expect(json.recordsPerSecond).toBeCloseTo(json.loader.recordsPerSecond.median, -1);
+    expect(json.batch.rows).toBe(200);
+    expect(json.batch.quarantined).toBe(0);
+    expect(json.batch.files).toBeGreaterThanOrEqual(1);
+    expect(json.batch.mskEventBytes).toBeGreaterThan(json.batch.jsonBytes);
+    expect(json.loader.outputBytes).toBeGreaterThan(0);
+    expect(json.duckdb.outputBytes).toBeGreaterThan(0);
+    expect(json.loader.ms.n).toBe(2);
+    for (const side of [json.loader, json.duckdb]) {
+      expect(side.ms.min).toBeLessThanOrEqual(side.ms.median);
+      expect(side.ms.median).toBeLessThanOrEqual(side.ms.max);
+    }
+    for (const st of STAGES) expect(json.loader.stagesMs[st].median).toBeGreaterThanOrEqual(0);
+    expect(STAGES.reduce((s, st) => s + json.loader.stageShare[st], 0)).toBeCloseTo(1, 2);
+    expect(json.sustained!.records).toBe(400);
+    expect(json.sustained!.recordsPerSecond).toBeGreaterThan(0);
+    expect(json.coldStart!.sdkImports['@aws-sdk/client-s3']).toContain('S3Client');
+    expect(json.coldStart!.packageZipBytes).toBeGreaterThan(0);
+    expect(json.coldStart!.packageZipBytes).toBeLessThan(json.coldStart!.packageUnzippedBytes);
+    expect(json.memory!.peakRssMb.median).toBeGreaterThanOrEqual(json.memory!.eventParsedRssMb.median);
+    expect(json.memory!.sustainedPeakRssMb.median).toBeGreaterThanOrEqual(json.memory!.peakRssMb.median);
+    expect(json.cost.perBatch.s3DataPuts).toBe(json.batch.files);
+    expect(json.cost.perGb.totalUsd).toBeGreaterThan(0);
+    const text = formatBenchReport(result);
+    expect(text).toContain('loader / DuckDB throughput');
+    expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
+  });
+});
