@@ -1,0 +1,550 @@
+/**
+ * The Athena API (JSON 1.1) of the local endpoint. A query execution runs its SQL in a fresh
+ * in-process DuckDB instance, where each Glue table of the referenced databases is a view over
+ * exactly the files Athena would read (see sql.ts), Trino functions are macros (see trino.ts) and
+ * ExecutionParameters are bound as prepared-statement values. Results are written as Athena-style
+ * CSV to `<OutputLocation>/<QueryExecutionId>.csv` in the local S3 store and paged like Athena's
+ * GetQueryResults (header row first, at most 1000 rows a page).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  DuckDBInstance,
+  DuckDBListValue,
+  DuckDBMapValue,
+  DuckDBStructValue,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { AwsJsonError } from './errors';
+import type { GlueCatalog } from './glue';
+import {
+  bindParameters,
+  buildTableRelation,
+  lexSql,
+  mentionedIdentifiers,
+  parseS3Uri,
+  QueryError,
+  quoteIdent,
+  singleStatement,
+  statementKeyword,
+} from './sql';
+import { atomicWrite, type ObjectStore } from './store';
+import { trinoMacroStatements } from './trino';
+
+type Json = Record<string, unknown>;
+type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+interface ColumnInfo {
+  CatalogName: string;
+  SchemaName: string;
+  TableName: string;
+  Name: string;
+  Label: string;
+  Type: string;
+  Precision: number;
+  Scale: number;
+  Nullable: string;
+  CaseSensitive: boolean;
+}
+
+interface Execution {
+  id: string;
+  query: string;
+  statementType: 'DML' | 'DDL' | 'UTILITY';
+  workGroup: string;
+  database?: string;
+  catalog: string;
+  outputLocation: string;
+  executionParameters?: string[];
+  state: State;
+  reason?: string;
+  errorType?: string;
+  submitted: number;
+  started?: number;
+  completed?: number;
+  bytes: number;
+  columns?: ColumnInfo[];
+  rows?: (string | null)[][];
+  cancel?: () => void;
+}
+
+interface WorkGroup {
+  Name: string;
+  State: 'ENABLED' | 'DISABLED';
+  Description?: string;
+  CreationTime: number;
+  Configuration: Json & { ResultConfiguration?: { OutputLocation?: string } };
+}
+
+const ENGINE = { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' };
+const DDL = new Set(['CREATE', 'DROP', 'ALTER', 'MSCK', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VACUUM', 'OPTIMIZE', 'UNLOAD']);
+const READ = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE']);
+const UTILITY = new Set(['SHOW', 'DESCRIBE', 'EXPLAIN']);
+
+/** Options of the Athena service. */
+export interface AthenaServiceOptions {
+  dataDir: string;
+  region: string;
+  store: ObjectStore;
+  glue: GlueCatalog;
+  /** Queries running at the same time; more wait as QUEUED. */
+  concurrency: number;
+}
+
+/** The local Athena service. */
+export class AthenaService {
+  private readonly executions = new Map<string, Execution>();
+  private readonly order: string[] = [];
+  private readonly tokens = new Map<string, string>();
+  private workGroups = new Map<string, WorkGroup>();
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(private readonly opts: AthenaServiceOptions) {}
+
+  /** Loads persisted workgroups (a default `primary` always exists). */
+  static async open(opts: AthenaServiceOptions): Promise<AthenaService> {
+    const svc = new AthenaService(opts);
+    try {
+      const list = JSON.parse(await readFile(svc.workGroupsFile, 'utf8')) as WorkGroup[];
+      for (const w of list) svc.workGroups.set(w.Name, w);
+    } catch {
+      /* first start */
+    }
+    if (!svc.workGroups.has('primary')) svc.workGroups.set('primary', { Name: 'primary', State: 'ENABLED', Description: '', CreationTime: Date.now() / 1000, Configuration: {} });
+    return svc;
+  }
+
+  private get workGroupsFile() {
+    return join(this.opts.dataDir, 'athena', 'workgroups.json');
+  }
+
+  private async saveWorkGroups() {
+    await atomicWrite(join(this.opts.dataDir, 'athena', 'tmp'), this.workGroupsFile, JSON.stringify([...this.workGroups.values()], null, 1));
+  }
+
+  /** Cancels running queries (they end CANCELLED) and refuses new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const e of this.executions.values()) if (e.state === 'RUNNING' || e.state === 'QUEUED') e.cancel?.();
+  }
+
+  /** Dispatches one Athena operation. */
+  async handle(op: string, input: Json): Promise<unknown> {
+    switch (op) {
+      case 'CreateWorkGroup': {
+        const name = requireString(input, 'Name');
+        if (this.workGroups.has(name)) throw new AwsJsonError('InvalidRequestException', `WorkGroup ${name} already exists`);
+        this.workGroups.set(name, {
+          Name: name,
+          State: 'ENABLED',
+          Description: typeof input.Description === 'string' ? input.Description : '',
+          CreationTime: Date.now() / 1000,
+          Configuration: (input.Configuration as WorkGroup['Configuration']) ?? {},
+        });
+        await this.saveWorkGroups();
+        return {};
+      }
+      case 'GetWorkGroup':
+        return { WorkGroup: { ...this.requireWorkGroup(requireString(input, 'WorkGroup')), Configuration: { ...this.requireWorkGroup(String(input.WorkGroup)).Configuration, EngineVersion: ENGINE } } };
+      case 'ListWorkGroups':
+        return { WorkGroups: [...this.workGroups.values()].map((w) => ({ Name: w.Name, State: w.State, Description: w.Description, CreationTime: w.CreationTime, EngineVersion: ENGINE })) };
+      case 'UpdateWorkGroup': {
+        const w = this.requireWorkGroup(requireString(input, 'WorkGroup'));
+        if (typeof input.Description === 'string') w.Description = input.Description;
+        if (input.State === 'ENABLED' || input.State === 'DISABLED') w.State = input.State;
+        const upd = input.ConfigurationUpdates as Json | undefined;
+        if (upd?.ResultConfigurationUpdates) {
+          const r = upd.ResultConfigurationUpdates as Json;
+          w.Configuration.ResultConfiguration = r.RemoveOutputLocation ? {} : { ...w.Configuration.ResultConfiguration, ...(r.OutputLocation ? { OutputLocation: String(r.OutputLocation) } : {}) };
+        }
+        await this.saveWorkGroups();
+        return {};
+      }
+      case 'DeleteWorkGroup': {
+        const name = requireString(input, 'WorkGroup');
+        if (name === 'primary') throw new AwsJsonError('InvalidRequestException', 'The primary workgroup cannot be deleted');
+        this.requireWorkGroup(name);
+        this.workGroups.delete(name);
+        await this.saveWorkGroups();
+        return {};
+      }
+      case 'StartQueryExecution':
+        return this.start(input);
+      case 'GetQueryExecution':
+        return { QueryExecution: this.describe(this.requireExecution(requireString(input, 'QueryExecutionId'))) };
+      case 'BatchGetQueryExecution': {
+        const ids = (input.QueryExecutionIds as string[]) ?? [];
+        if (ids.length < 1 || ids.length > 50) throw new AwsJsonError('InvalidRequestException', 'QueryExecutionIds must hold 1 to 50 ids');
+        const found = ids.filter((id) => this.executions.has(id));
+        return {
+          QueryExecutions: found.map((id) => this.describe(this.executions.get(id)!)),
+          UnprocessedQueryExecutionIds: ids.filter((id) => !this.executions.has(id)).map((id) => ({ QueryExecutionId: id, ErrorCode: 'INVALID_INPUT', ErrorMessage: `QueryExecution ${id} was not found` })),
+        };
+      }
+      case 'ListQueryExecutions': {
+        const wg = typeof input.WorkGroup === 'string' ? input.WorkGroup : 'primary';
+        this.requireWorkGroup(wg);
+        const ids = this.order.filter((id) => this.executions.get(id)!.workGroup === wg).reverse();
+        const max = input.MaxResults === undefined ? 50 : Number(input.MaxResults);
+        if (!Number.isInteger(max) || max < 1 || max > 50) throw new AwsJsonError('InvalidRequestException', 'MaxResults must be between 1 and 50');
+        const start = input.NextToken ? Number(Buffer.from(String(input.NextToken), 'base64url').toString()) : 0;
+        const next = start + max < ids.length ? Buffer.from(String(start + max)).toString('base64url') : undefined;
+        return { QueryExecutionIds: ids.slice(start, start + max), ...(next ? { NextToken: next } : {}) };
+      }
+      case 'StopQueryExecution': {
+        const e = this.requireExecution(requireString(input, 'QueryExecutionId'));
+        if (e.state === 'QUEUED' || e.state === 'RUNNING') {
+          e.cancel?.();
+          this.finish(e, 'CANCELLED', 'Query was cancelled by user');
+        }
+        return {};
+      }
+      case 'GetQueryResults':
+        return this.results(input);
+      case 'ListDataCatalogs':
+        return { DataCatalogsSummary: [{ CatalogName: 'AwsDataCatalog', Type: 'GLUE' }] };
+      case 'ListDatabases':
+        return { DatabaseList: this.opts.glue.databaseNames().map((Name) => ({ Name })) };
+      default:
+        throw new AwsJsonError(
+          'InvalidRequestException',
+          `Athena operation ${op} is not implemented by the Lakeloader local endpoint (supported: workgroups, Start/Get/Stop/BatchGet/ListQueryExecution(s), GetQueryResults; see docs/local-endpoint.md)`,
+        );
+    }
+  }
+
+  private requireWorkGroup(name: string): WorkGroup {
+    const w = this.workGroups.get(name);
+    if (!w) throw new AwsJsonError('InvalidRequestException', `WorkGroup ${name} is not found.`);
+    return w;
+  }
+
+  private requireExecution(id: string): Execution {
+    const e = this.executions.get(id);
+    if (!e) throw new AwsJsonError('InvalidRequestException', `QueryExecution ${id} was not found`);
+    return e;
+  }
+
+  private start(input: Json): Json {
+    if (this.closed) throw new AwsJsonError('InternalServerException', 'the local endpoint is shutting down');
+    const query = requireString(input, 'QueryString');
+    const token = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : undefined;
+    if (token && this.tokens.has(token)) return { QueryExecutionId: this.tokens.get(token) };
+    const wgName = typeof input.WorkGroup === 'string' && input.WorkGroup ? input.WorkGroup : 'primary';
+    const wg = this.requireWorkGroup(wgName);
+    if (wg.State !== 'ENABLED') throw new AwsJsonError('InvalidRequestException', `WorkGroup ${wgName} is disabled.`);
+    const ctx = (input.QueryExecutionContext as Json | undefined) ?? {};
+    const enforced = wg.Configuration.EnforceWorkGroupConfiguration === true;
+    const requested = ((input.ResultConfiguration as Json | undefined)?.OutputLocation as string | undefined) ?? undefined;
+    const location = (enforced ? wg.Configuration.ResultConfiguration?.OutputLocation : requested) ?? requested ?? wg.Configuration.ResultConfiguration?.OutputLocation;
+    if (!location) {
+      throw new AwsJsonError('InvalidRequestException', 'No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.');
+    }
+    if (!/^s3:\/\/[^/]+/.test(location)) throw new AwsJsonError('InvalidRequestException', `OutputLocation must be an s3:// URI, got "${location}"`);
+    const params = input.ExecutionParameters as unknown;
+    if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== 'string'))) {
+      throw new AwsJsonError('InvalidRequestException', 'ExecutionParameters must be a list of strings');
+    }
+    const id = randomUUID();
+    const tokens = safeLex(query);
+    const kw = tokens ? statementKeyword(tokens) : '';
+    const exec: Execution = {
+      id,
+      query,
+      statementType: DDL.has(kw) ? 'DDL' : UTILITY.has(kw) ? 'UTILITY' : 'DML',
+      workGroup: wgName,
+      database: typeof ctx.Database === 'string' ? ctx.Database.toLowerCase() : undefined,
+      catalog: typeof ctx.Catalog === 'string' ? ctx.Catalog : 'AwsDataCatalog',
+      outputLocation: `${location.replace(/\/?$/, '/')}${id}.csv`,
+      executionParameters: params as string[] | undefined,
+      state: 'QUEUED',
+      submitted: Date.now(),
+      bytes: 0,
+    };
+    this.executions.set(id, exec);
+    this.order.push(id);
+    if (token) this.tokens.set(token, id);
+    void this.schedule(exec);
+    return { QueryExecutionId: id };
+  }
+
+  private async schedule(e: Execution): Promise<void> {
+    if (this.running >= this.opts.concurrency) await new Promise<void>((ok) => this.waiting.push(ok));
+    this.running++;
+    try {
+      if (e.state !== 'QUEUED') return;
+      e.state = 'RUNNING';
+      e.started = Date.now();
+      await this.run(e);
+    } catch (err) {
+      if (e.state === 'RUNNING') {
+        const msg = err instanceof Error ? err.message : String(err);
+        this.finish(e, 'FAILED', err instanceof QueryError ? msg : classify(msg), err instanceof QueryError ? 'USER' : undefined);
+      }
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private finish(e: Execution, state: State, reason?: string, _category?: string): void {
+    if (e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'CANCELLED') return;
+    e.state = state;
+    e.reason = reason;
+    e.completed = Date.now();
+    e.started ??= e.completed;
+  }
+
+  private async run(e: Execution): Promise<void> {
+    const tokens = singleStatement(lexSql(e.query));
+    const kw = statementKeyword(tokens);
+    if (DDL.has(kw)) {
+      throw new QueryError(`${kw} statements are not supported by the local endpoint: use the Glue API or \`lakeloader provision\` to create tables and partitions`);
+    }
+    if (!READ.has(kw)) throw new QueryError(`${kw || 'this'} statement is not supported by the local endpoint: only SELECT / WITH / VALUES queries run here`);
+    const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
+
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    let con: DuckDBConnection | undefined;
+    try {
+      con = await instance.connect();
+      const c = con;
+      e.cancel = () => {
+        try {
+          c.interrupt();
+        } catch {
+          /* already done */
+        }
+      };
+      await con.run(`SET TimeZone = 'UTC'`);
+      for (const stmt of trinoMacroStatements()) await con.run(stmt);
+      await con.run(`ATTACH ':memory:' AS awsdatacatalog`);
+      const mentioned = mentionedIdentifiers(tokens);
+      const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d));
+      const describe = async (q: string) => {
+        const r = await c.run(`DESCRIBE ${q}`);
+        return (await r.getRows()).map((row) => String(row[0]).toLowerCase());
+      };
+      for (const db of dbs) {
+        await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
+        for (const t of this.opts.glue.tablesOf(db) ?? []) {
+          if (!mentioned.has(t.Name.toLowerCase())) continue;
+          const rel = await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe);
+          e.bytes += rel.bytes;
+          await con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(t.Name.toLowerCase())} AS ${rel.sql}`);
+        }
+      }
+      if (e.database) {
+        await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(e.database)}`);
+        await con.run(`USE awsdatacatalog.${quoteIdent(e.database)}`);
+      } else await con.run(`USE awsdatacatalog.main`);
+      if ((e.state as State) !== 'RUNNING') return;
+      const prepared = await con.prepare(sql);
+      values.forEach((v, i) => (v === null ? prepared.bindNull(i + 1) : prepared.bindVarchar(i + 1, v)));
+      const result = await prepared.run();
+      const names = result.columnNames();
+      const types = result.columnTypes().map((t) => t.toString());
+      const rows = (await result.getRows()).map((r) => r.map((v, i) => formatValue(v, types[i]!)));
+      if ((e.state as State) !== 'RUNNING') return;
+      e.columns = names.map((n, i) => columnInfo(n, types[i]!));
+      e.rows = rows;
+      await this.writeCsv(e, names, rows);
+      this.finish(e, 'SUCCEEDED');
+    } finally {
+      e.cancel = undefined;
+      try {
+        con?.closeSync();
+      } catch {
+        /* ignore */
+      }
+      instance.closeSync();
+    }
+  }
+
+  private async writeCsv(e: Execution, names: string[], rows: (string | null)[][]): Promise<void> {
+    const q = (v: string | null) => (v === null ? '' : `"${v.replace(/"/g, '""')}"`);
+    const text = [names.map(q).join(','), ...rows.map((r) => r.map(q).join(','))].join('\n') + '\n';
+    const { bucket, prefix } = parseS3Uri(e.outputLocation);
+    if (!(await this.opts.store.bucketExists(bucket))) {
+      throw new QueryError(`Unable to verify/create output bucket ${bucket}: the bucket does not exist in the local S3 store`);
+    }
+    const staged = await this.opts.store.stage(Readable.from([Buffer.from(text, 'utf8')]));
+    await this.opts.store.commit(bucket, prefix, staged, { contentType: 'text/csv', userMetadata: {} });
+  }
+
+  private describe(e: Execution): Json {
+    const done = e.completed !== undefined;
+    const total = (done ? e.completed! : Date.now()) - e.submitted;
+    const engine = e.started ? (done ? e.completed! : Date.now()) - e.started : 0;
+    return {
+      QueryExecutionId: e.id,
+      Query: e.query,
+      StatementType: e.statementType,
+      ResultConfiguration: { OutputLocation: e.outputLocation },
+      ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
+      QueryExecutionContext: { ...(e.database ? { Database: e.database } : {}), Catalog: e.catalog },
+      Status: {
+        State: e.state,
+        ...(e.reason ? { StateChangeReason: e.reason } : {}),
+        SubmissionDateTime: e.submitted / 1000,
+        ...(done ? { CompletionDateTime: e.completed! / 1000 } : {}),
+        ...(e.state === 'FAILED'
+          ? { AthenaError: { ErrorCategory: 2, ErrorType: 1006, Retryable: false, ErrorMessage: e.reason } }
+          : {}),
+      },
+      Statistics: {
+        EngineExecutionTimeInMillis: engine,
+        DataScannedInBytes: e.bytes,
+        TotalExecutionTimeInMillis: total,
+        QueryQueueTimeInMillis: (e.started ?? Date.now()) - e.submitted,
+        ServicePreProcessingTimeInMillis: 0,
+        QueryPlanningTimeInMillis: 0,
+        ServiceProcessingTimeInMillis: 0,
+        ResultReuseInformation: { ReusedPreviousResult: false },
+      },
+      WorkGroup: e.workGroup,
+      EngineVersion: ENGINE,
+      ...(e.executionParameters ? { ExecutionParameters: e.executionParameters } : {}),
+      SubstatementType: e.statementType === 'DML' ? 'SELECT' : undefined,
+    };
+  }
+
+  private results(input: Json): Json {
+    const e = this.requireExecution(requireString(input, 'QueryExecutionId'));
+    if (e.state === 'FAILED') throw new AwsJsonError('InvalidRequestException', `Query has failed: ${e.reason ?? ''}`.trim());
+    if (e.state === 'CANCELLED') throw new AwsJsonError('InvalidRequestException', 'Query was cancelled');
+    if (e.state !== 'SUCCEEDED') throw new AwsJsonError('InvalidRequestException', `Query has not yet finished. Current state: ${e.state}`);
+    const max = input.MaxResults === undefined ? 1000 : Number(input.MaxResults);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) {
+      throw new AwsJsonError('InvalidRequestException', `1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`);
+    }
+    // Position 0 is the header row; data row i is at position i + 1.
+    let start = 0;
+    if (input.NextToken !== undefined) {
+      const s = /^([0-9a-f-]{36}):(\d+)$/.exec(Buffer.from(String(input.NextToken), 'base64url').toString());
+      if (!s || s[1] !== e.id) throw new AwsJsonError('InvalidRequestException', 'The NextToken is invalid for this query execution');
+      start = Number(s[2]);
+    }
+    const rows = e.rows ?? [];
+    const names = (e.columns ?? []).map((c) => c.Name);
+    const total = rows.length + 1;
+    const end = Math.min(total, start + max);
+    const out: Json[] = [];
+    for (let pos = start; pos < end; pos++) {
+      const r = pos === 0 ? names : rows[pos - 1]!;
+      out.push({ Data: r.map((v) => (v === null ? {} : { VarCharValue: v })) });
+    }
+    return {
+      UpdateCount: 0,
+      ResultSet: { Rows: out, ResultSetMetadata: { ColumnInfo: e.columns ?? [] } },
+      ...(end < total ? { NextToken: Buffer.from(`${e.id}:${end}`).toString('base64url') } : {}),
+    };
+  }
+}
+
+function requireString(input: Json, field: string): string {
+  const v = input[field];
+  if (typeof v === 'string' && v.length > 0) return v;
+  throw new AwsJsonError('InvalidRequestException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+}
+
+function safeLex(q: string) {
+  try {
+    return lexSql(q);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Prefixes a DuckDB error with the Athena error class users search for. */
+function classify(msg: string): string {
+  if (/^Parser Error/.test(msg)) return `SYNTAX_ERROR: ${msg}`;
+  if (/^Catalog Error: Table/.test(msg)) return `TABLE_NOT_FOUND: ${msg}`;
+  if (/^(Binder|Catalog) Error/.test(msg)) return `COLUMN_NOT_FOUND: ${msg}`;
+  if (/INTERRUPT/i.test(msg)) return `Query was cancelled: ${msg}`;
+  return `GENERIC_INTERNAL_ERROR: ${msg}`;
+}
+
+/** Athena type name (and precision/scale) for a DuckDB type string. */
+export function athenaType(duck: string): { type: string; precision: number; scale: number } {
+  const t = duck.toUpperCase();
+  if (t.endsWith('[]') || /^[A-Z]+\[\d+\]$/.test(t)) return { type: 'array', precision: 0, scale: 0 };
+  if (t.startsWith('MAP(')) return { type: 'map', precision: 0, scale: 0 };
+  if (t.startsWith('STRUCT(')) return { type: 'row', precision: 0, scale: 0 };
+  const dec = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (dec) return { type: 'decimal', precision: Number(dec[1]), scale: Number(dec[2]) };
+  const map: Record<string, [string, number]> = {
+    VARCHAR: ['varchar', 2147483647], BIGINT: ['bigint', 19], HUGEINT: ['bigint', 19], UBIGINT: ['bigint', 19], UHUGEINT: ['bigint', 19],
+    UINTEGER: ['bigint', 19], INTEGER: ['integer', 10], USMALLINT: ['integer', 10], SMALLINT: ['smallint', 5], UTINYINT: ['smallint', 5],
+    TINYINT: ['tinyint', 3], DOUBLE: ['double', 17], FLOAT: ['real', 17], BOOLEAN: ['boolean', 0], DATE: ['date', 0],
+    TIMESTAMP: ['timestamp', 3], TIMESTAMP_MS: ['timestamp', 3], TIMESTAMP_S: ['timestamp', 3], TIMESTAMP_NS: ['timestamp', 3],
+    'TIMESTAMP WITH TIME ZONE': ['timestamp with time zone', 3], TIME: ['time', 3], INTERVAL: ['interval day to second', 0],
+    BLOB: ['varbinary', 2147483647], UUID: ['uuid', 0], JSON: ['json', 0], '"NULL"': ['unknown', 0], NULL: ['unknown', 0],
+  };
+  const m = map[t];
+  return m ? { type: m[0], precision: m[1], scale: 0 } : { type: duck.toLowerCase(), precision: 0, scale: 0 };
+}
+
+function columnInfo(name: string, duck: string): ColumnInfo {
+  const t = athenaType(duck);
+  return {
+    CatalogName: 'hive',
+    SchemaName: '',
+    TableName: '',
+    Name: name,
+    Label: name,
+    Type: t.type,
+    Precision: t.precision,
+    Scale: t.scale,
+    Nullable: 'UNKNOWN',
+    CaseSensitive: t.type === 'varchar',
+  };
+}
+
+/** Java's Double.toString, which Trino uses to print doubles (1.0, 1.5E10, 1.0E-4). */
+export function formatDouble(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(n);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const s = String(n);
+    return s.includes('.') ? s : `${s}.0`;
+  }
+  const [mant, exp] = n.toExponential().split('e');
+  return `${mant!.includes('.') ? mant : `${mant}.0`}E${Number(exp)}`;
+}
+
+/** Renders a DuckDB value as Athena prints it (null stays null at the top level). */
+export function formatValue(v: DuckDBValue, duckType: string, nested = false): string | null {
+  if (v === null || v === undefined) return nested ? 'null' : null;
+  const t = duckType.toUpperCase();
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return t === 'DOUBLE' || t === 'FLOAT' ? formatDouble(v) : String(v);
+  if (typeof v === 'bigint' || typeof v === 'string') return String(v);
+  if (v instanceof DuckDBListValue) return `[${v.items.map((x) => formatValue(x, elementType(t), true)).join(', ')}]`;
+  if (v instanceof DuckDBMapValue) return `{${v.entries.map((x) => `${formatValue(x.key, '', true)}=${formatValue(x.value, mapValueType(t), true)}`).join(', ')}}`;
+  if (v instanceof DuckDBStructValue) return `{${Object.entries(v.entries).map(([k, x]) => `${k}=${formatValue(x, '', true)}`).join(', ')}}`;
+  const s = String(v);
+  if (t === 'TIMESTAMP WITH TIME ZONE') {
+    const m = /^(\S+ \d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d(?::?\d\d)?)?$/.exec(s);
+    if (m) return `${m[1]}${millis(m[2])} ${!m[3] || /^[+-]00(:?00)?$/.test(m[3]) ? 'UTC' : m[3]}`;
+  }
+  if (t.startsWith('TIMESTAMP')) {
+    const m = /^(\S+ \d\d:\d\d:\d\d)(\.\d+)?$/.exec(s);
+    if (m) return `${m[1]}${millis(m[2])}`;
+  }
+  return s;
+}
+
+const millis = (frac: string | undefined) => (frac ? `.${frac.slice(1).padEnd(3, '0').slice(0, 3)}` : '.000');
+const elementType = (t: string) => (t.endsWith('[]') ? t.slice(0, -2) : '');
+const mapValueType = (t: string) => {
+  const m = /^MAP\([^,]+,\s*(.*)\)$/.exec(t);
+  return m ? m[1]! : '';
+};

@@ -1,0 +1,161 @@
+/**
+ * The offline AWS endpoint: one HTTP server on 127.0.0.1 that speaks S3 (REST, path-style), Glue
+ * (JSON 1.1) and Athena (JSON 1.1, SQL by DuckDB over the lake files), so the production code
+ * paths — the real AWS SDK v3 clients — run unchanged without an account.
+ *
+ * Routing: `X-Amz-Target: AWSGlue.<Op>` → Glue, `X-Amz-Target: AmazonAthena.<Op>` → Athena,
+ * everything else → S3. Any SigV4 signature is accepted and not verified.
+ *
+ * ```ts
+ * const ep = await startLocalEndpoint({ dataDir: '.lakeloader/data', port: 0 });
+ * const s3 = new S3Client({ endpoint: ep.url, forcePathStyle: true, region: 'us-east-1', credentials });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { AthenaService } from './athena';
+import { AwsJsonError, S3Error } from './errors';
+import { GlueCatalog } from './glue';
+import { handleS3, sendS3Error } from './s3';
+import { ObjectStore } from './store';
+
+export interface LocalEndpointOptions {
+  /** TCP port; 0 picks an ephemeral port. @default 4566 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Directory for all state: `s3/` (objects as plain files), `s3-meta/`, `glue/`, `athena/`. */
+  dataDir: string;
+  /** Region reported to clients. @default 'us-east-1' */
+  region?: string;
+  /** Called once per request, after routing, before the operation runs. */
+  onRequest?: (info: { service: 's3' | 'glue' | 'athena'; operation: string; bucket?: string; key?: string }) => void;
+  /** How many Athena queries run in DuckDB at the same time (more wait as QUEUED). @default 2 */
+  athenaConcurrency?: number;
+}
+
+/** A running endpoint. */
+export interface LocalEndpoint {
+  /** Base URL for SDK clients' `endpoint`, e.g. `http://127.0.0.1:4566`. */
+  url: string;
+  port: number;
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Stops accepting connections, cancels running queries and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the endpoint cannot start (port in use, unwritable data directory). */
+export class LocalEndpointStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalEndpointStartError';
+  }
+}
+
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/**
+ * Starts the offline endpoint and resolves once it listens.
+ * @throws LocalEndpointStartError when the port is taken or the data directory cannot be created.
+ */
+export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<LocalEndpoint> {
+  const dataDir = resolve(opts.dataDir);
+  const region = opts.region ?? 'us-east-1';
+  const host = opts.host ?? '127.0.0.1';
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (e) {
+    throw new LocalEndpointStartError(`cannot create the data directory ${dataDir}: ${(e as Error).message}; pass a writable --data directory`, { cause: e });
+  }
+  const store = new ObjectStore(dataDir);
+  const glue = await GlueCatalog.open(dataDir);
+  const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    // Not `new URL()`: it would normalize `.` and `..` segments, which are legal in S3 keys.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const searchParams = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const service = target.startsWith('AWSGlue.') ? 'glue' : target.startsWith('AmazonAthena.') ? 'athena' : 's3';
+    if (service === 's3') {
+      try {
+        await handleS3(store, region, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
+      } catch (e) {
+        const err = e instanceof S3Error ? e : new S3Error('InternalError', `local endpoint failure: ${(e as Error).message}`, 500);
+        if (!res.headersSent) sendS3Error(res, err, req.method ?? 'GET', pathname, requestId);
+        else res.destroy(err);
+      }
+      return;
+    }
+    const operation = target.slice(target.indexOf('.') + 1);
+    opts.onRequest?.({ service, operation });
+    res.setHeader('x-amzn-RequestId', requestId);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      let input: Record<string, unknown>;
+      try {
+        input = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      } catch {
+        throw new AwsJsonError('SerializationException', 'the request body is not valid JSON');
+      }
+      const out = service === 'glue' ? await glue.handle(operation, input) : await athena.handle(operation, input);
+      const body = JSON.stringify(out ?? {});
+      res.statusCode = 200;
+      res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+      res.setHeader('Content-Length', Buffer.byteLength(body));
+      res.end(body);
+    } catch (e) {
+      const err = e instanceof AwsJsonError ? e : new AwsJsonError('InternalServiceException', `local endpoint failure: ${(e as Error).message}`, 500);
+      const body = JSON.stringify({ __type: err.type, message: err.message, Message: err.message });
+      res.statusCode = err.status;
+      res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+      res.setHeader('x-amzn-ErrorType', err.type);
+      res.setHeader('Content-Length', Buffer.byteLength(body));
+      res.end(body);
+    }
+  };
+
+  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    handler(req, res).catch((e: unknown) => {
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.end(String(e));
+      } else res.destroy();
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      fail(new LocalEndpointStartError(
+        e.code === 'EADDRINUSE' ? `port ${opts.port ?? 4566} on ${host} is already in use; stop the other process or choose another --port (0 = any free port)` : `cannot listen on ${host}:${opts.port ?? 4566}: ${e.message}`,
+        { cause: e },
+      )),
+    );
+    server.listen(opts.port ?? 4566, host, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    dataDir,
+    close() {
+      closed ??= (async () => {
+        const done = new Promise<void>((ok) => server.close(() => ok()));
+        server.closeIdleConnections();
+        await athena.close();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        await done;
+      })();
+      return closed;
+    },
+  };
+}

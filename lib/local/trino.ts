@@ -1,0 +1,100 @@
+/**
+ * Trino (Athena engine v3) functions that DuckDB lacks or spells differently, as DuckDB TEMP
+ * macros created in every query's DuckDB instance. The table is the single source for
+ * docs/local-endpoint.md. Functions DuckDB already has with Trino's meaning (date_diff,
+ * date_trunc, arbitrary, max_by, count_if, split, strpos, json_extract, ...) are not listed.
+ */
+
+/** One Trino-compatible definition: `params` → `body` (DuckDB SQL); `mapsTo` documents it. */
+export interface TrinoMacro {
+  name: string;
+  /** One or more overloads: parameter list and DuckDB body. */
+  overloads: Array<{ params: string[]; body: string }>;
+  mapsTo: string;
+}
+
+/** MySQL-style date_format/date_parse specifiers (Trino) → DuckDB strftime/strptime. */
+export const MYSQL_FORMAT_SPECIFIERS: ReadonlyArray<[string, string]> = [
+  ['%a', '%a'], ['%b', '%b'], ['%c', '%-m'], ['%d', '%d'], ['%e', '%-d'], ['%f', '%f'], ['%H', '%H'], ['%h', '%I'],
+  ['%I', '%I'], ['%i', '%M'], ['%j', '%j'], ['%k', '%-H'], ['%l', '%-I'], ['%M', '%B'], ['%m', '%m'], ['%p', '%p'],
+  ['%r', '%I:%M:%S %p'], ['%S', '%S'], ['%s', '%S'], ['%T', '%H:%M:%S'], ['%v', '%V'], ['%W', '%A'], ['%x', '%G'],
+  ['%Y', '%Y'], ['%y', '%y'], ['%%', '%%'],
+];
+
+/** SQL expression converting a MySQL format string expression `f` to a strftime format (in two passes via placeholders). */
+function convertFormatSql(f: string): string {
+  let expr = f;
+  MYSQL_FORMAT_SPECIFIERS.forEach(([from], i) => {
+    expr = `replace(${expr}, '${from}', chr(${0xe000 + i}))`;
+  });
+  MYSQL_FORMAT_SPECIFIERS.forEach(([, to], i) => {
+    expr = `replace(${expr}, chr(${0xe000 + i}), '${to}')`;
+  });
+  return expr;
+}
+
+const UNIT_INTERVAL = (u: string, n: string) => `CAST(CAST(${n} AS VARCHAR) || ' ' || lower(${u}) AS INTERVAL)`;
+
+export const TRINO_MACROS: readonly TrinoMacro[] = [
+  { name: 'approx_distinct', overloads: [{ params: ['x'], body: 'approx_count_distinct(x)' }, { params: ['x', 'e'], body: 'approx_count_distinct(x)' }], mapsTo: 'approx_count_distinct(x) (the error bound is ignored)' },
+  { name: 'approx_percentile', overloads: [{ params: ['x', 'p'], body: 'approx_quantile(x, p)' }], mapsTo: 'approx_quantile(x, p)' },
+  { name: 'cardinality', overloads: [{ params: ['x'], body: "CASE json_type(to_json(x)) WHEN 'ARRAY' THEN json_array_length(to_json(x)) ELSE len(json_keys(to_json(x))) END" }], mapsTo: 'length of an array or number of map entries' },
+  { name: 'element_at', overloads: [{ params: ['x', 'i'], body: 'x[i]' }], mapsTo: 'x[i] (array index from 1, negative from the end; map lookup, NULL when absent)' },
+  { name: 'date_add', overloads: [{ params: ['unit', 'n', 'ts'], body: `ts + ${UNIT_INTERVAL('unit', 'n')}` }, { params: ['a', 'b'], body: 'system.main.date_add(a, b)' }], mapsTo: "ts + INTERVAL 'n unit' (DuckDB's 2-argument date_add still works)" },
+  { name: 'from_iso8601_timestamp', overloads: [{ params: ['s'], body: 'CAST(s AS TIMESTAMPTZ)' }], mapsTo: 'CAST(s AS TIMESTAMPTZ) (session time zone UTC)' },
+  { name: 'from_iso8601_date', overloads: [{ params: ['s'], body: 'CAST(s AS DATE)' }], mapsTo: 'CAST(s AS DATE)' },
+  { name: 'to_iso8601', overloads: [{ params: ['x'], body: "CASE WHEN typeof(x) = 'DATE' THEN strftime(x, '%Y-%m-%d') ELSE strftime(CAST(x AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%g') || CASE WHEN typeof(x) LIKE '%WITH TIME ZONE' THEN 'Z' ELSE '' END END" }], mapsTo: "strftime(x, '%Y-%m-%dT%H:%M:%S.%g') (+ 'Z' for timestamp with time zone)" },
+  { name: 'from_unixtime', overloads: [{ params: ['n'], body: 'make_timestamp(CAST(round(n * 1000000) AS BIGINT))' }], mapsTo: 'make_timestamp(n * 1e6) (a UTC timestamp)' },
+  { name: 'to_unixtime', overloads: [{ params: ['ts'], body: 'epoch(ts)' }], mapsTo: 'epoch(ts) (double, seconds)' },
+  { name: 'regexp_like', overloads: [{ params: ['s', 'p'], body: 'regexp_matches(s, p)' }], mapsTo: 'regexp_matches(s, p)' },
+  { name: 'regexp_replace_backrefs', overloads: [{ params: ['r'], body: "system.main.regexp_replace(r, '\\$(\\d)', '\\\\\\1', 'g')" }], mapsTo: 'helper: Trino $n back-references → DuckDB \\n' },
+  { name: 'regexp_replace', overloads: [{ params: ['s', 'p'], body: "system.main.regexp_replace(s, p, '', 'g')" }, { params: ['s', 'p', 'r'], body: "system.main.regexp_replace(s, p, regexp_replace_backrefs(r), 'g')" }], mapsTo: "regexp_replace(s, p, r, 'g') (all matches, as Trino; $1 → \\1)" },
+  { name: 'json_extract_scalar', overloads: [{ params: ['j', 'path'], body: "CASE WHEN json_type(CAST(j AS JSON), path) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, path) END" }], mapsTo: 'json_extract_string(j, path), NULL for objects and arrays' },
+  { name: 'json_parse', overloads: [{ params: ['s'], body: 'CAST(s AS JSON)' }], mapsTo: 'CAST(s AS JSON)' },
+  { name: 'json_format', overloads: [{ params: ['j'], body: 'CAST(j AS VARCHAR)' }], mapsTo: 'CAST(j AS VARCHAR)' },
+  { name: 'json_size', overloads: [{ params: ['j', 'path'], body: "CASE json_type(CAST(j AS JSON), path) WHEN 'ARRAY' THEN json_array_length(j, path) WHEN 'OBJECT' THEN len(json_keys(j, path)) ELSE 0 END" }], mapsTo: 'json_array_length / number of json_keys at path' },
+  { name: 'json_array_get', overloads: [{ params: ['j', 'i'], body: "json_extract(j, '$[' || CAST(i AS VARCHAR) || ']')" }], mapsTo: "json_extract(j, '$[i]')" },
+  { name: 'date_format', overloads: [{ params: ['ts', 'f'], body: `strftime(ts, ${convertFormatSql('f')})` }], mapsTo: 'strftime(ts, f) with MySQL specifiers (%i minutes, %M month name, %s seconds, …) converted' },
+  { name: 'date_parse', overloads: [{ params: ['s', 'f'], body: `strptime(s, ${convertFormatSql('f')})` }], mapsTo: 'strptime(s, f) with MySQL specifiers converted' },
+  { name: 'day_of_week', overloads: [{ params: ['d'], body: 'isodow(d)' }], mapsTo: 'isodow(d) (1 = Monday … 7 = Sunday)' },
+  { name: 'dow', overloads: [{ params: ['d'], body: 'isodow(d)' }], mapsTo: 'isodow(d)' },
+  { name: 'day_of_year', overloads: [{ params: ['d'], body: 'dayofyear(d)' }], mapsTo: 'dayofyear(d)' },
+  { name: 'doy', overloads: [{ params: ['d'], body: 'dayofyear(d)' }], mapsTo: 'dayofyear(d)' },
+  { name: 'day_of_month', overloads: [{ params: ['d'], body: 'day(d)' }], mapsTo: 'day(d)' },
+  { name: 'week_of_year', overloads: [{ params: ['d'], body: 'week(d)' }], mapsTo: 'week(d) (ISO week)' },
+  { name: 'year_of_week', overloads: [{ params: ['d'], body: 'isoyear(d)' }], mapsTo: 'isoyear(d)' },
+  { name: 'last_day_of_month', overloads: [{ params: ['d'], body: 'last_day(d)' }], mapsTo: 'last_day(d)' },
+  { name: 'date', overloads: [{ params: ['x'], body: 'CAST(x AS DATE)' }], mapsTo: 'CAST(x AS DATE)' },
+  { name: 'codepoint', overloads: [{ params: ['s'], body: 'unicode(s)' }], mapsTo: 'unicode(s)' },
+  { name: 'is_nan', overloads: [{ params: ['x'], body: 'isnan(x)' }], mapsTo: 'isnan(x)' },
+  { name: 'is_finite', overloads: [{ params: ['x'], body: 'isfinite(x)' }], mapsTo: 'isfinite(x)' },
+  { name: 'is_infinite', overloads: [{ params: ['x'], body: 'isinf(x)' }], mapsTo: 'isinf(x)' },
+  { name: 'nan', overloads: [{ params: [], body: "CAST('NaN' AS DOUBLE)" }], mapsTo: "CAST('NaN' AS DOUBLE)" },
+  { name: 'truncate', overloads: [{ params: ['x'], body: 'trunc(x)' }], mapsTo: 'trunc(x)' },
+  { name: 'rand', overloads: [{ params: [], body: 'random()' }], mapsTo: 'random()' },
+  { name: 'array_join', overloads: [{ params: ['a', 'sep'], body: 'array_to_string(a, sep)' }], mapsTo: 'array_to_string(a, sep)' },
+  { name: 'array_max', overloads: [{ params: ['a'], body: 'list_max(a)' }], mapsTo: 'list_max(a)' },
+  { name: 'array_min', overloads: [{ params: ['a'], body: 'list_min(a)' }], mapsTo: 'list_min(a)' },
+  { name: 'array_union', overloads: [{ params: ['a', 'b'], body: 'list_distinct(list_concat(a, b))' }], mapsTo: 'list_distinct(list_concat(a, b))' },
+  { name: 'array_except', overloads: [{ params: ['a', 'b'], body: 'list_filter(list_distinct(a), x -> NOT list_contains(b, x))' }], mapsTo: 'list_filter(list_distinct(a), x -> NOT list_contains(b, x))' },
+  { name: 'array_remove', overloads: [{ params: ['a', 'v'], body: 'list_filter(a, x -> x IS DISTINCT FROM v)' }], mapsTo: 'list_filter(a, x -> x <> v)' },
+  { name: 'sequence', overloads: [{ params: ['a', 'b'], body: 'generate_series(a, b)' }, { params: ['a', 'b', 's'], body: 'generate_series(a, b, s)' }], mapsTo: 'generate_series(a, b[, step]) (inclusive)' },
+  { name: 'slice', overloads: [{ params: ['a', 's', 'n'], body: 'list_slice(a, s, s + n - 1)' }], mapsTo: 'list_slice(a, s, s + n - 1)' },
+  { name: 'map_agg', overloads: [{ params: ['k', 'v'], body: 'map(list(k), list(v))' }], mapsTo: 'map(list(k), list(v))' },
+  { name: 'levenshtein_distance', overloads: [{ params: ['a', 'b'], body: 'levenshtein(a, b)' }], mapsTo: 'levenshtein(a, b)' },
+  { name: 'hamming_distance', overloads: [{ params: ['a', 'b'], body: 'hamming(a, b)' }], mapsTo: 'hamming(a, b)' },
+  { name: 'to_utf8', overloads: [{ params: ['s'], body: 'encode(s)' }], mapsTo: 'encode(s)' },
+  { name: 'from_utf8', overloads: [{ params: ['b'], body: 'decode(b)' }], mapsTo: 'decode(b)' },
+  { name: 'url_extract_host', overloads: [{ params: ['u'], body: "nullif(regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)', 1), '')" }], mapsTo: 'regexp_extract of the URL host' },
+  { name: 'url_extract_path', overloads: [{ params: ['u'], body: "regexp_extract(u, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1)" }], mapsTo: 'regexp_extract of the URL path' },
+  { name: 'url_extract_parameter', overloads: [{ params: ['u', 'p'], body: "url_decode(nullif(regexp_extract(u, '[?&]' || p || '=([^&#]*)', 1), ''))" }], mapsTo: 'regexp_extract of the query parameter, URL-decoded' },
+  { name: 'every', overloads: [{ params: ['b'], body: 'bool_and(b)' }], mapsTo: 'bool_and(b)' },
+  { name: 'split_to_map', overloads: [{ params: ['s', 'e', 'kv'], body: "map_from_entries(list_transform(string_split(s, e), x -> struct_pack(k := split_part(x, kv, 1), v := split_part(x, kv, 2))))" }], mapsTo: 'map_from_entries over string_split' },
+  { name: 'current_timezone', overloads: [{ params: [], body: "'UTC'" }], mapsTo: "'UTC'" },
+  { name: 'human_readable_seconds', overloads: [{ params: ['s'], body: 'CAST(to_seconds(CAST(s AS BIGINT)) AS VARCHAR)' }], mapsTo: 'the interval as text (format differs from Trino)' },
+];
+
+/** The CREATE TEMP MACRO statements for {@link TRINO_MACROS}. */
+export function trinoMacroStatements(): string[] {
+  return TRINO_MACROS.map((m) => `CREATE OR REPLACE TEMP MACRO ${m.name}${m.overloads.map((o) => `(${o.params.join(', ')}) AS ${o.body}`).join(', ')}`);
+}
