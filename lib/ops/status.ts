@@ -1,0 +1,147 @@
+/**
+ * The one-glance view behind `lakeloader status`, read from the lake bucket alone (no Athena
+ * query, so it costs nothing and works while Athena is down): per pipeline the last commit time,
+ * the committed offset of each Kafka partition, rows and files by table partition over the last
+ * days with the average file size and the number of small files (compaction candidates), and the
+ * quarantine by stage.
+ */
+import { dataPrefix } from '../../lambdas/core/layout';
+import type { Pipeline } from '../../lambdas/core/pipeline';
+import type { ObjectStore } from '../../lambdas/core/store';
+import { listAll, mapPool, readCommitManifests, readCommitStates, readReplayManifests } from './lake';
+import { listQuarantine, readQuarantineObject } from './quarantine';
+
+/** Files smaller than this are "small" (Athena slows down on many of them). 64 MB by default. */
+export const DEFAULT_SMALL_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface StatusOptions {
+  /** Table partitions of the last N days (UTC, today included). @default 3 */
+  days?: number;
+  /** @default DEFAULT_SMALL_FILE_BYTES */
+  smallFileBytes?: number;
+  /** @default Date.now() */
+  now?: number;
+}
+
+export interface KafkaPartitionStatus {
+  topic: string;
+  partition: number;
+  committedOffset: number | null;
+  /** An attempt wrote its pending state and has not committed (in flight, or crashed and awaiting the ESM's retry). */
+  pending: boolean;
+  lastCommitAt: string | null;
+  /** Rows, quarantined records and files of the last commit. */
+  lastCommit: { rows: number; quarantined: number; files: number } | null;
+}
+
+export interface TablePartitionStatus {
+  /** `dt=2026-01-15/hour=10`, or '' for an unpartitioned table. */
+  partition: string;
+  rows: number;
+  files: number;
+  bytes: number;
+  avgFileBytes: number;
+  smallFiles: number;
+}
+
+export interface PipelineStatus {
+  pipeline: string;
+  topics: string[];
+  lastCommitAt: string | null;
+  kafkaPartitions: KafkaPartitionStatus[];
+  /** Table partitions in the window, newest first. */
+  tablePartitions: TablePartitionStatus[];
+  window: { days: number; from: string; basis: 'partition date' | 'commit time' };
+  totals: { rows: number; files: number; bytes: number; avgFileBytes: number; smallFiles: number };
+  quarantine: { total: number; byStage: Record<string, number>; objects: number };
+  replays: number;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Reads one pipeline's status from the lake bucket.
+ */
+export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opts: StatusOptions = {}): Promise<PipelineStatus> {
+  const table = pipeline.name;
+  const days = opts.days ?? 3;
+  const small = opts.smallFileBytes ?? DEFAULT_SMALL_FILE_BYTES;
+  const now = opts.now ?? Date.now();
+  const fromMs = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
+  const fromDate = new Date(fromMs).toISOString().slice(0, 10);
+  const byDate = pipeline.partitioning.by === 'eventTime';
+
+  const [states, manifests, replays, listing, qObjects] = await Promise.all([
+    readCommitStates(store, table),
+    readCommitManifests(store, table),
+    readReplayManifests(store, table),
+    listAll(store, dataPrefix(table)),
+    listQuarantine(store, table),
+  ]);
+
+  const kafkaPartitions: KafkaPartitionStatus[] = states
+    .map(({ state }) => ({
+      topic: state.topic,
+      partition: state.partition,
+      committedOffset: state.committedOffset,
+      pending: state.pending !== null,
+      lastCommitAt: state.lastCommit?.committedAt ?? null,
+      lastCommit: state.lastCommit ? { rows: state.lastCommit.rows, quarantined: state.lastCommit.quarantined, files: state.lastCommit.files } : null,
+    }))
+    .sort((a, b) => (a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+  const lastCommitAt = kafkaPartitions.reduce<string | null>((m, p) => (p.lastCommitAt && (!m || p.lastCommitAt > m) ? p.lastCommitAt : m), null);
+
+  // Files listed by committed manifests (commit and replay), with their rows, sized by the listing.
+  const sizes = new Map(listing.map((o) => [o.key, o.size]));
+  const prefixLen = dataPrefix(table).length;
+  const parts = new Map<string, TablePartitionStatus>();
+  const files = [
+    ...manifests.flatMap(({ manifest }) => manifest.files.map((f) => ({ f, at: manifest.committedAt }))),
+    ...replays.filter((r) => r.manifest.status === 'committed').flatMap(({ manifest }) => manifest.files.map((f) => ({ f, at: manifest.committedAt }))),
+  ];
+  for (const { f, at } of files) {
+    const rel = f.key.slice(prefixLen);
+    const partition = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    if (byDate) {
+      const dt = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})/.exec(partition)?.[1];
+      if (!dt || dt < fromDate) continue;
+    } else if (Date.parse(at) < fromMs) continue;
+    const size = sizes.get(f.key);
+    if (size === undefined) continue; // lost: audit reports it
+    let p = parts.get(partition);
+    if (!p) parts.set(partition, (p = { partition, rows: 0, files: 0, bytes: 0, avgFileBytes: 0, smallFiles: 0 }));
+    p.rows += f.rows;
+    p.files++;
+    p.bytes += size;
+    if (size < small) p.smallFiles++;
+  }
+  const tablePartitions = [...parts.values()].sort((a, b) => (a.partition < b.partition ? 1 : a.partition > b.partition ? -1 : 0));
+  for (const p of tablePartitions) p.avgFileBytes = p.files ? Math.round(p.bytes / p.files) : 0;
+  const totals = tablePartitions.reduce(
+    (t, p) => ({ rows: t.rows + p.rows, files: t.files + p.files, bytes: t.bytes + p.bytes, avgFileBytes: 0, smallFiles: t.smallFiles + p.smallFiles }),
+    { rows: 0, files: 0, bytes: 0, avgFileBytes: 0, smallFiles: 0 },
+  );
+  totals.avgFileBytes = totals.files ? Math.round(totals.bytes / totals.files) : 0;
+
+  const byStage: Record<string, number> = {};
+  let total = 0;
+  const nonEmpty = qObjects.filter((o) => o.size > 0);
+  const read = await mapPool(nonEmpty, 16, (o) => readQuarantineObject(store, o.key));
+  for (const q of read)
+    for (const l of q?.lines ?? []) {
+      byStage[l.entry.stage] = (byStage[l.entry.stage] ?? 0) + 1;
+      total++;
+    }
+
+  return {
+    pipeline: table,
+    topics: pipeline.topics,
+    lastCommitAt,
+    kafkaPartitions,
+    tablePartitions,
+    window: { days, from: fromDate, basis: byDate ? 'partition date' : 'commit time' },
+    totals,
+    quarantine: { total, byStage, objects: read.filter((q) => q && q.lines.length > 0).length },
+    replays: replays.filter((r) => r.manifest.status === 'committed').length,
+  };
+}
