@@ -298,11 +298,16 @@ export class LakeLoader extends Construct {
     const ack = (finding: string, reason: string) => Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     for (const pre of this.prefixes) ack(`Resource::${bucketRef}/${pre}*`, `The loader creates, reads and deletes objects whose keys derive from Kafka offsets under its own table prefix ${pre}; the set of keys is unbounded, so the grant is the prefix.`);
     ack(`Resource::${bucketRef}/aws/lambda/*`, 'The event source mapping writes on-failure records under aws/lambda/<mapping-uuid>/...; AWS chooses these keys, so the grant is the prefix (PutObject only).');
+    const { kafka } = this.props;
+    const needsEni = kafka.kind === 'msk' || kafka.vpc !== undefined;
+    if (!needsEni) return;
     ack('Resource::*', 'EC2 Describe* (network interfaces, subnets, security groups, VPCs) used by the event source mapping support no resource-level permissions; AWS requires Resource "*".');
     const ec2 = `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>`;
     ack(`Resource::${ec2}:network-interface/*`, 'The event source mapping creates and deletes its own network interfaces, whose ids are not known in advance; scoped to this account and region.');
-    ack(`Resource::${ec2}:subnet/*`, 'MSK: the event source mapping places interfaces in the cluster\'s subnets, which it discovers from the cluster; scoped to this account and region.');
-    ack(`Resource::${ec2}:security-group/*`, 'MSK: the event source mapping uses the cluster\'s security groups, which it discovers from the cluster; scoped to this account and region.');
+    if (kafka.kind === 'msk') {
+      ack(`Resource::${ec2}:subnet/*`, "MSK: the event source mapping places interfaces in the cluster's subnets, which it discovers from the cluster; scoped to this account and region.");
+      ack(`Resource::${ec2}:security-group/*`, "MSK: the event source mapping uses the cluster's security groups, which it discovers from the cluster; scoped to this account and region.");
+    }
   }
 }
 
