@@ -1,0 +1,87 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ParquetFileBuilder } from '../../lambdas/core/parquet';
+import { encodeEmptyParquet } from '../../lambdas/core/prepare';
+import { createRowConformer } from '../../lambdas/core/conform';
+import { definePipeline } from '../../lambdas/core/pipeline';
+import { LOADER_VERSION } from '../../lambdas/core/version';
+import { clickstream } from '../../pipelines/clickstream';
+import { cleanupDuckdbFiles, describeParquet, parquetFile, parquetKvMetadata, parquetMetadata, parquetSchema, query } from '../support/duckdb';
+
+afterAll(() => cleanupDuckdbFiles());
+
+const pipeline = definePipeline({
+  name: 'types',
+  topics: ['t'],
+  valueFormat: 'json',
+  partitioning: { by: 'none' },
+  columns: [
+    { name: 'ts', type: 'timestamp' },
+    { name: 'day', type: 'date' },
+    { name: 'big', type: 'bigint' },
+    { name: 'i', type: 'int' },
+    { name: 'small_dec', type: 'decimal(9,2)' },
+    { name: 'dec', type: 'decimal(18,4)' },
+    { name: 'wide_dec', type: 'decimal(38,6)' },
+    { name: 'tags', type: 'array<string>' },
+    { name: 'props', type: 'map<string,string>' },
+    { name: 'info', type: 'struct<a:int,b:string>' },
+  ],
+});
+
+function encode(rows: Record<string, unknown>[], meta = { pipeline: 'types', topic: 't', partition: 4, firstOffset: 10, lastOffset: 12 }) {
+  const conform = createRowConformer(pipeline);
+  const b = new ParquetFileBuilder(pipeline, 1);
+  rows.forEach((r, k) => b.append(conform(r, { topic: 't', partition: 4, offset: 10 + k, timestamp: 0 })));
+  return b.encode(meta);
+}
+
+describe('Parquet encoding', () => {
+  it('writes the Athena-safe physical and logical types', { timeout: 30_000 }, async () => {
+    const file = parquetFile(encode([{ ts: '2026-11-21T07:00:00Z', day: '2026-11-21', big: 1, i: 1, small_dec: 1, dec: 1, wide_dec: 1, tags: ['a'], props: { k: 'v' }, info: { a: 1, b: 'x' } }]));
+    const schema = Object.fromEntries((await parquetSchema(file)).map((r) => [r.name, r]));
+    const logical = (n: string) => String(schema[n].logical_type ?? '');
+    expect(schema.ts.type).toBe('INT64');
+    expect(logical('ts')).toMatch(/TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS=/);
+    expect(schema._kafka_ts.type).toBe('INT64');
+    expect(logical('_kafka_ts')).toMatch(/isAdjustedToUTC=1, unit=TimeUnit\(MILLIS=/);
+    expect([schema.day.type, schema.day.converted_type]).toEqual(['INT32', 'DATE']);
+    expect([schema.big.type, schema.i.type, schema._offset.type, schema._partition.type]).toEqual(['INT64', 'INT32', 'INT64', 'INT32']);
+    for (const [n, p, s] of [['small_dec', 9, 2], ['dec', 18, 4], ['wide_dec', 38, 6]] as const) {
+      expect([schema[n].converted_type, String(schema[n].precision), String(schema[n].scale)], n).toEqual(['DECIMAL', String(p), String(s)]);
+    }
+    expect(schema.tags.converted_type).toBe('LIST');
+    expect(schema.props.converted_type).toBe('MAP');
+    expect(String(schema.info.num_children)).toBe('2');
+    expect(await describeParquet(file)).toMatchObject({ ts: 'TIMESTAMP WITH TIME ZONE', day: 'DATE', small_dec: 'DECIMAL(9,2)', wide_dec: 'DECIMAL(38,6)', props: 'MAP(VARCHAR, VARCHAR)', info: 'STRUCT(a INTEGER, b VARCHAR)' });
+  });
+
+  it('writes one row group, Snappy by default, and the lakeloader key-value metadata', { timeout: 30_000 }, async () => {
+    const rows = Array.from({ length: 3000 }, (_, k) => ({ ts: k * 1000, big: `${9007199254740993n + BigInt(k)}`, tags: [String(k)] }));
+    const file = parquetFile(encode(rows, { pipeline: 'types', topic: 't', partition: 4, firstOffset: 10, lastOffset: 3009 }));
+    const meta = await parquetMetadata(file);
+    expect(new Set(meta.map((m) => m.row_group_id))).toEqual(new Set(['0']));
+    expect(new Set(meta.map((m) => m.compression))).toEqual(new Set(['SNAPPY']));
+    expect(meta[0].row_group_num_rows).toBe('3000');
+    const kv = await parquetKvMetadata(file);
+    expect(kv).toMatchObject({
+      'lakeloader.version': LOADER_VERSION,
+      'lakeloader.pipeline': 'types',
+      'lakeloader.topic': 't',
+      'lakeloader.partition': '4',
+      'lakeloader.first_offset': '10',
+      'lakeloader.last_offset': '3009',
+    });
+    const [{ n, s }] = await query(`SELECT count(*)::VARCHAR AS n, sum(big)::VARCHAR AS s FROM read_parquet('${file}')`);
+    expect([n, s]).toEqual(['3000', String(3000n * 9007199254740993n + (2999n * 3000n) / 2n)]);
+  });
+
+  it('encodeEmptyParquet: a valid file with the table schema and zero rows', { timeout: 30_000 }, async () => {
+    const body = encodeEmptyParquet(clickstream);
+    const file = parquetFile(body);
+    expect(await query(`SELECT count(*)::INT AS n FROM read_parquet('${file}')`)).toEqual([{ n: 0 }]);
+    expect(Object.keys(await describeParquet(file))).toEqual(clickstream.columns.map((c) => c.name));
+    expect((await describeParquet(file)).user_id).toBe('BIGINT');
+    expect((await parquetKvMetadata(file))['lakeloader.pipeline']).toBe('clickstream');
+    expect(Buffer.from(body.subarray(0, 4)).toString()).toBe('PAR1');
+  });
+});
