@@ -1,0 +1,141 @@
+/**
+ * The other deployment shapes: MSK with SASL/SCRAM and a KMS key, self-managed Kafka in a VPC,
+ * a pipeline with partition projection; and LakeLoader's prop validation.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { projectionParameters } from '../../lambdas/core/glue-table';
+import { definePipeline } from '../../lambdas/core/pipeline';
+import { LakeLoader, LakeLoaderPropsError, type LakeLoaderProps } from '../../lib/infra/lake-loader';
+import { clickstream } from '../../pipelines/clickstream';
+import { actionsOf, build, flat, KMS_ARN, logicalId, MSK_ARN, resourcesOf, roleStatements, SECRET_ARN, type Statement } from './helpers';
+
+const events = definePipeline({
+  name: 'app_events',
+  topics: ['app.events', 'app.events.v2'],
+  valueFormat: 'json',
+  columns: [
+    { name: 'id', type: 'string', required: true },
+    { name: 'tenant', type: 'string', required: true },
+    { name: 'ts', type: 'timestamp', required: true },
+  ],
+  partitioning: { by: 'eventTime', source: 'ts', granularity: 'hour' },
+  partitionRegistration: 'projection',
+  projectionStartDate: '2024-01-01',
+});
+
+let scram: Template;
+let selfManaged: Template;
+let selfStatements: Statement[];
+
+beforeAll(() => {
+  scram = build({ mskClusterArn: MSK_ARN, kafkaSecretArn: SECRET_ARN, kmsKeyArn: KMS_ARN }).template;
+  selfManaged = build(
+    { bootstrapServers: 'b1.kafka.internal:9096,b2.kafka.internal:9096', kafkaSecretArn: SECRET_ARN, vpcId: 'vpc-0abc', subnetIds: 'subnet-01,subnet-02', securityGroupIds: 'sg-0a' },
+    { pipelines: [clickstream, events] },
+  ).template;
+  selfStatements = roleStatements(selfManaged, 'AppEventsLoaderRole');
+}, 60_000);
+
+describe('MSK with SASL/SCRAM and a customer-managed KMS key', () => {
+  it('authenticates the mapping with the secret and grants only reading it', () => {
+    scram.hasResourceProperties('AWS::Lambda::EventSourceMapping', { SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: SECRET_ARN }] });
+    const st = roleStatements(scram, 'ClickstreamLoaderRole');
+    const secret = st.find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))!;
+    expect(resourcesOf(secret)).toEqual([SECRET_ARN]);
+    expect(st.some((s) => actionsOf(s).some((a) => a.startsWith('kafka-cluster:')))).toBe(false);
+    expect(actionsOf(st.find((s) => s.Sid === 'EsmDiscoverCluster')!)).toEqual(['kafka:DescribeCluster', 'kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', 'kafka:ListScramSecrets']);
+  });
+
+  it('encrypts the bucket and Athena results with the key, and lets the loader and the ESM use it', () => {
+    scram.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_ARN }, BucketKeyEnabled: true }] },
+    });
+    scram.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: KMS_ARN } } },
+    });
+    const st = roleStatements(scram, 'ClickstreamLoaderRole');
+    expect(actionsOf(st.find((s) => s.Sid === 'LakeKms')!)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(resourcesOf(st.find((s) => s.Sid === 'LakeKms')!)).toEqual([KMS_ARN]);
+    expect(resourcesOf(st.find((s) => s.Sid === 'EsmOnFailureKms')!)).toEqual([KMS_ARN]);
+  });
+});
+
+describe('self-managed Kafka in a VPC, two pipelines', () => {
+  it('one mapping per topic, each with its own stable group, bootstrap servers, VPC and auth', () => {
+    const esms = Object.values(selfManaged.findResources('AWS::Lambda::EventSourceMapping')).map((r) => r.Properties);
+    expect(esms.map((e) => e.SelfManagedKafkaEventSourceConfig.ConsumerGroupId).sort()).toEqual([
+      'lakeloader-Lakeloader-app_events-app.events',
+      'lakeloader-Lakeloader-app_events-app.events.v2',
+      'lakeloader-Lakeloader-clickstream-clicks',
+    ]);
+    for (const e of esms) {
+      expect(e.SelfManagedEventSource).toEqual({ Endpoints: { KafkaBootstrapServers: ['b1.kafka.internal:9096', 'b2.kafka.internal:9096'] } });
+      expect(e.EventSourceArn).toBeUndefined();
+      expect(e.SourceAccessConfigurations).toEqual([
+        { Type: 'SASL_SCRAM_512_AUTH', URI: SECRET_ARN },
+        { Type: 'VPC_SECURITY_GROUP', URI: 'security_group:sg-0a' },
+        { Type: 'VPC_SUBNET', URI: 'subnet:subnet-01' },
+        { Type: 'VPC_SUBNET', URI: 'subnet:subnet-02' },
+      ]);
+    }
+  });
+
+  it('scopes network-interface management to the given subnets and security groups, no MSK actions', () => {
+    const ec2 = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}';
+    expect(resourcesOf(selfStatements.find((s) => s.Sid === 'EsmManageNetworkInterfaces')!)).toEqual(
+      [`${ec2}:network-interface/*`, `${ec2}:subnet/subnet-01`, `${ec2}:subnet/subnet-02`, `${ec2}:security-group/sg-0a`].sort(),
+    );
+    expect(selfStatements.some((s) => actionsOf(s).some((a) => a.startsWith('kafka')))).toBe(false);
+  });
+
+  it("each loader reaches only its own table's prefixes", () => {
+    const bucketId = logicalId(selfManaged, 'AWS::S3::Bucket', 'LakeBucket');
+    expect(resourcesOf(selfStatements.find((s) => s.Sid === 'LakeObjects')!)).toEqual(
+      ['tables/app_events/*', 'quarantine/app_events/*', '_lakeloader/state/app_events/*', '_lakeloader/manifests/app_events/*'].map((p) => `\${${bucketId}.Arn}/${p}`).sort(),
+    );
+    const glue = resourcesOf(selfStatements.find((s) => s.Sid === 'GluePartitions')!);
+    expect(glue.filter((r) => r.includes(':table/'))).toEqual(['arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/lakeloader_lakeloader/app_events']);
+  });
+
+  it('the projection pipeline gets Athena partition projection parameters from the declaration', () => {
+    const t = Object.values(selfManaged.findResources('AWS::Glue::Table')).find((x) => x.Properties.TableInput.Name === 'app_events')!;
+    const params = t.Properties.TableInput.Parameters as Record<string, unknown>;
+    const expected = projectionParameters(events, 's3://__BUCKET__/tables/app_events/');
+    const { 'storage.location.template': template, ...rest } = params;
+    const { 'storage.location.template': _t, ...expectedRest } = expected;
+    expect(rest).toMatchObject(expectedRest);
+    expect(rest).toMatchObject({ 'projection.enabled': 'true', 'projection.dt.type': 'date', 'projection.dt.range': '2024-01-01,NOW', 'projection.hour.type': 'integer', 'projection.hour.range': '0,23' });
+    expect(flat(template)).toBe(`s3://\${${logicalId(selfManaged, 'AWS::S3::Bucket', 'LakeBucket')}}/tables/app_events/dt=\${dt}/hour=\${hour}/`);
+    const click = Object.values(selfManaged.findResources('AWS::Glue::Table')).find((x) => x.Properties.TableInput.Name === 'clickstream')!;
+    expect(click.Properties.TableInput.Parameters['projection.enabled']).toBeUndefined();
+  });
+});
+
+describe('LakeLoader validation', () => {
+  const attempt = (over: Partial<LakeLoaderProps>) => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const bucket = new s3.Bucket(stack, 'B');
+    return () => new LakeLoader(stack, 'L', { pipeline: clickstream, bucket, databaseName: 'db', kafka: { kind: 'msk', clusterArn: MSK_ARN }, ...over });
+  };
+  it('rejects unbounded or out-of-range settings with the prop to fix', () => {
+    expect(attempt({ batchSize: 20_000 })).toThrow(/batchSize must be an integer in 1..10000/);
+    expect(attempt({ retryAttempts: -1 })).toThrow(/retryAttempts must be an integer in 0..10000 \(bounded/);
+    expect(attempt({ maxRecordAge: Duration.days(8) })).toThrow(/maxRecordAge must be between 60 seconds and 7 days/);
+    expect(attempt({ maxBatchingWindow: Duration.minutes(6) })).toThrow(/maxBatchingWindow must be at most 300 seconds/);
+    expect(attempt({ provisionedPollers: false, retryAttempts: 3 })).toThrow(/retryAttempts and maxRecordAge need provisioned pollers/);
+    expect(attempt({ provisionedPollers: { minimumPollers: 4, maximumPollers: 2 } })).toThrow(/maximumPollers must be in minimumPollers..2000/);
+    expect(attempt({ consumerGroupIdPrefix: 'bad prefix!' })).toThrow(LakeLoaderPropsError);
+    expect(attempt({ kafka: { kind: 'selfManaged', bootstrapServers: ['b:9092'] } })).toThrow(/needs kafka.secret/);
+  });
+  it('on-demand polling leaves retries to the ESM default and sets no poller config', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    new LakeLoader(stack, 'L', { pipeline: clickstream, bucket: new s3.Bucket(stack, 'B'), databaseName: 'db', kafka: { kind: 'msk', clusterArn: MSK_ARN }, provisionedPollers: false });
+    const esm = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
+    expect(esm.ProvisionedPollerConfig).toBeUndefined();
+    expect(esm.MaximumRetryAttempts).toBeUndefined();
+    expect(esm.BatchSize).toBe(10000);
+  });
+});
