@@ -306,7 +306,6 @@ export class AthenaService {
     if (DDL.has(kw)) {
       throw new QueryError(`${kw} statements are not supported by the local endpoint: use the Glue API or \`lakeloader provision\` to create tables and partitions`);
     }
-    if (!READ.has(kw)) throw new QueryError(`${kw || 'this'} statement is not supported by the local endpoint: only SELECT / WITH / VALUES queries run here`);
     const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
 
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -321,6 +320,10 @@ export class AthenaService {
           /* already done */
         }
       };
+      if (!READ.has(kw) && !UTILITY.has(kw)) {
+        await con.extractStatements(sql); // a syntax error surfaces as DuckDB's parser message
+        throw new QueryError(`${kw || 'this'} statements are not supported by the local endpoint: only SELECT / WITH / VALUES / SHOW / DESCRIBE / EXPLAIN run here`);
+      }
       await con.run(`SET TimeZone = 'UTC'`);
       for (const stmt of trinoMacroStatements()) await con.run(stmt);
       await con.run(`ATTACH ':memory:' AS awsdatacatalog`);
@@ -333,7 +336,7 @@ export class AthenaService {
       for (const db of dbs) {
         await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
         for (const t of this.opts.glue.tablesOf(db) ?? []) {
-          if (!mentioned.has(t.Name.toLowerCase())) continue;
+          if (!mentioned.has(t.Name.toLowerCase()) && !UTILITY.has(kw)) continue;
           const rel = await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe);
           e.bytes += rel.bytes;
           await con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(t.Name.toLowerCase())} AS ${rel.sql}`);
