@@ -1,0 +1,98 @@
+/**
+ * `lakeloader replay`: re-drives quarantined records (optionally through a fix function) into the
+ * table through the loader's own pipeline code, exactly once (see lib/ops/replay.ts and
+ * docs/operations.md).
+ */
+import type { Command } from 'commander';
+import { getPipeline } from '../../pipelines/index';
+import { replayDeps } from '../ops/deps';
+import { parseTime } from '../ops/format';
+import { errorText, stdio, type CommandIo } from '../ops/io';
+import { progressBar } from '../ops/progress';
+import { loadFixModule, replayQuarantine, type ReplaySummary } from '../ops/replay';
+import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
+
+export interface ReplayFlags extends ContextFlags {
+  table: string;
+  since?: string;
+  until?: string;
+  stage?: string;
+  match?: string;
+  fix?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+const STAGES = ['decode', 'transform', 'conform', 'partition'];
+
+/** Formats the replay summary for people. */
+export function formatReplaySummary(table: string, s: ReplaySummary): string {
+  const stages = Object.entries(s.stillFailingByStage)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const lines = [
+    `replay ${table}${s.dryRun ? ' (dry run: nothing written)' : ''}: ${s.objects} quarantine objects read, ${s.objectsChanged} ${s.dryRun ? 'would change' : 'changed'}`,
+    `  selected        ${s.selected}${s.notSelected ? `  (${s.notSelected} not matching the filters stay as they are)` : ''}`,
+    `  replayed        ${s.replayed} → ${s.rows} rows in ${s.files} files${s.partitionsRegistered ? `, ${s.partitionsRegistered} new partitions registered` : ''}`,
+    `  still failing   ${s.stillFailing}${stages ? `  (${stages}; kept in the quarantine with the new reason)` : ''}`,
+    `  skipped         ${s.skipped}${s.skipped ? '  (the fix returned null)' : ''}`,
+    `  filtered        ${s.filtered}${s.filtered ? '  (the transform now drops them)' : ''}`,
+  ];
+  if (s.resumed) lines.push(`  resumed         ${s.resumed} interrupted replay${s.resumed === 1 ? '' : 's'} finished`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Runs a replay for the CLI.
+ * @returns the process exit code (0 done, 1 failed) and the summary
+ */
+export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: CommandIo = stdio): Promise<{ exitCode: number; summary?: ReplaySummary }> {
+  try {
+    const pipeline = getPipeline(flags.table);
+    if (flags.stage && !STAGES.includes(flags.stage)) throw new Error(`--stage must be one of ${STAGES.join(', ')}, got "${flags.stage}"`);
+    const fix = flags.fix ? await loadFixModule(flags.fix) : undefined;
+    const bar = progressBar('replay');
+    let summary: ReplaySummary;
+    try {
+      summary = await replayQuarantine(replayDeps(ctx), pipeline, {
+        filter: {
+          since: flags.since ? parseTime(flags.since) : undefined,
+          until: flags.until ? parseTime(flags.until) : undefined,
+          stage: flags.stage,
+          match: flags.match,
+        },
+        fix,
+        dryRun: flags.dryRun,
+        onProgress: (d, t) => bar.update(d, t),
+      });
+    } finally {
+      bar.stop();
+    }
+    io.out(flags.json ? `${JSON.stringify({ table: pipeline.name, ...summary })}\n` : formatReplaySummary(pipeline.name, summary));
+    return { exitCode: 0, summary };
+  } catch (e) {
+    io.err(`lakeloader replay: ${errorText(e)}\n`);
+    return { exitCode: 1 };
+  }
+}
+
+/** Registers `lakeloader replay`. */
+export function register(program: Command): void {
+  withContextOptions(
+    program
+      .command('replay')
+      .description('load quarantined records into the table through the pipeline code (optionally through a fix function); idempotent by the original Kafka coordinates')
+      .requiredOption('--table <name>', 'the pipeline (table) whose quarantine to replay')
+      .option('--since <time>', 'only records whose Kafka timestamp is at or after TIME (ISO-8601, epoch ms, or 90m / 6h / 3d ago)')
+      .option('--until <time>', 'only records whose Kafka timestamp is before TIME')
+      .option('--stage <stage>', `only records that failed at this stage (${STAGES.join(', ')})`)
+      .option('--match <text>', 'only records whose error or value contains TEXT (case-insensitive)')
+      .option('--fix <module>', 'a .js/.ts module exporting fix(entry) => { value?, key?, headers? } | null (null skips the record)')
+      .option('--dry-run', 'report what would happen; write nothing')
+      .option('--json', 'print the summary as one JSON object'),
+  ).action(async (flags: ReplayFlags) => {
+    const { exitCode } = await runReplay(resolveContext(flags), flags);
+    process.exitCode = exitCode;
+  });
+}
