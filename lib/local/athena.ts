@@ -104,6 +104,8 @@ export class AthenaService {
   private readonly waiting: Array<() => void> = [];
   private closed = false;
 
+  private readonly engines = new EnginePool();
+
   private constructor(private readonly opts: AthenaServiceOptions) {}
 
   /** Loads persisted workgroups (a default `primary` always exists). */
@@ -130,6 +132,7 @@ export class AthenaService {
   /** Cancels running queries (they end CANCELLED) and refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
+    this.engines.close();
     for (const e of this.executions.values()) if (e.state === 'RUNNING' || e.state === 'QUEUED') e.cancel?.();
   }
 
@@ -308,10 +311,8 @@ export class AthenaService {
     }
     const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
 
-    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-    let con: DuckDBConnection | undefined;
+    const { instance, con } = await this.engines.take();
     try {
-      con = await instance.connect();
       const c = con;
       e.cancel = () => {
         try {
@@ -324,9 +325,6 @@ export class AthenaService {
         await con.extractStatements(sql); // a syntax error surfaces as DuckDB's parser message
         throw new QueryError(`${kw || 'this'} statements are not supported by the local endpoint: only SELECT / WITH / VALUES / SHOW / DESCRIBE / EXPLAIN run here`);
       }
-      await con.run(`SET TimeZone = 'UTC'`);
-      for (const stmt of trinoMacroStatements()) await con.run(stmt);
-      await con.run(`ATTACH ':memory:' AS awsdatacatalog`);
       const mentioned = mentionedIdentifiers(tokens);
       const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d));
       const describe = async (q: string) => {
@@ -360,12 +358,7 @@ export class AthenaService {
       this.finish(e, 'SUCCEEDED');
     } finally {
       e.cancel = undefined;
-      try {
-        con?.closeSync();
-      } catch {
-        /* ignore */
-      }
-      instance.closeSync();
+      closeEngine({ instance, con });
     }
   }
 
@@ -447,6 +440,60 @@ export class AthenaService {
       ResultSet: { Rows: out, ResultSetMetadata: { ColumnInfo: e.columns ?? [] } },
       ...(end < total ? { NextToken: Buffer.from(`${e.id}:${end}`).toString('base64url') } : {}),
     };
+  }
+}
+
+interface Engine {
+  instance: DuckDBInstance;
+  con: DuckDBConnection;
+}
+
+function closeEngine(e: Engine): void {
+  try {
+    e.con.closeSync();
+  } catch {
+    /* already closed */
+  }
+  try {
+    e.instance.closeSync();
+  } catch {
+    /* already closed */
+  }
+}
+
+/** A fresh in-memory DuckDB per query, with the Trino macros and the `awsdatacatalog` catalog. */
+async function createEngine(): Promise<Engine> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const con = await instance.connect();
+  try {
+    await con.run(`SET TimeZone = 'UTC'; ${trinoMacroStatements().join(';\n')}; ATTACH ':memory:' AS awsdatacatalog`);
+  } catch (e) {
+    closeEngine({ instance, con });
+    throw e;
+  }
+  return { instance, con };
+}
+
+/** Keeps one engine prepared ahead, so a query does not wait for DuckDB start-up and macro creation. */
+class EnginePool {
+  private spare: Promise<Engine> | undefined;
+  private closed = false;
+
+  async take(): Promise<Engine> {
+    const next = this.spare ?? createEngine();
+    this.spare = undefined;
+    const engine = await next;
+    if (!this.closed) {
+      this.spare = createEngine();
+      this.spare.catch(() => (this.spare = undefined));
+    }
+    return engine;
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.spare?.then(closeEngine, () => undefined);
+    this.spare = undefined;
   }
 }
 
