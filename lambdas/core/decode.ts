@@ -4,8 +4,10 @@
  * Every way a value can be unusable has its own readable reason (a {@link DecodeError}); the
  * caller quarantines the record with it. Integers beyond 2^53 come back as exact `bigint`s.
  */
-import { isUtf8 } from 'node:buffer';
 import { JsonParseError, needsExactParse, parseJsonExact } from './json';
+
+/** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Default largest value accepted, in bytes (1 MiB). */
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
@@ -71,12 +73,14 @@ export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeL
     throw new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
   }
   const bytes = Buffer.from(valueBase64, 'base64');
-  if (!isUtf8(bytes)) {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
     throw new DecodeError(`value is not valid UTF-8 (invalid byte sequence at byte offset ${firstInvalidUtf8(bytes)})`);
   }
-  const text = bytes.toString('utf8');
   try {
-    if (needsExactParse(bytes, limits.maxNestingDepth)) return parseJsonExact(text, limits.maxNestingDepth);
+    if (needsExactParse(text, limits.maxNestingDepth)) return parseJsonExact(text, limits.maxNestingDepth);
     return JSON.parse(text);
   } catch (e) {
     if (!(e instanceof SyntaxError) && !(e instanceof JsonParseError)) throw e;

@@ -30,7 +30,9 @@ describe('decodeJsonValue', () => {
 
   it('leaves safe integers, floats and long digit runs inside strings as JSON.parse gives them', () => {
     const text = '{"id":"12345678901234567890","x":9007199254740991,"f":0.12345678901234567,"e":1e21,"g":12345678901234567.5}';
-    expect(needsExactParse(Buffer.from(text), 100)).toBe(true);
+    expect(needsExactParse(text, 100)).toBe(true);
+    expect(needsExactParse('{"a":[{"b":123456789012345}]}', 100)).toBe(false);
+    expect(needsExactParse('[[[]]]', 2)).toBe(true);
     expect(decode(text)).toEqual(JSON.parse(text));
   });
 
