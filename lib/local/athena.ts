@@ -19,7 +19,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { AwsJsonError } from './errors';
-import type { GlueCatalog } from './glue';
+import type { GlueCatalog, GlueTable } from './glue';
 import {
   bindParameters,
   buildTableRelation,
@@ -213,10 +213,28 @@ export class AthenaService {
         return { DataCatalogsSummary: [{ CatalogName: 'AwsDataCatalog', Type: 'GLUE' }] };
       case 'ListDatabases':
         return { DatabaseList: this.opts.glue.databaseNames().map((Name) => ({ Name })) };
+      case 'GetDatabase': {
+        const name = requireString(input, 'DatabaseName').toLowerCase();
+        if (!this.opts.glue.tablesOf(name)) throw new AwsJsonError('MetadataException', `Database ${name} not found.`);
+        return { Database: { Name: name } };
+      }
+      case 'ListTableMetadata': {
+        const name = requireString(input, 'DatabaseName').toLowerCase();
+        const tables = this.opts.glue.tablesOf(name);
+        if (!tables) throw new AwsJsonError('MetadataException', `Database ${name} not found.`);
+        return { TableMetadataList: tables.map(tableMetadata) };
+      }
+      case 'GetTableMetadata': {
+        const db = requireString(input, 'DatabaseName').toLowerCase();
+        const name = requireString(input, 'TableName').toLowerCase();
+        const t = this.opts.glue.tablesOf(db)?.find((x) => x.Name === name);
+        if (!t) throw new AwsJsonError('MetadataException', `Table ${db}.${name} not found.`);
+        return { TableMetadata: tableMetadata(t) };
+      }
       default:
         throw new AwsJsonError(
           'InvalidRequestException',
-          `Athena operation ${op} is not implemented by the Lakeloader local endpoint (supported: workgroups, Start/Get/Stop/BatchGet/ListQueryExecution(s), GetQueryResults; see docs/local-endpoint.md)`,
+          `Athena operation ${op} is not implemented by the Lakeloader local endpoint (supported: workgroups, Start/Get/Stop/BatchGet/ListQueryExecution(s), GetQueryResults, ListDatabases, GetDatabase, ListTableMetadata, GetTableMetadata; see docs/local-endpoint.md)`,
         );
     }
   }
@@ -495,6 +513,20 @@ class EnginePool {
     void this.spare?.then(closeEngine, () => undefined);
     this.spare = undefined;
   }
+}
+
+/** Athena's TableMetadata view of a Glue table. */
+function tableMetadata(t: GlueTable): Json {
+  const col = (c: { Name: string; Type?: string; Comment?: string }) => ({ Name: c.Name, Type: c.Type, ...(c.Comment ? { Comment: c.Comment } : {}) });
+  return {
+    Name: t.Name,
+    CreateTime: t.CreateTime,
+    LastAccessTime: t.UpdateTime,
+    TableType: t.TableType,
+    Columns: (t.StorageDescriptor?.Columns ?? []).map(col),
+    PartitionKeys: (t.PartitionKeys ?? []).map(col),
+    Parameters: { ...(t.Parameters ?? {}), location: t.StorageDescriptor?.Location ?? '', inputformat: t.StorageDescriptor?.InputFormat ?? '', serde: t.StorageDescriptor?.SerdeInfo?.SerializationLibrary ?? '' },
+  };
 }
 
 function requireString(input: Json, field: string): string {

@@ -12,7 +12,9 @@ import {
   CreateWorkGroupCommand,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
+  GetTableMetadataCommand,
   GetWorkGroupCommand,
+  ListTableMetadataCommand,
   ListQueryExecutionsCommand,
   ListWorkGroupsCommand,
   StartQueryExecutionCommand,
@@ -155,6 +157,16 @@ describe('workgroups', () => {
     expect(list.WorkGroups?.map((w) => w.Name)).toEqual(expect.arrayContaining(['primary', workGroup]));
     const wg = await env.athena.send(new GetWorkGroupCommand({ WorkGroup: workGroup }));
     expect(wg.WorkGroup?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${bucket}/athena-results/`);
+  });
+});
+
+describe('catalog metadata', () => {
+  it('lists and describes Glue tables through Athena', async () => {
+    const list = await env.athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: db }));
+    expect(list.TableMetadataList?.map((t) => t.Name).sort()).toEqual(['clickstream', 'clickstream_quarantine', 'empty_clicks', 'projected_clicks']);
+    const t = await env.athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: db, TableName: 'clickstream' }));
+    expect(t.TableMetadata?.PartitionKeys?.map((k) => k.Name)).toEqual(['dt', 'hour']);
+    expect(t.TableMetadata?.Columns?.find((c) => c.Name === 'props')?.Type).toBe('map<string,string>');
   });
 });
 
