@@ -18,6 +18,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { ProducedRecord } from './msk-event';
 
 /** Partitions of every topic the mock cluster auto-creates (librdkafka's fixed default). */
 export const MOCK_DEFAULT_PARTITIONS = 4;
@@ -174,4 +175,71 @@ export async function startMockKafkaCluster(options: MockKafkaClusterOptions = {
   };
   if (options.topics?.length) await cluster.ensureTopics(options.topics);
   return cluster;
+}
+
+/** Thrown when the broker assigned other offsets than the records expected (the topic was not empty). */
+export class OffsetMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OffsetMismatchError';
+  }
+}
+
+export interface ProduceOptions {
+  /** Records per produce request. @default 1000 */
+  chunk?: number;
+  /** Fail when the broker's offsets differ from the records' `offset` fields. @default false */
+  expectOffsets?: boolean;
+  /** Called after each acknowledged chunk with the number of records acknowledged so far. */
+  onProgress?: (acked: number) => void;
+}
+
+/**
+ * Produces records (in the {@link ProducedRecord} shape the generators and `buildMskEvent` use) to
+ * their explicit partitions, in order, keeping key, value (null = tombstone), timestamp and headers.
+ * @returns per `topic-partition`, the offset after the last record produced.
+ */
+export async function produceRecords(brokers: string[], records: readonly ProducedRecord[], options: ProduceOptions = {}): Promise<Record<string, number>> {
+  const producer = mockKafkaClient(brokers).producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  const next: Record<string, number> = {};
+  const chunk = options.chunk ?? 1000;
+  const toBuf = (v: Uint8Array | string) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  try {
+    for (let i = 0; i < records.length; i += chunk) {
+      const slice = records.slice(i, i + chunk);
+      const byTopic = new Map<string, ProducedRecord[]>();
+      for (const r of slice) (byTopic.get(r.topic) ?? byTopic.set(r.topic, []).get(r.topic)!).push(r);
+      const meta = await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, recs]) => ({
+          topic,
+          messages: recs.map((r) => ({
+            partition: r.partition,
+            key: r.key === undefined || r.key === null ? null : toBuf(r.key),
+            value: r.value === undefined || r.value === null ? null : toBuf(r.value),
+            timestamp: String(r.timestamp),
+            headers: Object.fromEntries((r.headers ?? []).map((h) => [h.key, toBuf(h.value)])),
+          })),
+        })),
+      });
+      const counts = new Map<string, number>();
+      for (const r of slice) counts.set(`${r.topic}-${r.partition}`, (counts.get(`${r.topic}-${r.partition}`) ?? 0) + 1);
+      for (const m of meta) {
+        const key = `${m.topicName}-${m.partition}`;
+        const base = Number(m.baseOffset ?? m.offset);
+        if (options.expectOffsets) {
+          const first = slice.find((r) => r.topic === m.topicName && r.partition === m.partition);
+          if (first && first.offset !== base) {
+            throw new OffsetMismatchError(`${key}: the broker assigned offset ${base} but the record expected ${first.offset}; produce to a fresh topic (or a fresh mock cluster)`);
+          }
+        }
+        next[key] = base + (counts.get(key) ?? 0);
+      }
+      options.onProgress?.(Math.min(records.length, i + chunk));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return next;
 }

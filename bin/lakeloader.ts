@@ -1,0 +1,34 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * The `lakeloader` CLI. Each command lives in lib/cli/<name>.ts and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { LOADER_VERSION } from '../lambdas/core/version';
+import { register as registerBench } from '../lib/cli/bench';
+import { register as registerDemo } from '../lib/cli/demo';
+import { register as registerDev } from '../lib/cli/dev';
+import { register as registerInvoke } from '../lib/cli/invoke';
+import { register as registerProvision } from '../lib/cli/provision';
+import { register as registerQuery } from '../lib/cli/query';
+
+const program = new Command()
+  .name('lakeloader')
+  .description('Kafka (MSK) → S3 Parquet → Glue → Athena, exactly once. Local loop: dev, provision, invoke, query, demo.')
+  .version(LOADER_VERSION)
+  .showHelpAfterError('(add --help for usage)');
+
+registerDev(program);
+registerProvision(program);
+registerInvoke(program);
+registerQuery(program);
+registerDemo(program);
+registerBench(program);
+
+program.exitOverride();
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const e = err as Error;
+  process.stderr.write(`lakeloader: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`);
+  if (process.env.LAKELOADER_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,253 @@
+/**
+ * `lakeloader demo` (`npm run demo`): the whole loop offline, in one command.
+ *
+ * 1. starts the local AWS endpoint (ephemeral port, temp data directory) and provisions it;
+ * 2. starts the Kafka mock cluster (kcat) and produces a seeded, realistic clickstream with a few
+ *    malformed records among it, across the topic's partitions;
+ * 3. runs the local event source mapping, which invokes the real loader handler, with a progress bar;
+ * 4. runs Athena queries through @aws-sdk/client-athena and prints them, the quarantine summary,
+ *    throughput and produce-to-queryable latency;
+ * 5. reconciles: rows loaded + records quarantined must equal records produced (exit 1 if not).
+ *
+ * Every process it starts (kcat) and the temp directory (unless --keep) are cleaned up, also on
+ * Ctrl-C.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { quarantineTableName } from '../../lambdas/core/glue-table';
+import { getPipeline } from '../../pipelines/index';
+import { generateClickstreamRecords } from '../gen/records';
+import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
+import { KcatMissingError, MOCK_DEFAULT_PARTITIONS, produceRecords, startMockKafkaCluster, type MockKafkaCluster } from '../local/kafka-cluster';
+import { startLocalEndpoint, type LocalEndpoint } from '../local/server';
+import { resolveContext } from './context';
+import { createLocalLoader } from './invoke';
+import { formatTable } from './output';
+import { provision } from './provision';
+import { runQuery } from './query';
+
+export interface DemoOptions {
+  events: number;
+  malformed: number;
+  partitions: number;
+  seed: number;
+  batchSize: number;
+  windowMs: number;
+  keep: boolean;
+  progress: boolean;
+  /** Where to print. @default process.stdout */
+  out?: (s: string) => void;
+}
+
+export interface DemoResult {
+  produced: number;
+  loaded: number;
+  quarantined: number;
+  expectedValid: number;
+  expectedBad: number;
+  reconciled: boolean;
+  recordsPerSecond: number;
+  /** From the last record acknowledged by Kafka to all records queryable. */
+  produceToQueryableMs: number;
+  invocations: number;
+  dataDir: string | null;
+}
+
+/** Thrown for invalid demo options. */
+export class DemoOptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoOptionError';
+  }
+}
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new DemoOptionError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  return n;
+};
+
+/** The demo's queries: title and Athena SQL over the clickstream table and its quarantine. */
+export function demoQueries(table: string, quarantine: string): { title: string; sql: string }[] {
+  return [
+    { title: 'Events per type', sql: `SELECT event_type, count(*) AS events FROM ${table} GROUP BY event_type ORDER BY events DESC, event_type` },
+    {
+      title: 'Revenue per currency (purchases)',
+      sql: `SELECT currency, count(*) AS purchases, round(sum(amount), 2) AS revenue FROM ${table} WHERE event_type = 'purchase' GROUP BY currency ORDER BY revenue DESC`,
+    },
+    { title: 'Top pages', sql: `SELECT page_url, count(*) AS views FROM ${table} WHERE event_type = 'page_view' GROUP BY page_url ORDER BY views DESC, page_url LIMIT 10` },
+    {
+      title: 'Events per hour (UTC)',
+      sql: `SELECT dt, hour, count(*) AS events, count(DISTINCT user_id) AS users FROM ${table} GROUP BY dt, hour ORDER BY dt, hour`,
+    },
+    {
+      title: 'Quarantine by stage and reason',
+      // The reason is the error up to its first ':' or '(' (the rest names positions and values).
+      sql: `SELECT stage, trim(regexp_extract(error, '^[^:(]*')) AS reason, count(*) AS records FROM ${quarantine} GROUP BY 1, 2 ORDER BY records DESC, stage, reason`,
+    },
+  ];
+}
+
+/**
+ * Runs the demo end to end and returns its numbers.
+ * @throws KcatMissingError (with install instructions) when kcat is missing.
+ */
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const out = o.out ?? ((s: string) => void process.stdout.write(s));
+  const pipeline = getPipeline('clickstream');
+  const topic = pipeline.topics[0]!;
+  let dataDir: string | null = null;
+  let endpoint: LocalEndpoint | null = null;
+  let cluster: MockKafkaCluster | null = null;
+  let esm: LocalEventSourceMapping | null = null;
+  let bar: cliProgress.SingleBar | null = null;
+  const cleanup = async () => {
+    bar?.stop();
+    bar = null;
+    await esm?.stop().catch(() => undefined);
+    esm = null;
+    await cluster?.stop();
+    cluster = null;
+    await endpoint?.close().catch(() => undefined);
+    endpoint = null;
+    if (dataDir && !o.keep) await rm(dataDir, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const t0 = Date.now();
+    dataDir = await mkdtemp(join(tmpdir(), 'lakeloader-demo-'));
+    endpoint = await startLocalEndpoint({ port: 0, dataDir });
+    const ctx = resolveContext({ endpoint: endpoint.url }, {});
+    const prov = await provision(ctx);
+    out(`▶ local AWS endpoint ${endpoint.url} (data in ${dataDir}); provisioned ${prov.tables.join(', ')} and workgroup ${prov.workgroup}\n`);
+
+    cluster = await startMockKafkaCluster();
+    const partitionCounts = await cluster.ensureTopics([topic], o.partitions);
+    out(`▶ Kafka mock cluster (librdkafka via kcat) at ${cluster.bootstrapServers}; topic "${topic}" with ${partitionCounts[topic]} partitions\n`);
+
+    const gen = generateClickstreamRecords({ seed: o.seed, count: o.events, malformed: o.malformed, partitions: o.partitions, topic });
+    const produced = gen.records.length;
+
+    const handler = createLocalLoader(ctx, pipeline.name);
+    if (o.progress) {
+      bar = new cliProgress.SingleBar(
+        { format: '  loading  {bar} {value}/{total} records | {invocations} invocations | lag {lag}', hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(produced, 0, { invocations: 0, lag: produced });
+    }
+    esm = await startLocalEsm({
+      brokers: cluster.brokers,
+      topics: [topic],
+      groupId: `lakeloader-demo-${pipeline.name}`,
+      batchSize: o.batchSize,
+      batchingWindowMs: o.windowMs,
+      handler,
+      onFailure: { s3: ctx.s3(), bucket: ctx.bucket },
+      onProgress: (p) => bar?.update(p.committed, { invocations: p.invocations, lag: p.lag }),
+    });
+
+    out(`▶ producing ${produced} records (${gen.valid.length} events, ${gen.bad.length} malformed) …\n`);
+    const tProduceStart = Date.now();
+    await produceRecords(cluster.brokers, gen.records, { expectOffsets: true });
+    const tProduced = Date.now();
+    const progress = await esm.waitForCaughtUp(300_000);
+    const tLoaded = Date.now();
+    bar?.stop();
+    bar = null;
+    await esm.stop();
+    esm = null;
+    if (progress.discarded > 0) out(`✖ ${progress.discarded} records went to the ESM on-failure destination (s3://${ctx.bucket}/esm-failures/)\n`);
+
+    const table = pipeline.name;
+    const quarantine = quarantineTableName(pipeline);
+    const counts = await runQuery(ctx, `SELECT (SELECT count(*) FROM ${table}) AS loaded, (SELECT count(*) FROM ${quarantine}) AS quarantined`);
+    const tQueryable = Date.now();
+    const loaded = Number(counts.rows[0]![0]);
+    const quarantined = Number(counts.rows[0]![1]);
+
+    out('\n');
+    for (const q of demoQueries(table, quarantine)) {
+      const r = await runQuery(ctx, q.sql);
+      out(formatTable(r, `■ ${q.title}`) + '\n');
+    }
+
+    const loadSeconds = Math.max(0.001, (tLoaded - tProduceStart) / 1000);
+    const result: DemoResult = {
+      produced,
+      loaded,
+      quarantined,
+      expectedValid: gen.valid.length,
+      expectedBad: gen.bad.length,
+      reconciled: loaded + quarantined === produced && loaded === gen.valid.length && quarantined === gen.bad.length,
+      recordsPerSecond: Math.round(produced / loadSeconds),
+      produceToQueryableMs: tQueryable - tProduced,
+      invocations: progress.invocations,
+      dataDir: o.keep ? dataDir : null,
+    };
+    out(
+      formatTable(
+        {
+          columns: ['metric', 'value'],
+          rows: [
+            ['records produced', String(produced)],
+            ['rows loaded (Athena)', String(loaded)],
+            ['records quarantined (Athena)', String(quarantined)],
+            ['loaded + quarantined = produced', result.reconciled ? 'yes' : 'NO'],
+            ['handler invocations', String(progress.invocations)],
+            ['throughput (records/s, produce → committed)', String(result.recordsPerSecond)],
+            ['produce-to-queryable latency (ms, last record)', String(result.produceToQueryableMs)],
+            ['total demo time (s)', ((Date.now() - t0) / 1000).toFixed(1)],
+          ],
+        },
+        '■ Summary',
+      ),
+    );
+    if (o.keep) out(`data kept in ${dataDir} (run \`npx lakeloader dev --data ${join(dataDir)}\` to query it again)\n`);
+    return result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+/** Registers `lakeloader demo`. */
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('the whole loop offline: Kafka mock cluster → local ESM → loader → Parquet in local S3 → Glue → Athena SQL; exits 1 unless loaded + quarantined = produced')
+    .option('--events <n>', 'valid clickstream events to produce', int('events', 1, 2_000_000), 30_000)
+    .option('--malformed <n>', 'malformed records mixed in', int('malformed', 0, 100_000), 36)
+    .option('--partitions <n>', `Kafka partitions to spread over (the mock cluster has ${MOCK_DEFAULT_PARTITIONS})`, int('partitions', 1, MOCK_DEFAULT_PARTITIONS), MOCK_DEFAULT_PARTITIONS)
+    .option('--seed <n>', 'generator seed (same seed → same data)', int('seed', 0, 2 ** 31 - 1), 42)
+    .option('--batch-size <n>', 'ESM batch size (max 10000)', int('batch-size', 1, 10_000), 10_000)
+    .option('--window-ms <ms>', 'ESM batching window', int('window-ms', 0, 300_000), 500)
+    .option('--keep', 'keep the temp data directory', false)
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: DemoOptions) => {
+      try {
+        const r = await runDemo(flags);
+        if (!r.reconciled) {
+          process.stderr.write(
+            `demo FAILED to reconcile: produced ${r.produced} = ${r.expectedValid} valid + ${r.expectedBad} malformed, but Athena sees ${r.loaded} rows and ${r.quarantined} quarantined\n`,
+          );
+          process.exitCode = 1;
+        }
+      } catch (e) {
+        if (e instanceof KcatMissingError) {
+          process.stderr.write(`${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+    });
+}
