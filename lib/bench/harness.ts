@@ -6,7 +6,7 @@
  * the headline ratios are medians of per-run (paired) ratios.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MskEvent } from '../../lambdas/core/model';
 import { LOADER_VERSION } from '../../lambdas/core/version';
@@ -92,7 +92,17 @@ export interface BenchResult {
   cost: CostModel;
   /** Parts that could not be measured, with the reason. */
   errors: Record<string, string>;
-  environment: { node: string; platform: string; arch: string; cpus: number; cpuModel: string; loaderVersion: string; date: string };
+  environment: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    loaderVersion: string;
+    date: string;
+    /** 1-minute load average at the start and the end of the run: a busy machine widens the spread. */
+    loadAverage: { start: number; end: number };
+  };
 }
 
 const MB = 1e6;
@@ -126,6 +136,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
   const errors: Record<string, string> = {};
   const work = mkdtempSync(join(tmpdir(), 'lakeloader-bench-'));
+  const loadStart = loadavg()[0];
 
   try {
     const prepare = await loadPrepareBatch();
@@ -148,8 +159,16 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
         const measured = i >= cfg.warmup;
         progress(`${measured ? `run ${i - cfg.warmup + 1}/${cfg.runs}` : `warm-up ${i + 1}/${cfg.warmup}`}: loader core, DuckDB, stages`);
-        const l = await runLoader(prepare, pipeline, event);
-        const d = await duck.convert();
+        // Alternate the order so that neither side always runs right after the other's garbage.
+        let l: LoaderRun;
+        let d: Awaited<ReturnType<DuckdbReference['convert']>>;
+        if (i % 2 === 0) {
+          l = await runLoader(prepare, pipeline, event);
+          d = await duck.convert();
+        } else {
+          d = await duck.convert();
+          l = await runLoader(prepare, pipeline, event);
+        }
         const stageMs: Record<Stage, number> = { decode: 0, transform: 0, conform: 0, columns: 0, encode: 0 };
         for (const records of Object.values(event.records)) {
           const s = measureStages(pipeline, records);
@@ -271,6 +290,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         cpuModel: cpus()[0]?.model ?? 'unknown',
         loaderVersion: LOADER_VERSION,
         date: new Date().toISOString(),
+        loadAverage: { start: Math.round(loadStart * 100) / 100, end: Math.round(loadavg()[0] * 100) / 100 },
       },
     };
   } finally {

@@ -13,7 +13,7 @@ export function formatBenchReport(r: BenchResult): string {
   const L: string[] = [];
   const c = r.config;
   L.push(`Lakeloader bench — pipeline ${c.pipeline}, ${c.records} records/batch over ${c.partitions} partition(s), seed ${c.seed}, ${c.runs} runs after ${c.warmup} warm-up`);
-  L.push(`${r.environment.cpuModel} ×${r.environment.cpus}, Node ${r.environment.node}, loader ${r.environment.loaderVersion}`);
+  L.push(`${r.environment.cpuModel} ×${r.environment.cpus}, Node ${r.environment.node}, loader ${r.environment.loaderVersion}, load average ${r.environment.loadAverage.start} → ${r.environment.loadAverage.end}${r.environment.loadAverage.start > r.environment.cpus ? ' (busy machine: expect a wide spread)' : ''}`);
   L.push('');
   L.push('Targets (medians)');
   L.push(`${mark(r.ratioVsDuckdb >= 0.4)} loader / DuckDB throughput   ${r.ratioVsDuckdb.toFixed(3)}   (target ≥ 0.40)`);
