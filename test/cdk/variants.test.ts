@@ -2,7 +2,7 @@
  * The other deployment shapes: MSK with SASL/SCRAM and a KMS key, self-managed Kafka in a VPC,
  * a pipeline with partition projection; and LakeLoader's prop validation.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,20 @@ describe('self-managed Kafka in a VPC, two pipelines', () => {
     expect(flat(template)).toBe(`s3://\${${logicalId(selfManaged, 'AWS::S3::Bucket', 'LakeBucket')}}/tables/app_events/dt=\${dt}/hour=\${hour}/`);
     const click = Object.values(selfManaged.findResources('AWS::Glue::Table')).find((x) => x.Properties.TableInput.Name === 'clickstream')!;
     expect(click.Properties.TableInput.Parameters['projection.enabled']).toBeUndefined();
+  });
+});
+
+describe('MSK cluster ARN as a token (e.g. a parameter or another stack\'s output)', () => {
+  it('derives topic and group ARNs with Fn::Select over Fn::Split', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Tok');
+    const arn = new CfnParameter(stack, 'ClusterArn').valueAsString;
+    new LakeLoader(stack, 'L', { pipeline: clickstream, bucket: new s3.Bucket(stack, 'B'), databaseName: 'db', kafka: { kind: 'msk', clusterArn: arn } });
+    const st = roleStatements(Template.fromStack(stack), 'LRole');
+    const topic = st.find((s) => s.Sid === 'MskIamReadTopics')!.Resource;
+    const part = (i: number, sep: string) => `{"Fn::Select":[${i},{"Fn::Split":["${sep}",{"Ref":"ClusterArn"}]}]}`;
+    expect(flat(topic)).toBe(`arn:${part(1, ':')}:kafka:${part(3, ':')}:${part(4, ':')}:topic/${part(1, '/')}/${part(2, '/')}/clicks`);
+    expect(flat(st.find((s) => s.Sid === 'MskIamConsumerGroups')!.Resource)).toMatch(/:group\/.*\/lakeloader-Tok-clickstream-clicks$/);
+    expect(flat(st.find((s) => s.Sid === 'MskIamConnect')!.Resource)).toBe('${ClusterArn}');
   });
 });
 
