@@ -50,6 +50,8 @@ export function ndjsonColumns(pipeline: Pipeline): string {
 /** One DuckDB conversion. */
 export interface DuckdbRun {
   ms: number;
+  /** Process CPU time (user + system, all threads, DuckDB's included) during the conversion, ms. */
+  cpuMs: number;
   outputBytes: number;
   rows: number;
 }
@@ -84,10 +86,12 @@ export class DuckdbReference {
 
   /** Runs the conversion once and times it (wall clock, in-process). */
   async convert(): Promise<DuckdbRun> {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const result = await this.conn.run(this.sql);
     const ms = performance.now() - t0;
-    return { ms, outputBytes: statSync(this.outPath).size, rows: Number(result.rowsChanged) };
+    const cpu = process.cpuUsage(cpu0);
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, outputBytes: statSync(this.outPath).size, rows: Number(result.rowsChanged) };
   }
 
   close(): void {

@@ -14,6 +14,8 @@ export const loadPrepareBatch = async (): Promise<PrepareBatch> => prepareBatch;
 /** What one pass of the loader core over one MSK event produced. */
 export interface LoaderRun {
   ms: number;
+  /** Process CPU time (user + system, all threads) during the pass, ms: robust to a busy machine. */
+  cpuMs: number;
   rows: number;
   files: number;
   outputBytes: number;
@@ -24,11 +26,13 @@ export interface LoaderRun {
 
 /** Runs prepareBatch over every topic-partition of `event` and times the whole pass. */
 export async function runLoader(prepare: PrepareBatch, pipeline: Pipeline, event: MskEvent): Promise<LoaderRun> {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const batches: PreparedBatch[] = [];
   for (const records of Object.values(event.records)) batches.push(await prepare(pipeline, records));
   const ms = performance.now() - t0;
-  const run: LoaderRun = { ms, rows: 0, files: 0, outputBytes: 0, quarantined: 0, partitions: batches.length };
+  const cpu = process.cpuUsage(cpu0);
+  const run: LoaderRun = { ms, cpuMs: (cpu.user + cpu.system) / 1000, rows: 0, files: 0, outputBytes: 0, quarantined: 0, partitions: batches.length };
   for (const b of batches) {
     run.rows += b.counts.rows;
     run.quarantined += b.counts.quarantined;

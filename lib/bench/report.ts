@@ -27,6 +27,7 @@ export function formatBenchReport(r: BenchResult): string {
   L.push(`  records/s       ${spread(r.loader.recordsPerSecond, 0)}`);
   L.push(`  JSON MB/s       ${spread(r.loader.mbPerSecond)}`);
   L.push(`  ms/batch        ${spread(r.loader.ms)}`);
+  L.push(`  CPU ms/batch    ${spread(r.loader.cpuMs)}`);
   L.push(`  output          ${(r.loader.outputBytes / 1e6).toFixed(2)} MB Parquet`);
   L.push('  stages (ms, measured separately with the core\'s stage functions)');
   for (const st of STAGES) L.push(`    ${st.padEnd(10)} ${spread(r.loader.stagesMs[st], 1)}   ${(r.loader.stageShare[st] * 100).toFixed(0)}%`);
@@ -34,8 +35,10 @@ export function formatBenchReport(r: BenchResult): string {
   L.push(`  records/s       ${spread(r.duckdb.recordsPerSecond, 0)}`);
   L.push(`  JSON MB/s       ${spread(r.duckdb.mbPerSecond)}`);
   L.push(`  ms/batch        ${spread(r.duckdb.ms)}`);
+  L.push(`  CPU ms/batch    ${spread(r.duckdb.cpuMs)}`);
   L.push(`  output          ${(r.duckdb.outputBytes / 1e6).toFixed(2)} MB Parquet`);
-  L.push(`Ratio loader/DuckDB (per run)  ${spread(r.ratio, 3)}`);
+  L.push(`Ratio loader/DuckDB (per run)  wall ${spread(r.ratio, 3)}`);
+  L.push(`                               CPU  ${spread(r.ratioCpu, 3)}`);
   if (r.sustained) {
     const s = r.sustained;
     L.push('');

@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of the report')
     .option('--records <n>', 'records per batch (7,500 ≈ 6 MB MSK event)', int('records'), 7500)
     .option('--runs <n>', 'measured runs after the warm-up', int('runs'), 5)
-    .option('--warmup <n>', 'warm-up runs (discarded)', int('warmup'), 2)
+    .option('--warmup <n>', 'warm-up runs (discarded)', int('warmup'), 3)
     .option('--batches <n>', 'batches in the sustained run (0 skips it)', int('batches'), 20)
     .option('--seed <n>', 'generator seed', int('seed'), 1)
     .option('--partitions <n>', 'Kafka partitions per batch', int('partitions'), 1)

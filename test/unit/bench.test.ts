@@ -96,6 +96,10 @@ describe('runBench (tiny configuration)', () => {
     expect(json.loader.outputBytes).toBeGreaterThan(0);
     expect(json.duckdb.outputBytes).toBeGreaterThan(0);
     expect(json.loader.ms.n).toBe(2);
+    expect(json.loader.cpuMs.median).toBeGreaterThan(0);
+    expect(json.duckdb.cpuMs.median).toBeGreaterThan(0);
+    expect(json.ratioCpu.n).toBe(2);
+    expect(json.ratioCpu.median).toBeGreaterThan(0);
     for (const side of [json.loader, json.duckdb]) {
       expect(side.ms.min).toBeLessThanOrEqual(side.ms.median);
       expect(side.ms.median).toBeLessThanOrEqual(side.ms.max);
