@@ -89,6 +89,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
         await handleS3(store, region, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
       } catch (e) {
         const err = e instanceof S3Error ? e : new S3Error('InternalError', `local endpoint failure: ${(e as Error).message}`, 500);
+        // An error may come before the body was read (NoSuchBucket on a PUT): drain it, so the
+        // client is not reset while still sending, and keep the connection usable.
+        if (!req.readableEnded) req.resume();
         if (!res.headersSent) sendS3Error(res, err, req.method ?? 'GET', pathname, requestId);
         else res.destroy(err);
       }
@@ -124,7 +127,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  // A long keep-alive: SDK clients pool sockets, and a server-side idle close racing a client's
+  // reuse of the socket surfaces as ECONNRESET (fatal for clients with maxAttempts: 1).
+  const server = createServer({ keepAliveTimeout: 600_000 }, (req, res) => {
     handler(req, res).catch((e: unknown) => {
       if (!res.headersSent) {
         res.statusCode = 500;
