@@ -179,10 +179,17 @@ export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<A
     for (const k of m.fencedKeys ?? []) fenced.add(k);
   }
   const committedReplays: ReplayManifest[] = [];
+  // Quarantine objects written by re-drives first, so that replays of them can be subtracted below.
+  for (const { manifest: r } of replays)
+    if (r.status === 'committed' && r.quarantineWritten) {
+      expectedQuarantine.set(r.quarantineWritten.key, { topic: r.topic, partition: r.partition, records: r.quarantineWritten.records });
+      part(r.topic, r.partition).expectedQuarantined += r.quarantineWritten.records;
+    }
   for (const { key, manifest: r } of replays) {
     if (r.status !== 'committed') {
       problems.push({ kind: 'incomplete-replay', topic: r.topic, partition: r.partition, key, detail: `a replay of ${r.quarantineKey} stopped before it committed; run lakeloader replay again to finish it` });
       for (const f of r.files) inFlight.add(f.key);
+      if (r.quarantineWritten) inFlight.add(r.quarantineWritten.key);
       continue;
     }
     committedReplays.push(r);

@@ -48,6 +48,8 @@ export interface ReplayManifest {
   files: ManifestFile[];
   /** Offsets whose records left the quarantine (became rows, or were filtered out by the transform). */
   removedOffsets: number[];
+  /** A re-drive of an ESM on-failure record writes the records that still fail to a new quarantine object. */
+  quarantineWritten?: { key: string; records: number };
   counts: { selected: number; replayed: number; rows: number; filtered: number; stillFailing: number; skipped: number };
   /** The quarantine object's new body (NDJSON), applied with If-Match after the commit. */
   nextQuarantine: string;
