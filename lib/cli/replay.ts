@@ -1,7 +1,8 @@
 /**
  * `lakeloader replay`: re-drives quarantined records (optionally through a fix function) into the
- * table through the loader's own pipeline code, exactly once (see lib/ops/replay.ts and
- * docs/operations.md).
+ * table through the loader's own pipeline code, exactly once, then the ESM's on-failure records
+ * (see lib/ops/replay.ts, lib/ops/redrive.ts and docs/operations.md). Exits 1 when something
+ * failed or an on-failure record needs `--brokers`.
  */
 import type { Command } from 'commander';
 import { getPipeline } from '../../pipelines/index';
@@ -9,6 +10,8 @@ import { replayDeps } from '../ops/deps';
 import { parseTime } from '../ops/format';
 import { errorText, stdio, type CommandIo } from '../ops/io';
 import { progressBar } from '../ops/progress';
+import { kafkaFetcher } from '../ops/kafka-fetch';
+import { redriveEsmFailures, type RedriveSummary } from '../ops/redrive';
 import { loadFixModule, replayQuarantine, type ReplaySummary } from '../ops/replay';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 
@@ -21,6 +24,10 @@ export interface ReplayFlags extends ContextFlags {
   fix?: string;
   dryRun?: boolean;
   json?: boolean;
+  /** Kafka bootstrap servers, for on-failure records without payload. */
+  brokers?: string;
+  /** false with --no-esm-failures. */
+  esmFailures?: boolean;
 }
 
 const STAGES = ['decode', 'transform', 'conform', 'partition'];
@@ -43,11 +50,24 @@ export function formatReplaySummary(table: string, s: ReplaySummary): string {
   return lines.join('\n') + '\n';
 }
 
+/** Formats the ESM re-drive summary for people. */
+export function formatRedriveSummary(r: RedriveSummary): string {
+  const lines = [
+    `ESM on-failure records: ${r.failureRecords} found${r.alreadyDone ? `, ${r.alreadyDone} already re-driven` : ''}${r.dryRun ? ' (dry run)' : ''}`,
+  ];
+  if (r.records) {
+    lines.push(`  records         ${r.records}: ${r.present} already in the lake (skipped), ${r.committed} committed after the last offset, ${r.recovered} recovered below it`);
+    if (!r.dryRun) lines.push(`  result          ${r.rows} rows, ${r.quarantined} quarantined`);
+  }
+  if (r.needKafka.length) lines.push(`  need --brokers  ${r.needKafka.length} record${r.needKafka.length === 1 ? ' has' : 's have'} no payload: ${r.needKafka.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
 /**
  * Runs a replay for the CLI.
  * @returns the process exit code (0 done, 1 failed) and the summary
  */
-export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: CommandIo = stdio): Promise<{ exitCode: number; summary?: ReplaySummary }> {
+export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: CommandIo = stdio): Promise<{ exitCode: number; summary?: ReplaySummary; redrive?: RedriveSummary }> {
   try {
     const pipeline = getPipeline(flags.table);
     if (flags.stage && !STAGES.includes(flags.stage)) throw new Error(`--stage must be one of ${STAGES.join(', ')}, got "${flags.stage}"`);
@@ -69,8 +89,26 @@ export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: Command
     } finally {
       bar.stop();
     }
-    io.out(flags.json ? `${JSON.stringify({ table: pipeline.name, ...summary })}\n` : formatReplaySummary(pipeline.name, summary));
-    return { exitCode: 0, summary };
+    // On-failure records are whole Kafka batches: the record filters and the fix do not apply to them.
+    let redrive: RedriveSummary | undefined;
+    if (flags.esmFailures !== false) {
+      const bar2 = progressBar('re-drive');
+      try {
+        redrive = await redriveEsmFailures(replayDeps(ctx), pipeline, {
+          dryRun: flags.dryRun,
+          fetch: flags.brokers ? kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
+          onProgress: (d, t) => bar2.update(d, t),
+        });
+      } finally {
+        bar2.stop();
+      }
+    }
+    io.out(
+      flags.json
+        ? `${JSON.stringify({ table: pipeline.name, ...summary, esmFailures: redrive ?? null })}\n`
+        : formatReplaySummary(pipeline.name, summary) + (redrive ? formatRedriveSummary(redrive) : ''),
+    );
+    return { exitCode: redrive?.needKafka.length ? 1 : 0, summary, redrive };
   } catch (e) {
     io.err(`lakeloader replay: ${errorText(e)}\n`);
     return { exitCode: 1 };
@@ -90,6 +128,8 @@ export function register(program: Command): void {
       .option('--match <text>', 'only records whose error or value contains TEXT (case-insensitive)')
       .option('--fix <module>', 'a .js/.ts module exporting fix(entry) => { value?, key?, headers? } | null (null skips the record)')
       .option('--dry-run', 'report what would happen; write nothing')
+      .option('--brokers <list>', 'Kafka bootstrap servers (host:port,...) to fetch the records of ESM on-failure records that carry no payload')
+      .option('--no-esm-failures', 'do not re-drive the ESM on-failure records under esm-failures/')
       .option('--json', 'print the summary as one JSON object'),
   ).action(async (flags: ReplayFlags) => {
     const { exitCode } = await runReplay(resolveContext(flags), flags);

@@ -12,6 +12,8 @@
  * - Quarantine: each quarantine object's line count must equal the manifest's count less the
  *   lines replays removed.
  * - Freshness: the latest event time per Kafka partition.
+ * - ESM failures: an on-failure record of the table's topics that was not re-driven is reported
+ *   (the ESM moved past that batch, so the manifests cannot show its records are missing).
  */
 import type { Manifest } from '../../lambdas/core/commit';
 import { dataPrefix } from '../../lambdas/core/layout';
@@ -20,6 +22,7 @@ import type { ObjectStore } from '../../lambdas/core/store';
 import type { QueryResult } from './athena';
 import { mapPool, readCommitManifests, readCommitStates, readReplayManifests, type ReplayManifest } from './lake';
 import { listQuarantine, readQuarantineObject } from './quarantine';
+import { unresolvedFailureRecords } from './redrive';
 
 /** Runs one SQL statement (with `?` parameters) and returns all its rows: runQuery bound to the context. */
 export type SqlRunner = (sql: string) => Promise<Pick<QueryResult, 'columns' | 'rows' | 'dataScannedBytes' | 'costUsd'>>;
@@ -39,7 +42,8 @@ export type ProblemKind =
   | 'lost-object'
   | 'stray-file'
   | 'quarantine-mismatch'
-  | 'incomplete-replay';
+  | 'incomplete-replay'
+  | 'unresolved-esm-failure';
 
 export interface AuditProblem {
   kind: ProblemKind;
@@ -239,7 +243,11 @@ export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<A
   for (const [key, e] of expectedQuarantine)
     if (!qPresent.has(key)) problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `quarantine object with ${e.records} records listed by a committed manifest, but missing from S3` });
 
-  // 6. Rows from the data, per Kafka partition (SQL).
+  // 6. Batches the ESM discarded (on-failure records) that were not re-driven: their records may be missing.
+  for (const u of await unresolvedFailureRecords(store, pipeline))
+    problems.push({ kind: 'unresolved-esm-failure', key: u.key, detail: `the ESM discarded ${u.ranges.join(', ')}; run lakeloader replay --table ${table} to re-drive it` });
+
+  // 7. Rows from the data, per Kafka partition (SQL).
   let dataScannedBytes = 0;
   let costUsd = 0;
   let totalRows: number | null = null;

@@ -260,3 +260,22 @@ async function recoverRecords(
   await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
   return { rows: prepared.counts.rows, quarantined: prepared.quarantine.length };
 }
+
+/**
+ * The on-failure records that name one of the pipeline's topics and have not been re-driven yet
+ * (no marker with their current ETag): batches the ESM discarded whose records may be missing.
+ */
+export async function unresolvedFailureRecords(store: ObjectStore, pipeline: Pipeline): Promise<{ key: string; ranges: string[] }[]> {
+  const out: { key: string; ranges: string[] }[] = [];
+  for (const key of await listFailureRecords(store)) {
+    const got = await readJson<EsmFailureRecord>(store, key).catch(() => null);
+    if (!got) continue;
+    const ranges = Object.entries(got.value.KafkaBatchInfo?.recordsInfo ?? {})
+      .filter(([tp]) => pipeline.topics.includes(tp.slice(0, tp.lastIndexOf('-'))))
+      .map(([tp, i]) => `${tp}@${i.firstRecordOffset}..${i.lastRecordOffset}`);
+    if (ranges.length === 0) continue;
+    const marker = await readJson<{ etag: string }>(store, redriveMarkerKey(pipeline.name, key));
+    if (marker?.value.etag !== got.etag) out.push({ key, ranges });
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import { buildFailureRecord } from '../../lib/local/esm';
 import { kcatAvailable, mockKafkaClient, startMockKafkaCluster } from '../../lib/local/kafka-cluster';
 import { kafkaFetcher } from '../../lib/ops/kafka-fetch';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
-import { redriveEsmFailures } from '../../lib/ops/redrive';
+import { redriveEsmFailures, unresolvedFailureRecords } from '../../lib/ops/redrive';
 import type { ReplayDeps } from '../../lib/ops/replay';
 import { clickstream } from '../../pipelines/clickstream';
 import { MemoryCatalog } from '../support/memory-catalog';
@@ -58,6 +58,7 @@ describe('re-driving ESM on-failure records', () => {
     expect(committedBefore).toBe(299);
 
     const deps: ReplayDeps = { store, codec, registrar: new PartitionRegistrar(catalog), bucket: BUCKET, database: DB };
+    expect((await unresolvedFailureRecords(store, clickstream)).map((u) => u.ranges).sort()).toEqual([['clicks-0@0..19'], ['clicks-0@100..149'], ['clicks-0@300..309']]);
     const dry = await redriveEsmFailures(deps, clickstream, { dryRun: true });
     expect(dry).toMatchObject({ failureRecords: 3, recovered: 50, committed: tail.length, present: 20 });
     expect(rows(store)).toBeLessThan(rows(reference));
@@ -67,6 +68,7 @@ describe('re-driving ESM on-failure records', () => {
     expect(rows(store)).toBe(rows(reference));
     expect((await readState(store, 'clickstream', 'clicks', 0)).state.committedOffset).toBe(all[all.length - 1]!.offset);
 
+    expect(await unresolvedFailureRecords(store, clickstream)).toEqual([]);
     const again = await redriveEsmFailures(deps, clickstream);
     expect(again).toMatchObject({ alreadyDone: 3, recovered: 0, committed: 0 });
     expect(rows(store)).toBe(rows(reference));
