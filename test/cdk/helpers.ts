@@ -1,4 +1,6 @@
 /** Shared helpers of the CDK tests: building the app from context, and reading templates. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildLakeApp } from '../../bin/app';
@@ -8,6 +10,9 @@ import type { LakeStack } from '../../lib/infra/lake-stack';
 export const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/lake-msk/abcd1234-abcd-cafe-abab-9876543210ab-4';
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_lake-AbCdEf';
 export const KMS_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+
+/** The feature flags of cdk.json, so tests synthesize what `npx cdk synth` does. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 
 export interface Built {
   app: App;
@@ -21,7 +26,7 @@ export interface Built {
  */
 export function build(context: Record<string, unknown>, opts: { bundle?: boolean; outdir?: string; pipelines?: ReadonlyArray<Pipeline | PipelineDeclaration> } = {}): Built {
   const app = new App({
-    context: { ...context, ...(opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: { ...CDK_JSON_CONTEXT, ...context, ...(opts.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
     ...(opts.outdir ? { outdir: opts.outdir } : {}),
   });
   const stack = opts.pipelines ? buildLakeApp(app, opts.pipelines) : buildLakeApp(app);
