@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { ColumnTypeError, parseColumnType, type ColumnType } from '../../lambdas/core/types';
 import type { GlueColumn, GluePartition, GlueTable } from './glue';
-import type { ObjectStore } from './store';
+import { compareKeys, type ObjectStore } from './store';
 
 /** A query that cannot run, with the reason Athena users see in StateChangeReason. */
 export class QueryError extends Error {
@@ -242,8 +242,17 @@ async function filesUnder(store: ObjectStore, uri: string): Promise<Array<{ key:
   if (!(await store.bucketExists(bucket))) return [];
   const prefix = raw === '' || raw.endsWith('/') ? raw : `${raw}/`;
   const out: Array<{ key: string; path: string; size: number }> = [];
-  for (const key of await store.sortedKeys(bucket)) {
-    if (!key.startsWith(prefix) || key.endsWith('/')) continue;
+  const keys = await store.sortedKeys(bucket);
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareKeys(keys[mid]!, prefix) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < keys.length && keys[i]!.startsWith(prefix); i++) {
+    const key = keys[i]!;
+    if (key.endsWith('/')) continue;
     if (key.slice(prefix.length).split('/').some(HIDDEN)) continue;
     const m = await store.head(bucket, key);
     if (m) out.push({ key, path: store.objectPath(bucket, key), size: m.size });
