@@ -13,6 +13,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { dataPrefix, manifestsPrefix, quarantinePrefix, statePrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import { LakeFailureDestination } from './failure-destination';
@@ -237,6 +238,31 @@ export class LakeLoader extends Construct {
   get prefixes(): string[] {
     const n = this.pipeline.name;
     return [dataPrefix(n), quarantinePrefix(n), statePrefix(n), manifestsPrefix(n)];
+  }
+
+  /**
+   * Lets `grantee` read this pipeline's table and quarantine the way Athena does on its behalf:
+   * s3:GetObject under the data and quarantine prefixes, s3:ListBucket restricted to them, the Glue
+   * table/partition reads on both tables, and kms:Decrypt when the lake is KMS-encrypted.
+   * (Athena itself additionally needs the workgroup permissions.)
+   */
+  grantReadData(grantee: iam.IGrantable): iam.Grant {
+    const { bucket, encryptionKey, databaseName } = this.props;
+    const n = this.pipeline.name;
+    const prefixes = [dataPrefix(n), quarantinePrefix(n)];
+    const tables = [glueArns(this, databaseName, n), glueArns(this, databaseName, quarantineTableName(this.pipeline))];
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: prefixes.map((pre) => bucket.arnForObjects(`${pre}*`)) });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': prefixes.map((pre) => `${pre}*`) } } }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [tables[0]!.catalog, tables[0]!.database, ...tables.map((t) => t.table)],
+      }),
+    );
+    if (encryptionKey) encryptionKey.grantDecrypt(grantee);
+    return grant;
   }
 
   /** Read/write/delete on exactly this table's prefixes, list restricted to them, and the KMS key if any. */

@@ -4,6 +4,7 @@
  */
 import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectionParameters } from '../../lambdas/core/glue-table';
@@ -125,6 +126,25 @@ describe('MSK cluster ARN as a token (e.g. a parameter or another stack\'s outpu
     expect(flat(topic)).toBe(`arn:${part(1, ':')}:kafka:${part(3, ':')}:${part(4, ':')}:topic/${part(1, '/')}/${part(2, '/')}/clicks`);
     expect(flat(st.find((s) => s.Sid === 'MskIamConsumerGroups')!.Resource)).toMatch(/:group\/.*\/lakeloader-Tok-clickstream-clicks$/);
     expect(flat(st.find((s) => s.Sid === 'MskIamConnect')!.Resource)).toBe('${ClusterArn}');
+  });
+});
+
+describe('grantReadData', () => {
+  it("gives a query role read access to the table's data and quarantine, nothing else", () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'G');
+    const bucket = new s3.Bucket(stack, 'B');
+    const loader = new LakeLoader(stack, 'L', { pipeline: clickstream, bucket, databaseName: 'db', kafka: { kind: 'msk', clusterArn: MSK_ARN } });
+    const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+    loader.grantReadData(analyst);
+    const st = roleStatements(Template.fromStack(stack), 'Analyst');
+    const bucketId = logicalId(Template.fromStack(stack), 'AWS::S3::Bucket', 'B');
+    expect(st.map((s) => actionsOf(s).join(','))).toEqual(['s3:GetObject', 's3:ListBucket', 'glue:GetDatabase,glue:GetPartition,glue:GetPartitions,glue:GetTable']);
+    expect(resourcesOf(st[0]!)).toEqual([`\${${bucketId}.Arn}/quarantine/clickstream/*`, `\${${bucketId}.Arn}/tables/clickstream/*`]);
+    expect(st[1]!.Condition).toEqual({ StringLike: { 's3:prefix': ['tables/clickstream/*', 'quarantine/clickstream/*'] } });
+    expect(resourcesOf(st[2]!).filter((r) => r.includes(':table/'))).toEqual([
+      'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/db/clickstream',
+      'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/db/clickstream_quarantine',
+    ]);
   });
 });
 
