@@ -10,6 +10,9 @@ import { register as registerDev } from '../lib/cli/dev';
 import { register as registerInvoke } from '../lib/cli/invoke';
 import { register as registerProvision } from '../lib/cli/provision';
 import { register as registerQuery } from '../lib/cli/query';
+import { register as registerReplay } from '../lib/cli/replay';
+import { register as registerAudit } from '../lib/cli/audit';
+import { register as registerStatus } from '../lib/cli/status';
 
 const program = new Command()
   .name('lakeloader')
@@ -21,6 +24,9 @@ registerDev(program);
 registerProvision(program);
 registerInvoke(program);
 registerQuery(program);
+registerReplay(program);
+registerAudit(program);
+registerStatus(program);
 registerDemo(program);
 registerBench(program);
 

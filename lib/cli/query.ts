@@ -13,6 +13,7 @@ import {
 import type { Command } from 'commander';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 import { formatResult, parseFormat, type ResultSet } from './output';
+import { collect, runQueryCommand } from '../ops/query-command';
 
 /** The query ended FAILED or CANCELLED; `reason` is Athena's StateChangeReason. */
 export class QueryFailedError extends Error {
@@ -118,12 +119,10 @@ export function register(program: Command): void {
       .description('run SQL through Athena (local endpoint or AWS) and print all result rows')
       .argument('<sql>', 'the SQL (Athena / Trino dialect)')
       .option('--format <format>', 'table, csv (header row then one line per row) or json', 'table')
-      .option('--param <value...>', 'values for ? placeholders (Athena ExecutionParameters)')
+      .option('--param <value>', 'value for the next ? placeholder (repeat per ?; bound with ExecutionParameters: numbers as numbers, anything else as a string)', collect)
       .option('--timeout <ms>', 'give up (and stop the query) after this many milliseconds', '300000'),
   ).action(async (sql: string, flags: ContextFlags & { format: string; param?: string[]; timeout: string }) => {
-    const format = parseFormat(flags.format);
-    const ctx = resolveContext(flags);
-    const r = await runQuery(ctx, sql, { parameters: flags.param, timeoutMs: Number(flags.timeout) });
-    process.stdout.write(formatResult(r, format));
+    parseFormat(flags.format);
+    process.exitCode = await runQueryCommand(resolveContext(flags), sql, flags);
   });
 }
