@@ -4,6 +4,7 @@
  * object. Also home of {@link createLocalLoader}, the handler wiring the demo and the end-to-end
  * test use, so that every local path runs the production handler.
  */
+import { Console } from 'node:console';
 import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -43,7 +44,7 @@ export function createLocalLoader(ctx: CliContext, pipeline: string, options: Lo
     // Logs must never mix with the one JSON object the CLI prints on stdout.
     logRecordOrder: ['level', 'message'],
   });
-  (logger as unknown as { console: Console }).console = new console.Console({ stdout: process.stderr, stderr: process.stderr });
+  (logger as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
   const previous = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader' });
