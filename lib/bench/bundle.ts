@@ -1,6 +1,7 @@
 /**
- * Bundles an entry the way the CDK construct bundles the loader Lambda (esbuild: node platform,
- * CJS, target node22, minified, parquet-wasm's `parquet_wasm_bg.wasm` copied beside `index.js`),
+ * Bundles an entry the way the CDK construct (lib/infra/lake-loader.ts) bundles the loader Lambda
+ * (esbuild: node platform, CJS, target node22, minified, source map, the AWS SDK bundled,
+ * parquet-wasm's `parquet_wasm_bg.wasm` copied beside `index.js`),
  * so cold start and memory are measured on what would be deployed.
  */
 import { execFileSync } from 'node:child_process';
@@ -29,6 +30,8 @@ export interface BundleOptions {
   external?: string[];
   /** Source contents to bundle instead of reading `entry` (for generated entries). */
   contents?: string;
+  /** Write `index.js.map` (the construct does, and runs with `--enable-source-maps`). @default true */
+  sourcemap?: boolean;
 }
 
 export interface BundleResult {
@@ -36,7 +39,7 @@ export interface BundleResult {
   file: string;
   /** Bytes of index.js. */
   jsBytes: number;
-  /** Bytes of every file in the directory (js + wasm). */
+  /** Bytes of every file in the directory (js + map + wasm). */
   dirBytes: number;
 }
 
@@ -57,6 +60,7 @@ export async function bundleLikeCdk(opts: BundleOptions): Promise<BundleResult> 
       format: 'cjs',
       target: 'node22',
       minify: true,
+      sourcemap: opts.sourcemap ?? true,
       external: opts.external ?? [],
       mainFields: ['module', 'main'],
       logLevel: 'silent',
