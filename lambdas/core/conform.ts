@@ -15,7 +15,7 @@
  * | date          | `YYYY-MM-DD`, a real calendar day in 0001-01-01..9999-12-31       | days since 1970-01-01          |
  * | timestamp     | ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff…]]` with `Z` or `±HH[:MM]` (sub-millisecond digits truncated), an integer number of epoch milliseconds, or a Date (from a transform); within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z | epoch ms |
  * | array<T>      | JSON array, elements conformed (null elements kept)               | Conformed[]                    |
- * | map<string,T> | JSON object, values conformed (null values kept)                  | [key, Conformed][]             |
+ * | map<string,T> | JSON object, values conformed (null values kept)                  | MapValue (keys, values)        |
  * | struct<…>     | JSON object, declared fields conformed, others ignored            | Conformed[] in field order     |
  *
  * A required column that is absent or null: `missing required column "user_id"`. Fields of a row
@@ -25,8 +25,16 @@ import type { ColumnType } from './types';
 import type { Column, Pipeline, RecordMeta, Row } from './pipeline';
 import { jsonTypeName } from './decode';
 
+/** A conformed map: keys and values in parallel arrays (two allocations per map, not one per entry). */
+export class MapValue {
+  constructor(
+    readonly keys: string[],
+    readonly values: Conformed[],
+  ) {}
+}
+
 /** A value conformed to its column type (the encoder's input). */
-export type Conformed = null | string | number | bigint | boolean | Conformed[] | [string, Conformed][];
+export type Conformed = null | string | number | bigint | boolean | Conformed[] | MapValue;
 
 /** A row that does not fit the table; the message is the quarantine reason. */
 export class ConformError extends Error {
@@ -165,6 +173,35 @@ export function parseDate(v: unknown): number {
   return daysFromCivil(y, mo, d);
 }
 
+/** Value of the decimal digit at `i`, or -1000 (so any sum with it stays negative). */
+const digit = (s: string, i: number) => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+};
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` → epoch ms, or -1 for any other form or an
+ * invalid field (the caller then takes the general path, which explains the error). Only years
+ * 1970..9999 (non-negative results) take this path.
+ */
+function fastIsoUtc(s: string): number {
+  const n = s.length;
+  if ((n !== 20 && n !== 24) || s.charCodeAt(n - 1) !== 0x5a || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || s.charCodeAt(10) !== 0x54 || s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return -1;
+  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const mo = digit(s, 5) * 10 + digit(s, 6);
+  const d = digit(s, 8) * 10 + digit(s, 9);
+  const h = digit(s, 11) * 10 + digit(s, 12);
+  const mi = digit(s, 14) * 10 + digit(s, 15);
+  const sec = digit(s, 17) * 10 + digit(s, 18);
+  let frac = 0;
+  if (n === 24) {
+    if (s.charCodeAt(19) !== 0x2e) return -1;
+    frac = digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22);
+  }
+  if (y < 1970 || frac < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || !validDay(y, mo, d)) return -1;
+  return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+}
+
 /** An ISO-8601 string with a zone, or epoch milliseconds → epoch milliseconds (UTC). */
 export function parseTimestamp(v: unknown): number {
   let ms: number;
@@ -174,6 +211,8 @@ export function parseTimestamp(v: unknown): number {
   } else if (typeof v === 'number' || typeof v === 'bigint') {
     ms = Number(v);
     if (!Number.isInteger(ms)) throw new FieldError(`epoch-millisecond timestamp must be an integer, got ${preview(v)}`);
+  } else if (typeof v === 'string' && (ms = fastIsoUtc(v)) >= 0) {
+    // the common YYYY-MM-DDTHH:MM:SS(.sss)Z form, parsed without a regex
   } else if (typeof v === 'string') {
     const m = TIMESTAMP_TEXT.exec(v);
     if (!m) throw new FieldError(`unparseable timestamp ${preview(v)}: expected ISO-8601 such as 2026-11-21T07:15:00.123Z`);
@@ -251,17 +290,23 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
     }
     case 'map': {
       if (!isObject(v)) throw new FieldError(`expected an object (map), got ${preview(v)}`);
-      const out: [string, Conformed][] = [];
-      for (const k of Object.keys(v)) {
-        const e = v[k];
-        try {
-          out.push([k, e === null || e === undefined ? null : conformValue(e, type.value)]);
-        } catch (err) {
-          if (err instanceof FieldError) err.path.unshift(`.${k}`);
-          throw err;
+      const keys = Object.keys(v);
+      const values: Conformed[] = new Array(keys.length);
+      const vt = type.value;
+      for (let i = 0; i < keys.length; i++) {
+        const e = v[keys[i]];
+        if (e === null || e === undefined) values[i] = null;
+        else if (vt.kind === 'string' && typeof e === 'string') values[i] = e;
+        else {
+          try {
+            values[i] = conformValue(e, vt);
+          } catch (err) {
+            if (err instanceof FieldError) err.path.unshift(`.${keys[i]}`);
+            throw err;
+          }
         }
       }
-      return out;
+      return new MapValue(keys, values);
     }
     case 'struct': {
       if (!isObject(v)) throw new FieldError(`expected an object (struct), got ${preview(v)}`);

@@ -34,7 +34,7 @@ import {
   tableToIPC,
 } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
-import type { Conformed } from './conform';
+import type { Conformed, MapValue } from './conform';
 import type { ColumnType } from './types';
 import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
@@ -317,9 +317,10 @@ class MapBuilder implements ColumnBuilder {
     this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
     if (v !== null) {
-      for (const [k, e] of v as [string, Conformed][]) {
-        this.keys.append(k);
-        this.values.append(e);
+      const m = v as MapValue;
+      for (let k = 0; k < m.keys.length; k++) {
+        this.keys.append(m.keys[k]);
+        this.values.append(m.values[k]);
       }
     }
     this.offsets[i + 1] = this.keys.length;

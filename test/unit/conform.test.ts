@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ConformError, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, conformValue, createRowConformer, daysFromCivil, parseDecimal, parseTimestamp } from '../../lambdas/core/conform';
+import { ConformError, MapValue, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, conformValue, createRowConformer, daysFromCivil, parseDecimal, parseTimestamp } from '../../lambdas/core/conform';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { parseColumnType } from '../../lambdas/core/types';
 import { formatDay } from '../../lambdas/core/partition';
@@ -60,6 +60,11 @@ describe('conform: primitives', () => {
     ['timestamp', '2026-11-21T07:15:00.123Z', Date.UTC(2026, 10, 21, 7, 15, 0, 123)],
     ['timestamp', '2026-11-21 09:15:00.1239+02:00', Date.UTC(2026, 10, 21, 7, 15, 0, 123)],
     ['timestamp', '2026-11-21T07:15Z', Date.UTC(2026, 10, 21, 7, 15)],
+    ['timestamp', '2026-11-21T07:15:09Z', Date.UTC(2026, 10, 21, 7, 15, 9)],
+    ['timestamp', '1969-12-31T23:59:59.999Z', -1],
+    ['timestamp', '2026-02-29T00:00:00.000Z', 'column "x": invalid timestamp string "2026-02-29T00:00:00.000Z": a field is out of its range'],
+    ['timestamp', '2026-11-21T24:00:00.000Z', 'column "x": invalid timestamp string "2026-11-21T24:00:00.000Z": a field is out of its range'],
+    ['timestamp', '2026-11-21T07:15:00.12xZ', 'column "x": unparseable timestamp string "2026-11-21T07:15:00.12xZ": expected ISO-8601 such as 2026-11-21T07:15:00.123Z'],
     ['timestamp', '2026-11-21T02:15:00-0500', Date.UTC(2026, 10, 21, 7, 15)],
     ['timestamp', 1763709300000, 1763709300000],
     ['timestamp', '2026-11-21T07:15:00', 'column "x": timestamp string "2026-11-21T07:15:00" has no time zone: add Z or an offset such as +02:00'],
@@ -98,7 +103,7 @@ describe('conform: primitives', () => {
 describe('conform: nested types', () => {
   it('conforms arrays, maps and structs recursively, keeping null elements', () => {
     expect(conformValue([1, null, '3'], parseColumnType('array<int>'))).toEqual([1, null, 3]);
-    expect(conformValue({ a: 1, b: null }, parseColumnType('map<string,bigint>'))).toEqual([['a', 1], ['b', null]]);
+    expect(conformValue({ a: 1, b: null }, parseColumnType('map<string,bigint>'))).toEqual(new MapValue(['a', 'b'], [1, null]));
     expect(conformValue({ color: 'red', size: 2, extra: 'ignored' }, parseColumnType('struct<color:string,size:int,tags:array<string>>'))).toEqual(['red', 2, null]);
   });
 
