@@ -7,6 +7,7 @@ import {
   malformedRecords,
 } from '../../lib/gen/clickstream';
 import { mulberry32 } from '../../lib/gen/prng';
+import { prepareBatch } from '../../lambdas/core/prepare';
 import { clickstream } from '../../pipelines/clickstream';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -158,5 +159,22 @@ describe('generateClickstreamRecords', () => {
     for (const v of valid) expect(Buffer.from(byOffset.get(`${v.record.partition}/${v.record.offset}`)!.value!, 'base64').toString('utf8')).toBe(v.json);
     const tomb = bad.filter((b) => b.reason === 'tombstone');
     for (const t of tomb) expect(byOffset.get(`${t.record.partition}/${t.record.offset}`)!.value).toBeUndefined();
+  });
+});
+
+describe('generated records through the loader core', () => {
+  it('loads every valid record and quarantines exactly the malformed ones at their expected stage', { timeout: 30_000 }, async () => {
+    const g = generateClickstreamMskEvent({ seed: 5, count: 300, malformed: 48, partitions: 2 });
+    const bad = new Map(g.bad.map((b) => [`${b.record.partition}/${b.record.offset}`, b]));
+    const quarantined = new Map<string, string>();
+    let rows = 0;
+    for (const records of Object.values(g.event.records)) {
+      const batch = await prepareBatch(clickstream, records);
+      rows += batch.counts.rows;
+      for (const q of batch.quarantine) quarantined.set(`${q.kafka_partition}/${q.kafka_offset}`, q.stage);
+    }
+    expect(rows).toBe(300);
+    expect(quarantined.size).toBe(48);
+    for (const [at, b] of bad) expect({ at, reason: b.reason, stage: quarantined.get(at) }).toEqual({ at, reason: b.reason, stage: b.stage });
   });
 });
