@@ -33,7 +33,7 @@ export function formatStatus(s: PipelineStatus, smallFileBytes: number, now = Da
   out.push('');
   out.push(
     renderTable(
-      ['topic', 'partition', 'committed offset', 'pending', 'last commit', 'rows', 'quarantined', 'files'],
+      ['topic', 'partition', 'committed offset', 'pending', 'last commit', 'last rows', 'last quarantined', 'last files'],
       s.kafkaPartitions.map((p) => [p.topic, p.partition, p.committedOffset, p.pending ? 'yes' : 'no', p.lastCommitAt ?? '-', p.lastCommit?.rows, p.lastCommit?.quarantined, p.lastCommit?.files]),
     ).trimEnd(),
   );

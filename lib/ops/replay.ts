@@ -322,7 +322,14 @@ export async function loadFixModule(path: string): Promise<FixFunction> {
   const abs = resolve(path);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    } catch (e) {
+      // Plain Node cannot import TypeScript: load it through tsx (a dependency of the CLI).
+      if ((e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(pathToFileURL(abs).href, __filename)) as Record<string, unknown>;
+    }
   } catch (e) {
     throw new FixModuleError(`cannot load fix module "${abs}": ${e instanceof Error ? e.message : String(e)}`);
   }
