@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startLocalEndpoint } from '../../lib/local/server';
 import { MAX_PAYLOAD_BYTES, startLocalEsm, type EsmFailureRecord, type LocalEventSourceMapping } from '../../lib/local/esm';
 import { mockKafkaClient, startMockKafkaCluster, type MockKafkaCluster } from '../../lib/local/kafka-cluster';
 import type { MskEvent } from '../../lambdas/core/model';
@@ -193,8 +197,11 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
 
   it('retries with backoff, then writes the on-failure record to S3 and moves on', async () => {
     await produce('esm-fail', [0, 1], 5);
-    const puts: { Bucket?: string; Key?: string; Body?: unknown }[] = [];
-    const s3 = { send: async (cmd: { input: { Bucket?: string; Key?: string; Body?: unknown } }) => void puts.push(cmd.input) } as unknown as S3Client;
+    // The on-failure destination is the local S3 endpoint, through the real SDK client.
+    const dir = await mkdtemp(join(tmpdir(), 'esm-fail-'));
+    const ep = await startLocalEndpoint({ port: 0, dataDir: dir });
+    const s3 = new S3Client({ endpoint: ep.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'lake' }));
     const calls: number[] = [];
     const esm = await startLocalEsm({
       brokers: cluster.brokers,
@@ -217,11 +224,16 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     expect(invocations % 3).toBe(0); // 1 attempt + 2 retries per batch
     expect(progress.discarded).toBe(10);
     expect(progress.delivered).toBe(0);
-    expect(puts.length).toBe(invocations / 3);
-    expect(progress.failureRecords).toEqual(puts.map((p) => p.Key));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'lake', Prefix: 'esm-failures/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    expect(keys.length).toBe(invocations / 3);
+    expect([...progress.failureRecords].sort()).toEqual([...keys].sort());
+    const puts: { Key: string; Body: string }[] = [];
+    for (const Key of keys) puts.push({ Key, Body: await (await s3.send(new GetObjectCommand({ Bucket: 'lake', Key }))).Body!.transformToString() });
+    await ep.close();
+    await rm(dir, { recursive: true, force: true });
     const seen = new Map<string, { first: number; last: number }>();
     for (const put of puts) {
-      expect(put.Bucket).toBe('lake');
       expect(put.Key).toMatch(/^esm-failures\/aws\/lambda\/esm-uuid-1\/esm-fail-\d\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
       const rec = JSON.parse(String(put.Body)) as EsmFailureRecord;
       expect(rec.version).toBe('1.0');
@@ -234,7 +246,8 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
       for (const [tp, info] of Object.entries(rec.KafkaBatchInfo.recordsInfo)) {
         expect(info.firstRecordTimestamp).toMatch(/^\d{4}-\d{2}-\d{2}T/);
         const prev = seen.get(tp);
-        seen.set(tp, { first: prev?.first ?? Number(info.firstRecordOffset), last: Number(info.lastRecordOffset) });
+        expect(Number(info.lastRecordOffset) - Number(info.firstRecordOffset) + 1).toBe(rec.payload.records[tp]!.length);
+        seen.set(tp, { first: Math.min(prev?.first ?? Infinity, Number(info.firstRecordOffset)), last: Math.max(prev?.last ?? -1, Number(info.lastRecordOffset)) });
       }
     }
     expect(Object.fromEntries(seen)).toEqual({ 'esm-fail-0': { first: 0, last: 4 }, 'esm-fail-1': { first: 0, last: 4 } });
