@@ -77,3 +77,36 @@ export function formatBenchReport(r: BenchResult): string {
   }
   return L.join('\n');
 }
+
+/** The figures compared by `--compare`: [label, getter, higher is better]. */
+const COMPARED: [string, (r: BenchResult) => number | null | undefined, boolean][] = [
+  ['loader / DuckDB (wall)', (r) => r.ratioVsDuckdb, true],
+  ['loader / DuckDB (CPU)', (r) => r.ratioCpu?.median, true],
+  ['loader records/s', (r) => r.recordsPerSecond, true],
+  ['loader CPU ms/batch', (r) => r.loader.cpuMs?.median, false],
+  ['  decode ms', (r) => r.loader.stagesMs.decode.median, false],
+  ['  conform ms', (r) => r.loader.stagesMs.conform.median, false],
+  ['  columns ms', (r) => r.loader.stagesMs.columns.median, false],
+  ['  encode ms', (r) => r.loader.stagesMs.encode.median, false],
+  ['sustained records/s', (r) => r.sustained?.recordsPerSecond, true],
+  ['cold import ratio', (r) => r.coldImportRatio, false],
+  ['handler import ms', (r) => r.coldStart?.handlerImportMs.median, false],
+  ['package zip MB', (r) => (r.coldStart ? r.coldStart.packageZipBytes / 1e6 : null), false],
+  ['peak RSS MB', (r) => r.peakRssMb, false],
+  ['$ per GB', (r) => r.cost.perGb.totalUsd, false],
+];
+
+/** A before → after table of the headline figures of two results (e.g. the committed baseline and this run). */
+export function formatComparison(before: BenchResult, after: BenchResult): string {
+  const L = ['Compared with the baseline', `${''.padEnd(24)} ${'before'.padStart(12)} ${'after'.padStart(12)}   change`];
+  for (const [label, get, higherBetter] of COMPARED) {
+    const a = get(before);
+    const b = get(after);
+    if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    const change = a === 0 ? 0 : (b - a) / a;
+    const better = change === 0 ? '' : (change > 0) === higherBetter ? ' better' : ' worse';
+    const show = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3));
+    L.push(`${label.padEnd(24)} ${show(a).padStart(12)} ${show(b).padStart(12)}   ${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%${better}`);
+  }
+  return L.join('\n');
+}

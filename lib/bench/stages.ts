@@ -5,8 +5,9 @@
  * comes from prepareBatch itself (loader.ts); this only says where its time goes.
  *
  * Stages: decode (base64 → UTF-8 → JSON), transform (the pipeline's function; 0 without one),
- * conform (coerce to column types + compute the partition), columns (append conformed values to
- * the column builders), encode (Arrow data → IPC → parquet-wasm → Parquet bytes).
+ * conform (coerce to column types + compute the partition), columns (`ParquetFileBuilder.append`
+ * of the conformed rows; an implementation that buffers rows and builds columns at encode time
+ * moves that work into `encode`), encode (columns → Arrow data → IPC → parquet-wasm → Parquet bytes).
  */
 import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, decodeJsonValue } from '../../lambdas/core/decode';
 import { createRowConformer, type Conformed } from '../../lambdas/core/conform';
@@ -89,7 +90,7 @@ export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: S
   const builders: ParquetFileBuilder[] = [];
   let n = 0;
   for (const g of groups.values()) {
-    const b = new ParquetFileBuilder(pipeline, g.length);
+    const b = new ParquetFileBuilder(pipeline);
     for (const v of g) b.append(v);
     builders.push(b);
     n += g.length;

@@ -2,9 +2,10 @@
  * `lakeloader bench`: measures the loader core against single-threaded DuckDB on the same batch,
  * cold start, peak RSS, and prints the cost model. `--json` prints one JSON object.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatBenchReport } from '../bench/report';
-import { runBench } from '../bench/harness';
+import { formatBenchReport, formatComparison } from '../bench/report';
+import { runBench, type BenchResult } from '../bench/harness';
 
 const num = (name: string) => (v: string) => {
   const n = Number(v);
@@ -39,6 +40,7 @@ interface BenchFlags {
   priceFirehose: number;
   priceFirehoseConversion: number;
   keep?: boolean;
+  compare?: string;
 }
 
 /** Registers the `bench` command on the CLI program. */
@@ -67,7 +69,16 @@ export function register(program: Command): void {
     .option('--price-firehose <usd>', 'Firehose ingestion $ per GB', num('price-firehose'), 0.029)
     .option('--price-firehose-conversion <usd>', 'Firehose format conversion $ per GB', num('price-firehose-conversion'), 0.018)
     .option('--keep', 'keep the scratch directory (bundles, NDJSON, Parquet)')
+    .option('--compare <file>', 'print a before → after table against an earlier --json result (e.g. lib/bench/results/baseline.json)')
     .action(async (f: BenchFlags) => {
+      let before: BenchResult | undefined;
+      if (f.compare) {
+        try {
+          before = JSON.parse(readFileSync(f.compare, 'utf8')) as BenchResult;
+        } catch (e) {
+          throw new Error(`--compare ${f.compare}: cannot read an earlier \`bench --json\` result (${e instanceof Error ? e.message : String(e)})`);
+        }
+      }
       const result = await runBench({
         records: f.records,
         runs: f.runs,
@@ -93,6 +104,7 @@ export function register(program: Command): void {
         keep: f.keep,
         onProgress: (m) => process.stderr.write(`bench: ${m}\n`),
       });
-      process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : `${formatBenchReport(result)}\n`);
+      if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else process.stdout.write(`${formatBenchReport(result)}\n${before ? `\n${formatComparison(before, result)}\n` : ''}`);
     });
 }

@@ -6,7 +6,7 @@ import { findSdkImports } from '../../lib/bench/cold-start';
 import { costModel, DEFAULT_PRICES } from '../../lib/bench/cost';
 import { DuckdbReference, duckdbType, ndjsonColumns } from '../../lib/bench/duckdb';
 import { runBench, type BenchResult } from '../../lib/bench/harness';
-import { formatBenchReport } from '../../lib/bench/report';
+import { formatBenchReport, formatComparison } from '../../lib/bench/report';
 import { STAGES } from '../../lib/bench/stages';
 import { summarize } from '../../lib/bench/stats';
 import { generateClickEvents } from '../../lib/gen/clickstream';
@@ -118,5 +118,11 @@ describe('runBench (tiny configuration)', () => {
     const text = formatBenchReport(result);
     expect(text).toContain('loader / DuckDB throughput');
     expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
+    // A baseline at half the throughput and twice the peak RSS: this run reads as better on both.
+    const before: BenchResult = { ...json, recordsPerSecond: json.recordsPerSecond / 2, peakRssMb: json.peakRssMb! * 2 };
+    const cmp = formatComparison(before, json);
+    expect(cmp).toMatch(/loader records\/s .*\+100\.0% better/);
+    expect(cmp).toMatch(/peak RSS MB .*-50\.0% better/);
+    expect(formatComparison(json, before)).toMatch(/loader records\/s .*-50\.0% worse/);
   });
 });
