@@ -392,7 +392,11 @@ export interface FileMetadata {
   lastOffset: number;
 }
 
-/** The rows of one Parquet file, appended column by column as they are conformed. */
+/**
+ * The rows of one Parquet file, appended column by column as they are conformed (measured: holding
+ * the conformed rows until encode and building column by column was ~15% slower, as the rows then
+ * outlive the young generation).
+ */
 export class ParquetFileBuilder {
   private readonly builders: ColumnBuilder[];
   rows = 0;
@@ -410,12 +414,16 @@ export class ParquetFileBuilder {
     this.rows++;
   }
 
-  /** Encodes the rows appended so far as one Parquet file with one row group. */
-  encode(meta: FileMetadata): Uint8Array {
+  /** The rows appended so far as an Arrow table (one record batch). Call once: the builders are finished. */
+  toArrowTable(): Table {
     const schema = arrowSchema(this.pipeline);
     const children = this.builders.map((b) => b.finish());
-    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: this.rows, nullCount: 0, children }));
-    return encodeArrowTable(new Table([batch]), this.pipeline, meta, this.rows);
+    return new Table([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: this.rows, nullCount: 0, children }))]);
+  }
+
+  /** Encodes the rows appended so far as one Parquet file with one row group. Call once. */
+  encode(meta: FileMetadata): Uint8Array {
+    return encodeArrowTable(this.toArrowTable(), this.pipeline, meta, this.rows);
   }
 }
 
