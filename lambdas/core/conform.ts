@@ -243,6 +243,9 @@ export function parseTimestamp(v: unknown): number {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const hasOwn = Object.prototype.hasOwnProperty;
+/** `row[name]`, but never a value inherited from Object.prototype (a field named `constructor` or `toString`). */
+const ownField = (row: Record<string, unknown>, name: string): unknown => (name in Object.prototype && !hasOwn.call(row, name) ? undefined : row[name]);
 
 /**
  * Conforms one non-null JSON value to `type`.
@@ -314,7 +317,7 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
       const out: Conformed[] = new Array(fields.length);
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i];
-        const e = v[f.name];
+        const e = ownField(v, f.name);
         try {
           out[i] = e === null || e === undefined ? null : conformValue(e, f.type);
         } catch (err) {
@@ -346,6 +349,7 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   const types = cols.map((c) => c.type);
   const kinds = cols.map((c) => c.kafka ?? null);
   const required = cols.map((c) => c.required);
+  const inherited = fields.map((f) => f in Object.prototype);
   const known = pipeline.unknownFields === 'quarantine' ? new Set(cols.filter((c) => !c.kafka).map((c) => c.field)) : null;
   return (row, meta) => {
     if (known) {
@@ -360,7 +364,7 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
         out[i] = kafka === 'topic' ? meta.topic : kafka === 'partition' ? meta.partition : kafka === 'offset' ? meta.offset : meta.timestamp;
         continue;
       }
-      const raw = row[fields[i]];
+      const raw = inherited[i] ? ownField(row, fields[i]) : row[fields[i]];
       if (raw === undefined || raw === null) {
         if (required[i]) throw new ConformError(`missing required column "${cols[i].name}"`);
         out[i] = null;

@@ -144,6 +144,12 @@ describe('createRowConformer', () => {
     expect(() => conform({ id: 'x', ts: 0, color: 'red' }, meta)).toThrow(`unknown field "color": it is not a declared column and unknownFields is 'quarantine'`);
     expect(() => conform({ id: 'x', ts: 0, user: 1 }, meta)).toThrow(/unknown field "user"/); // the column reads field userId
   });
+  it('never reads a field inherited from Object.prototype', () => {
+    const q = definePipeline({ ...p, name: 'proto', columns: [{ name: 'constructor', type: 'string' }, { name: 'info', type: 'struct<constructor:string,valueof:int>' }, { name: 'x', type: 'string', field: 'toString' }], partitioning: { by: 'none' }, keepKafkaCoordinates: false, unknownFields: 'drop' });
+    const conformProto = createRowConformer(q);
+    expect(conformProto({ info: {} }, meta)).toEqual([null, [null, null], null]);
+    expect(conformProto({ constructor: 'c', toString: 't' }, meta)).toEqual(['c', null, 't']);
+  });
   it('drops unknown fields by default', () => {
     const drop = createRowConformer(definePipeline({ ...p, name: 'd', columns: [{ name: 'id', type: 'string' }], partitioning: { by: 'none' }, keepKafkaCoordinates: false, unknownFields: undefined } as never));
     expect(drop({ id: 'x', other: 1 }, meta)).toEqual(['x']);
