@@ -115,8 +115,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     endpoint = null;
     if (dataDir && !o.keep) await rm(dataDir, { recursive: true, force: true });
   };
+  // Ctrl-C: clean up, then exit 130. The main flow may fail meanwhile (its cluster is gone): it
+  // then waits for the exit instead of reporting that failure.
+  let interrupted: Promise<void> | null = null;
   const onSignal = () => {
-    void cleanup().finally(() => process.exit(130));
+    interrupted ??= cleanup().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -128,12 +131,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const prov = await provision(ctx);
     out(`▶ local AWS endpoint ${endpoint.url} (data in ${dataDir}); provisioned ${prov.tables.join(', ')} and workgroup ${prov.workgroup}\n`);
 
+    // Generate first: it is synchronous CPU work, during which Ctrl-C could not be handled.
+    const gen = generateClickstreamRecords({ seed: o.seed, count: o.events, malformed: o.malformed, partitions: o.partitions, topic });
+    const produced = gen.records.length;
     cluster = await startMockKafkaCluster();
     const partitionCounts = await cluster.ensureTopics([topic], o.partitions);
     out(`▶ Kafka mock cluster (librdkafka via kcat) at ${cluster.bootstrapServers}; topic "${topic}" with ${partitionCounts[topic]} partitions\n`);
 
-    const gen = generateClickstreamRecords({ seed: o.seed, count: o.events, malformed: o.malformed, partitions: o.partitions, topic });
-    const produced = gen.records.length;
 
     const handler = createLocalLoader(ctx, pipeline.name);
     if (o.progress) {
@@ -202,6 +206,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             ['records quarantined (Athena)', String(quarantined)],
             ['loaded + quarantined = produced', result.reconciled ? 'yes' : 'NO'],
             ['handler invocations', String(progress.invocations)],
+            ['time in the loader handler (s)', (progress.handlerMs / 1000).toFixed(1)],
             ['throughput (records/s, produce → committed)', String(result.recordsPerSecond)],
             ['produce-to-queryable latency (ms, last record)', String(result.produceToQueryableMs)],
             ['total demo time (s)', ((Date.now() - t0) / 1000).toFixed(1)],
@@ -212,6 +217,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     );
     if (o.keep) out(`data kept in ${dataDir} (run \`npx lakeloader dev --data ${join(dataDir)}\` to query it again)\n`);
     return result;
+  } catch (e) {
+    if (interrupted) await new Promise<never>(() => undefined);
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
