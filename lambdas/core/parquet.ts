@@ -105,6 +105,25 @@ class Validity {
   }
 }
 
+/**
+ * Counts distinct values among the first {@link DistinctSample.SIZE} non-null values of a column.
+ * A column whose sample is mostly distinct (ids, offsets, timestamps, URLs) gets no Parquet
+ * dictionary: it would cost CPU and bytes and save nothing.
+ */
+class DistinctSample {
+  static readonly SIZE = 256;
+  private readonly seen = new Set<unknown>();
+  n = 0;
+  add(v: unknown) {
+    this.n++;
+    this.seen.add(v);
+  }
+  /** True when at least 64 values were seen and more than 90 % of them were distinct. */
+  mostlyDistinct(): boolean {
+    return this.n >= 64 && this.seen.size * 10 > this.n * 9;
+  }
+}
+
 function grow<T extends Int32Array | Float64Array | Float32Array | Uint32Array | Uint8Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   let cap = a.length * 2 || 16;
@@ -122,6 +141,8 @@ class FixedBuilder implements ColumnBuilder {
   private f32: Float32Array | null = null;
   private i32: Int32Array | null = null;
   private readonly validity: Validity;
+  /** Set on top-level columns only (see DistinctSample). */
+  sample: DistinctSample | null = null;
   constructor(
     private readonly type: DataType,
     private readonly kind: 'int32' | 'float32' | 'float64' | 'int64' | 'decimal',
@@ -149,6 +170,8 @@ class FixedBuilder implements ColumnBuilder {
     }
     this.validity.set(i, v !== null);
     if (v === null) return;
+    const sample = this.sample;
+    if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(v);
     switch (this.kind) {
       case 'int32':
         this.i32![i] = v as number;
@@ -225,6 +248,8 @@ class StringBuilder implements ColumnBuilder {
   private bytes: Buffer;
   private pos = 0;
   private readonly validity: Validity;
+  /** Set on top-level columns only (see DistinctSample). */
+  sample: DistinctSample | null = null;
   constructor(capacity: number) {
     this.offsets = new Int32Array(capacity + 1);
     this.bytes = Buffer.allocUnsafe(Math.max(capacity * 16, 64));
@@ -236,6 +261,8 @@ class StringBuilder implements ColumnBuilder {
     this.validity.set(i, v !== null);
     if (v !== null) {
       const s = v as string;
+      const sample = this.sample;
+      if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(s);
       const max = s.length * 3;
       if (this.pos + max > this.bytes.length) {
         const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + max));
@@ -404,7 +431,20 @@ export class ParquetFileBuilder {
     private readonly pipeline: Pipeline,
     capacity = 1024,
   ) {
-    this.builders = pipeline.columns.map((c) => createBuilder(c.type, capacity));
+    this.builders = pipeline.columns.map((c) => {
+      const b = createBuilder(c.type, capacity);
+      if (b instanceof StringBuilder || b instanceof FixedBuilder) b.sample = new DistinctSample();
+      return b;
+    });
+  }
+
+  /** Top-level columns whose values are mostly distinct so far (written without a dictionary). */
+  mostlyDistinctColumns(): string[] {
+    const out: string[] = [];
+    this.builders.forEach((b, i) => {
+      if ((b instanceof StringBuilder || b instanceof FixedBuilder) && b.sample?.mostlyDistinct()) out.push(this.pipeline.columns[i].name);
+    });
+    return out;
   }
 
   /** Appends one conformed row (values in `pipeline.columns` order; extra trailing values are ignored). */
@@ -423,11 +463,11 @@ export class ParquetFileBuilder {
 
   /** Encodes the rows appended so far as one Parquet file with one row group. Call once. */
   encode(meta: FileMetadata): Uint8Array {
-    return encodeArrowTable(this.toArrowTable(), this.pipeline, meta, this.rows);
+    return encodeArrowTable(this.toArrowTable(), this.pipeline, meta, this.rows, this.mostlyDistinctColumns());
   }
 }
 
-function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, rows: number): Uint8Array {
+function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, rows: number, noDictionary: string[]): Uint8Array {
   const kv = new Map<string, string>([
     ['lakeloader.version', LOADER_VERSION],
     ['lakeloader.pipeline', meta.pipeline],
@@ -436,11 +476,12 @@ function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, 
     ['lakeloader.first_offset', String(meta.firstOffset)],
     ['lakeloader.last_offset', String(meta.lastOffset)],
   ]);
-  const props = new WriterPropertiesBuilder()
+  let builder = new WriterPropertiesBuilder()
     .setCompression(pipeline.compression === 'zstd' ? Compression.ZSTD : Compression.SNAPPY)
     .setMaxRowGroupSize(Math.max(rows, 1))
-    .setKeyValueMetadata(kv)
-    .build();
+    .setKeyValueMetadata(kv);
+  for (const name of noDictionary) builder = builder.setColumnDictionaryEnabled(name, false);
+  const props = builder.build();
   const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
   return writeParquet(wasmTable, props);
 }

@@ -75,6 +75,15 @@ describe('Parquet encoding', () => {
     expect([n, s]).toEqual(['3000', String(3000n * 9007199254740993n + (2999n * 3000n) / 2n)]);
   });
 
+  it('skips the dictionary for mostly-distinct columns and keeps it for repetitive ones', { timeout: 30_000 }, async () => {
+    const rows = Array.from({ length: 500 }, (_, k) => ({ ts: k * 1000, big: k % 3, i: k, tags: ['x'] }));
+    const file = parquetFile(encode(rows));
+    const enc = Object.fromEntries((await parquetMetadata(file)).map((m) => [m.path_in_schema, String(m.encodings)]));
+    expect(enc.ts).not.toMatch(/DICTIONARY/); // unique
+    expect(enc.i).not.toMatch(/DICTIONARY/);
+    expect(enc.big).toMatch(/RLE_DICTIONARY/); // 3 distinct values
+  });
+
   it('encodeEmptyParquet: a valid file with the table schema and zero rows', { timeout: 30_000 }, async () => {
     const body = encodeEmptyParquet(clickstream);
     const file = parquetFile(body);
