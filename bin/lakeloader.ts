@@ -14,6 +14,9 @@ import { register as registerReplay } from '../lib/cli/replay';
 import { register as registerAudit } from '../lib/cli/audit';
 import { register as registerStatus } from '../lib/cli/status';
 
+// The project supports Node 20 (package.json engines); the SDK's Node 22 notice on every command is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command()
   .name('lakeloader')
   .description('Kafka (MSK) → S3 Parquet → Glue → Athena, exactly once. Local loop: dev, provision, invoke, query, demo.')
@@ -35,6 +38,9 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const e = err as Error;
   process.stderr.write(`lakeloader: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`);
+  if ((err as { code?: string }).code === 'ECONNREFUSED') {
+    process.stderr.write('hint: nothing listens at the endpoint; start the local one with `npx lakeloader dev` or pass --endpoint / AWS_ENDPOINT_URL\n');
+  }
   if (process.env.LAKELOADER_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
   process.exit(1);
 });
