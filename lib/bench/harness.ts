@@ -24,7 +24,7 @@ import { roundSummary, summarize, type Summary } from './stats';
 export interface BenchOptions {
   /** Records per MSK event (batch). @default 7500 (≈ 6 MB of base64 values, the ESM's payload limit) */
   records?: number;
-  /** Measured runs after the warm-up. @default 5 */
+  /** Measured runs after the warm-up. @default 9 */
   runs?: number;
   /** Discarded warm-up runs (JIT, page cache). @default 3 */
   warmup?: number;
@@ -86,6 +86,7 @@ export interface BenchResult {
     files: number;
     quarantined: number;
   };
+  /** `stagesMs`: CPU ms per stage (see stages.ts); `stageShare`: each stage's share of their sum. */
   loader: SideResult & { stagesMs: Record<Stage, Summary>; stageShare: Record<Stage, number> };
   duckdb: SideResult;
   ratio: Summary;
@@ -120,7 +121,7 @@ function eventJsonBytes(event: MskEvent): number {
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const cfg = {
     records: options.records ?? 7500,
-    runs: options.runs ?? 5,
+    runs: options.runs ?? 9,
     warmup: options.warmup ?? 3,
     batches: options.batches ?? 20,
     seed: options.seed ?? 1,

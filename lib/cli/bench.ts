@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .description('measure the loader core vs single-threaded DuckDB, cold start, peak RSS, and the cost per GB (see docs/bench.md)')
     .option('--json', 'print one JSON object instead of the report')
     .option('--records <n>', 'records per batch (7,500 ≈ 6 MB MSK event)', int('records'), 7500)
-    .option('--runs <n>', 'measured runs after the warm-up', int('runs'), 5)
+    .option('--runs <n>', 'measured runs after the warm-up', int('runs'), 9)
     .option('--warmup <n>', 'warm-up runs (discarded)', int('warmup'), 3)
     .option('--batches <n>', 'batches in the sustained run (0 skips it)', int('batches'), 20)
     .option('--seed <n>', 'generator seed', int('seed'), 1)
