@@ -129,7 +129,15 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
 
   // A long keep-alive: SDK clients pool sockets, and a server-side idle close racing a client's
   // reuse of the socket surfaces as ECONNRESET (fatal for clients with maxAttempts: 1).
+  const trace = process.env.LAKELOADER_ENDPOINT_TRACE === '1';
   const server = createServer({ keepAliveTimeout: 600_000 }, (req, res) => {
+    if (trace) {
+      const t0 = performance.now();
+      process.stderr.write(`[endpoint] > ${req.method} ${req.headers['x-amz-target'] ?? req.url}\n`);
+      res.on('close', () =>
+        process.stderr.write(`[endpoint] ${req.method} ${req.headers['x-amz-target'] ?? req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms\n`),
+      );
+    }
     handler(req, res).catch((e: unknown) => {
       if (!res.headersSent) {
         res.statusCode = 500;
