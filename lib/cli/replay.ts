@@ -12,7 +12,8 @@ import { errorText, stdio, type CommandIo } from '../ops/io';
 import { progressBar } from '../ops/progress';
 import { kafkaFetcher } from '../ops/kafka-fetch';
 import { redriveEsmFailures, type RedriveSummary } from '../ops/redrive';
-import { loadFixModule, replayQuarantine, type ReplaySummary } from '../ops/replay';
+import { loadFixModule, replayQuarantine, withReplayLock, type ReplaySummary } from '../ops/replay';
+import { S3ObjectStore } from '../../lambdas/core/store';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 
 export interface ReplayFlags extends ContextFlags {
@@ -28,6 +29,7 @@ export interface ReplayFlags extends ContextFlags {
   brokers?: string;
   /** false with --no-esm-failures. */
   esmFailures?: boolean;
+  breakLock?: boolean;
 }
 
 const STAGES = ['decode', 'transform', 'conform', 'partition'];
@@ -46,6 +48,7 @@ export function formatReplaySummary(table: string, s: ReplaySummary): string {
     `  skipped         ${s.skipped}${s.skipped ? '  (the fix returned null)' : ''}`,
     `  filtered        ${s.filtered}${s.filtered ? '  (the transform now drops them)' : ''}`,
   ];
+  if (s.uncommitted) lines.push(`  left alone      ${s.uncommitted} quarantine object${s.uncommitted === 1 ? '' : 's'} of attempts not committed yet (the ESM's retry owns them)`);
   if (s.resumed) lines.push(`  resumed         ${s.resumed} interrupted replay${s.resumed === 1 ? '' : 's'} finished`);
   return lines.join('\n') + '\n';
 }
@@ -72,37 +75,44 @@ export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: Command
     const pipeline = getPipeline(flags.table);
     if (flags.stage && !STAGES.includes(flags.stage)) throw new Error(`--stage must be one of ${STAGES.join(', ')}, got "${flags.stage}"`);
     const fix = flags.fix ? await loadFixModule(flags.fix) : undefined;
-    const bar = progressBar('replay');
-    let summary: ReplaySummary;
-    try {
-      summary = await replayQuarantine(replayDeps(ctx), pipeline, {
-        filter: {
-          since: flags.since ? parseTime(flags.since) : undefined,
-          until: flags.until ? parseTime(flags.until) : undefined,
-          stage: flags.stage,
-          match: flags.match,
-        },
-        fix,
-        dryRun: flags.dryRun,
-        onProgress: (d, t) => bar.update(d, t),
-      });
-    } finally {
-      bar.stop();
-    }
-    // On-failure records are whole Kafka batches: the record filters and the fix do not apply to them.
-    let redrive: RedriveSummary | undefined;
-    if (flags.esmFailures !== false) {
-      const bar2 = progressBar('re-drive');
+    const work = async (): Promise<{ summary: ReplaySummary; redrive?: RedriveSummary }> => {
+      const bar = progressBar('replay');
+      let summary: ReplaySummary;
       try {
-        redrive = await redriveEsmFailures(replayDeps(ctx), pipeline, {
+        summary = await replayQuarantine(replayDeps(ctx), pipeline, {
+          filter: {
+            since: flags.since ? parseTime(flags.since) : undefined,
+            until: flags.until ? parseTime(flags.until) : undefined,
+            stage: flags.stage,
+            match: flags.match,
+          },
+          fix,
           dryRun: flags.dryRun,
-          fetch: flags.brokers ? kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
-          onProgress: (d, t) => bar2.update(d, t),
+          onProgress: (d, t) => bar.update(d, t),
         });
       } finally {
-        bar2.stop();
+        bar.stop();
       }
-    }
+      // On-failure records are whole Kafka batches: the record filters and the fix do not apply to them.
+      let redrive: RedriveSummary | undefined;
+      if (flags.esmFailures !== false) {
+        const bar2 = progressBar('re-drive');
+        try {
+          redrive = await redriveEsmFailures(replayDeps(ctx), pipeline, {
+            dryRun: flags.dryRun,
+            fetch: flags.brokers ? kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
+            onProgress: (d, t) => bar2.update(d, t),
+          });
+        } finally {
+          bar2.stop();
+        }
+      }
+      return { summary, redrive };
+    };
+    // A dry run writes nothing, not even the lock.
+    const { summary, redrive } = flags.dryRun
+      ? await work()
+      : await withReplayLock(new S3ObjectStore(ctx.s3(), ctx.bucket), pipeline.name, work, { breakLock: flags.breakLock });
     io.out(
       flags.json
         ? `${JSON.stringify({ table: pipeline.name, ...summary, esmFailures: redrive ?? null })}\n`
@@ -130,6 +140,7 @@ export function register(program: Command): void {
       .option('--dry-run', 'report what would happen; write nothing')
       .option('--brokers <list>', 'Kafka bootstrap servers (host:port,...) to fetch the records of ESM on-failure records that carry no payload')
       .option('--no-esm-failures', 'do not re-drive the ESM on-failure records under esm-failures/')
+      .option('--break-lock', 'take over the table\'s replay lock left by a replay that died')
       .option('--json', 'print the summary as one JSON object'),
   ).action(async (flags: ReplayFlags) => {
     const { exitCode } = await runReplay(resolveContext(flags), flags);

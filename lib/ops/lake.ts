@@ -98,7 +98,7 @@ export async function readCommitManifests(store: ObjectStore, table: string, con
 
 /** Every replay manifest of a table. */
 export async function readReplayManifests(store: ObjectStore, table: string, concurrency = 16): Promise<{ key: string; manifest: ReplayManifest }[]> {
-  const keys = (await listAll(store, replaysPrefix(table))).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
+  const keys = (await listAll(store, replaysPrefix(table))).filter((o) => o.key.endsWith('.json') && !o.key.endsWith('.done.json') && !o.key.endsWith('_lock.json')).map((o) => o.key);
   const read = await mapPool(keys, concurrency, async (key) => ({ key, got: await readJson<ReplayManifest>(store, key) }));
   return read.filter((r) => r.got?.value.kind === 'replay').map((r) => ({ key: r.key, manifest: r.got!.value }));
 }

@@ -27,7 +27,7 @@ import type { QuarantineEntry } from '../../lambdas/core/model';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import { PreconditionFailedError, type ObjectStore } from '../../lambdas/core/store';
 import { LOADER_VERSION } from '../../lambdas/core/version';
-import { etagId, mapPool, quarantineName, readJson, replayDataKey, replayManifestKey, type ReplayManifest } from './lake';
+import { etagId, mapPool, quarantineName, readCommitManifests, readJson, readReplayManifests, replayDataKey, replayManifestKey, replaysPrefix, type ReplayManifest } from './lake';
 import {
   entryToRecord,
   listQuarantine,
@@ -91,6 +91,8 @@ export interface ReplaySummary {
   stillFailingByStage: Record<string, number>;
   /** Replays of earlier crashed runs that this run completed. */
   resumed: number;
+  /** Non-empty quarantine objects of attempts that have not committed (left alone: the ESM's retry owns them). */
+  uncommitted: number;
   dryRun: boolean;
 }
 
@@ -131,12 +133,13 @@ const emptySummary = (dryRun: boolean): ReplaySummary => ({
   partitionsRegistered: 0,
   stillFailingByStage: {},
   resumed: 0,
+  uncommitted: 0,
   dryRun,
 });
 
 /** Adds `b` into `a`. */
 function addSummary(a: ReplaySummary, b: ReplaySummary): void {
-  for (const k of ['objects', 'objectsChanged', 'selected', 'replayed', 'rows', 'filtered', 'stillFailing', 'skipped', 'notSelected', 'files', 'partitionsRegistered', 'resumed'] as const)
+  for (const k of ['objects', 'objectsChanged', 'selected', 'replayed', 'rows', 'filtered', 'stillFailing', 'skipped', 'notSelected', 'files', 'partitionsRegistered', 'resumed', 'uncommitted'] as const)
     a[k] += b[k];
   for (const [s, n] of Object.entries(b.stillFailingByStage)) a.stillFailingByStage[s] = (a.stillFailingByStage[s] ?? 0) + n;
 }
@@ -147,7 +150,12 @@ function addSummary(a: ReplaySummary, b: ReplaySummary): void {
  */
 export async function replayQuarantine(deps: ReplayDeps, pipeline: Pipeline, opts: ReplayOptions = {}): Promise<ReplaySummary> {
   const total = emptySummary(!!opts.dryRun);
-  const objects = (await listQuarantine(deps.store, pipeline.name)).filter((o) => o.size > 0);
+  // Only committed quarantine objects: one written by an attempt that has not committed (yet) will
+  // be fenced and its records redelivered by the ESM's retry, so replaying it could load them twice.
+  const committed = await committedQuarantineKeys(deps.store, pipeline.name);
+  const listed = (await listQuarantine(deps.store, pipeline.name)).filter((o) => o.size > 0);
+  const objects = listed.filter((o) => committed.has(o.key));
+  total.uncommitted = listed.length - objects.length;
   let done = 0;
   await mapPool(objects, opts.concurrency ?? 4, async (o) => {
     const s = await replayObject(deps, pipeline, o.key, opts);
@@ -342,3 +350,49 @@ export async function loadFixModule(path: string): Promise<FixFunction> {
 
 /** The ETag id used in replay keys (exported for tests and audit). */
 export { etagId };
+
+/** Keys of the quarantine objects that committed attempts (commit manifests) or committed re-drives wrote. */
+export async function committedQuarantineKeys(store: ObjectStore, table: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const { manifest } of await readCommitManifests(store, table)) if (manifest.quarantine) keys.add(manifest.quarantine.key);
+  for (const { manifest } of await readReplayManifests(store, table)) if (manifest.status === 'committed' && manifest.quarantineWritten) keys.add(manifest.quarantineWritten.key);
+  return keys;
+}
+
+/** Another replay of the table holds the lock (or one died holding it). */
+export class ReplayLockedError extends Error {
+  constructor(
+    readonly key: string,
+    readonly holder: string,
+  ) {
+    super(`another replay of this table is running (lock ${key}, held by ${holder}); wait for it, or if it died, run again with --break-lock`);
+    this.name = 'ReplayLockedError';
+  }
+}
+
+/** The table's replay lock: one replay (and ESM re-drive) per table at a time. */
+export const replayLockKey = (table: string) => `${replaysPrefix(table)}_lock.json`;
+
+/**
+ * Runs `fn` holding the table's replay lock, an object created with `If-None-Match: *` and deleted
+ * afterwards, so that two replays never rewrite the same quarantine object with different plans.
+ * @param breakLock take over a lock left by a replay that died
+ * @throws ReplayLockedError when another replay holds the lock
+ */
+export async function withReplayLock<T>(store: ObjectStore, table: string, fn: () => Promise<T>, opts: { breakLock?: boolean; owner?: string; now?: () => number } = {}): Promise<T> {
+  const key = replayLockKey(table);
+  const owner = opts.owner ?? `pid ${process.pid}`;
+  const body = encoder.encode(JSON.stringify({ owner, since: new Date((opts.now ?? Date.now)()).toISOString() }));
+  try {
+    await store.put(key, body, opts.breakLock ? { contentType: CT.json } : { ifNoneMatch: '*', contentType: CT.json });
+  } catch (e) {
+    if (!(e instanceof PreconditionFailedError)) throw e;
+    const held = await readJson<{ owner?: string; since?: string }>(store, key).catch(() => null);
+    throw new ReplayLockedError(key, held ? `${held.value.owner ?? '?'} since ${held.value.since ?? '?'}` : 'unknown');
+  }
+  try {
+    return await fn();
+  } finally {
+    await store.deleteMany([key]);
+  }
+}

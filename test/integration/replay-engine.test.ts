@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../lambdas/core/store';
 import { generateClickstreamRecords } from '../../lib/gen/records';
 import { readReplayManifests, replaysPrefix } from '../../lib/ops/lake';
 import { listQuarantine, readQuarantineObject } from '../../lib/ops/quarantine';
-import { replayQuarantine, type ReplayDeps } from '../../lib/ops/replay';
+import { replayLockKey, ReplayLockedError, replayQuarantine, withReplayLock, type ReplayDeps } from '../../lib/ops/replay';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 import { BUG_MESSAGE, buggyClickstream, codec, fixedClickstream, loadRecords, withTs } from './ops-fixtures';
@@ -168,5 +168,30 @@ describe('replay engine', () => {
     expect(rerun.resumed).toBeGreaterThan(0);
     expect(store.keys('tables/clickstream/dt=2026-01-01/')).toEqual([]);
     expect(await parquetRows(store)).toBe(ref.rows);
+  });
+
+  it('leaves alone a quarantine object of an attempt that has not committed (the ESM retry owns it)', async () => {
+    const { store, deps } = await setup();
+    const [committedKey] = store.keys(quarantinePrefix('clickstream'));
+    const orphan = quarantinePrefix('clickstream') + 'clicks-0-00000000000000099000-00000000000000099001-g99.ndjson';
+    const body = store.objects.get(committedKey!)!.body;
+    await store.put(orphan, body);
+    const s = await replayQuarantine(deps, fixedClickstream, { filter: { stage: 'transform' } });
+    expect(s.uncommitted).toBe(1);
+    expect(store.objects.get(orphan)!.body).toEqual(body);
+  });
+
+  it('holds a per-table lock: a second replay is refused until the first ends; --break-lock takes over', async () => {
+    const store = new MemoryStore();
+    let inner: unknown;
+    await withReplayLock(store, 'clickstream', async () => {
+      inner = await withReplayLock(store, 'clickstream', async () => 'ran').catch((e: unknown) => e);
+      expect(store.keys(replayLockKey('clickstream'))).toHaveLength(1);
+    });
+    expect(inner).toBeInstanceOf(ReplayLockedError);
+    expect(store.keys(replayLockKey('clickstream'))).toHaveLength(0);
+    await store.put(replayLockKey('clickstream'), new TextEncoder().encode('{"owner":"pid 1","since":"2026-01-01T00:00:00Z"}'));
+    await expect(withReplayLock(store, 'clickstream', async () => 'x')).rejects.toThrow(/pid 1 since 2026-01-01/);
+    expect(await withReplayLock(store, 'clickstream', async () => 'took over', { breakLock: true })).toBe('took over');
   });
 });
