@@ -44,7 +44,7 @@ export function formatReplaySummary(table: string, s: ReplaySummary): string {
     `replay ${table}${s.dryRun ? ' (dry run: nothing written)' : ''}: ${s.objects} quarantine objects read, ${s.objectsChanged} ${s.dryRun ? 'would change' : 'changed'}`,
     `  selected        ${s.selected}${s.notSelected ? `  (${s.notSelected} not matching the filters stay as they are)` : ''}`,
     `  replayed        ${s.replayed} → ${s.rows} rows in ${s.files} files${s.partitionsRegistered ? `, ${s.partitionsRegistered} new partitions registered` : ''}`,
-    `  still failing   ${s.stillFailing}${stages ? `  (${stages}; kept in the quarantine with the new reason)` : ''}`,
+    `  still failing   ${s.stillFailing}${stages ? `  (${stages}; they stay quarantined, with this run's stage and reason)` : ''}`,
     `  skipped         ${s.skipped}${s.skipped ? '  (the fix returned null)' : ''}`,
     `  filtered        ${s.filtered}${s.filtered ? '  (the transform now drops them)' : ''}`,
   ];
