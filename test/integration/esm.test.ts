@@ -117,13 +117,18 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     expectOrderedAndComplete(events, { 0: 45, 1: 45 });
   }, 60_000);
 
-  it('invokes what the batching window collected, without waiting for a full batch', async () => {
-    await produce('esm-window', [0], 7);
+  it('waits for the batching window to collect records that arrive apart, then invokes without a full batch', async () => {
+    await cluster.ensureTopics(['esm-window']);
     const events: MskEvent[] = [];
-    const esm = await startLocalEsm({ brokers: cluster.brokers, topics: ['esm-window'], groupId: 'g-window', batchingWindowMs: 1500, handler: (e) => void events.push(e) });
+    const esm = await startLocalEsm({ brokers: cluster.brokers, topics: ['esm-window'], groupId: 'g-window', batchingWindowMs: 4000, handler: (e) => void events.push(e) });
     running.push(esm);
+    // Two produce calls a moment apart, both well inside one 4 s window: one invocation.
+    await produce('esm-window', [0], 3);
+    await new Promise((r) => setTimeout(r, 400));
+    await produce('esm-window', [0], 4, 0, 3);
     await esm.waitForCaughtUp(30_000);
     expect(events.map(countOf)).toEqual([7]);
+    // Later records form the next batch (the window did not wait for 10,000).
     await produce('esm-window', [0], 3, 0, 7);
     await esm.waitForCaughtUp(30_000);
     await esm.stop();
