@@ -9,6 +9,9 @@ import { JsonParseError, needsExactParse, parseJsonExact } from './json';
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Reused for every value's bytes (one allocation per container, not one per record); grows up to maxValueBytes. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /** Default largest value accepted, in bytes (1 MiB). */
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 /** Default deepest nesting of arrays/objects accepted. */
@@ -72,7 +75,8 @@ export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeL
   if (size > limits.maxValueBytes) {
     throw new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
   }
-  const bytes = Buffer.from(valueBase64, 'base64');
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  const bytes = scratch.subarray(0, scratch.write(valueBase64, 0, 'base64'));
   let text: string;
   try {
     text = UTF8.decode(bytes);
