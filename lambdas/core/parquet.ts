@@ -11,70 +11,69 @@
  * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true);
  * array<T> → List → LIST; map<string,T> → Map → MAP; struct<…> → Struct → group.
  */
-import {
-  Bool,
-  Data,
-  DataType,
-  DateDay,
-  Decimal,
-  Field,
-  Float32,
-  Float64,
-  Int32,
-  Int64,
-  List,
-  Map_,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  TimestampMillisecond,
-  Utf8,
-  makeData,
-  tableToIPC,
-} from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import type * as ArrowModule from 'apache-arrow';
+import type * as ParquetWasmModule from 'parquet-wasm';
+import type { Data, DataType, List, Map_, Schema, Struct, Table } from 'apache-arrow';
 import type { Conformed, MapValue } from './conform';
 import type { ColumnType } from './types';
 import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
 
+/*
+ * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
+ * 5 MB wasm synchronously when required, and together they are most of the handler's cold-start
+ * import time. Call {@link loadParquetLibraries} at init to pay it there instead (provisioned
+ * concurrency, SnapStart).
+ */
+let A: typeof ArrowModule;
+let PW: typeof ParquetWasmModule;
+
+/** Loads apache-arrow and parquet-wasm now (idempotent); otherwise the first encode does. */
+export function loadParquetLibraries(): void {
+  if (A === undefined) {
+    A = require('apache-arrow') as typeof ArrowModule;
+    PW = require('parquet-wasm') as typeof ParquetWasmModule;
+  }
+}
+
 /** The Arrow type a column type is written as. */
 export function arrowType(t: ColumnType): DataType {
+  loadParquetLibraries();
   switch (t.kind) {
     case 'string':
-      return new Utf8();
+      return new A.Utf8();
     case 'boolean':
-      return new Bool();
+      return new A.Bool();
     case 'int':
-      return new Int32();
+      return new A.Int32();
     case 'bigint':
-      return new Int64();
+      return new A.Int64();
     case 'float':
-      return new Float32();
+      return new A.Float32();
     case 'double':
-      return new Float64();
+      return new A.Float64();
     case 'decimal':
-      return new Decimal(t.scale, t.precision, 128);
+      return new A.Decimal(t.scale, t.precision, 128);
     case 'date':
-      return new DateDay();
+      return new A.DateDay();
     case 'timestamp':
-      return new TimestampMillisecond('UTC');
+      return new A.TimestampMillisecond('UTC');
     case 'array':
-      return new List(new Field('element', arrowType(t.element), true));
+      return new A.List(new A.Field('element', arrowType(t.element), true));
     case 'map':
-      return new Map_(
-        new Field('key_value', new Struct<{ key: Utf8; value: DataType }>([new Field('key', new Utf8(), false), new Field('value', arrowType(t.value), true)]), false),
+      return new A.Map_(
+        new A.Field('key_value', new A.Struct<{ key: ArrowModule.Utf8; value: DataType }>([new A.Field('key', new A.Utf8(), false), new A.Field('value', arrowType(t.value), true)]), false),
         false,
       );
     case 'struct':
-      return new Struct(t.fields.map((f) => new Field(f.name, arrowType(f.type), true)));
+      return new A.Struct(t.fields.map((f) => new A.Field(f.name, arrowType(f.type), true)));
   }
 }
 
 /** The Arrow schema of a pipeline's Parquet files (every column nullable). */
 export function arrowSchema(pipeline: Pipeline): Schema {
-  return new Schema(pipeline.columns.map((c) => new Field(c.name, arrowType(c.type), true)));
+  loadParquetLibraries();
+  return new A.Schema(pipeline.columns.map((c) => new A.Field(c.name, arrowType(c.type), true)));
 }
 
 /** Appends values of one column and produces its Arrow Data. */
@@ -218,7 +217,7 @@ class FixedBuilder implements ColumnBuilder {
             : this.kind === 'int64'
               ? new BigInt64Array(buf, 0, n)
               : new Uint32Array(buf, 0, n * w);
-    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data } as never);
+    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data } as never);
   }
 }
 
@@ -238,7 +237,7 @@ class BoolBuilder implements ColumnBuilder {
   }
   finish(): Data {
     const n = this.length;
-    return makeData({ type: new Bool(), length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data: this.values.subarray(0, (n + 7) >> 3) });
+    return A.makeData({ type: new A.Bool(), length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data: this.values.subarray(0, (n + 7) >> 3) });
   }
 }
 
@@ -289,8 +288,8 @@ class StringBuilder implements ColumnBuilder {
   }
   finish(): Data {
     const n = this.length;
-    return makeData({
-      type: new Utf8(),
+    return A.makeData({
+      type: new A.Utf8(),
       length: n,
       nullCount: this.validity.nulls,
       nullBitmap: this.validity.bitmap(n),
@@ -321,7 +320,7 @@ class ListBuilder implements ColumnBuilder {
   }
   finish(): Data {
     const n = this.length;
-    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: this.child.finish() });
+    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: this.child.finish() });
   }
 }
 
@@ -355,8 +354,8 @@ class MapBuilder implements ColumnBuilder {
   finish(): Data {
     const n = this.length;
     const entryType = this.type.children[0].type as Struct;
-    const entries = makeData({ type: entryType, length: this.keys.length, nullCount: 0, children: [this.keys.finish(), this.values.finish()] });
-    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: entries } as never);
+    const entries = A.makeData({ type: entryType, length: this.keys.length, nullCount: 0, children: [this.keys.finish(), this.values.finish()] });
+    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: entries } as never);
   }
 }
 
@@ -378,7 +377,7 @@ class StructBuilder implements ColumnBuilder {
   }
   finish(): Data {
     const n = this.length;
-    return makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), children: this.children.map((c) => c.finish()) });
+    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), children: this.children.map((c) => c.finish()) });
   }
 }
 
@@ -458,7 +457,7 @@ export class ParquetFileBuilder {
   toArrowTable(): Table {
     const schema = arrowSchema(this.pipeline);
     const children = this.builders.map((b) => b.finish());
-    return new Table([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: this.rows, nullCount: 0, children }))]);
+    return new A.Table([new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: this.rows, nullCount: 0, children }))]);
   }
 
   /** Encodes the rows appended so far as one Parquet file with one row group. Call once. */
@@ -476,14 +475,14 @@ function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, 
     ['lakeloader.first_offset', String(meta.firstOffset)],
     ['lakeloader.last_offset', String(meta.lastOffset)],
   ]);
-  let builder = new WriterPropertiesBuilder()
-    .setCompression(pipeline.compression === 'zstd' ? Compression.ZSTD : Compression.SNAPPY)
+  let builder = new PW.WriterPropertiesBuilder()
+    .setCompression(pipeline.compression === 'zstd' ? PW.Compression.ZSTD : PW.Compression.SNAPPY)
     .setMaxRowGroupSize(Math.max(rows, 1))
     .setKeyValueMetadata(kv);
   for (const name of noDictionary) builder = builder.setColumnDictionaryEnabled(name, false);
   const props = builder.build();
-  const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
-  return writeParquet(wasmTable, props);
+  const wasmTable = PW.Table.fromIPCStream(A.tableToIPC(table, 'stream'));
+  return PW.writeParquet(wasmTable, props);
 }
 
 
