@@ -1,10 +1,7 @@
 /**
- * Renders tabular results for a terminal (aligned table), for spreadsheets (RFC 4180 CSV) or for
- * machines (JSON: one object per row). Shared by `query`, `audit` and `status`.
+ * Text helpers of the operations commands: the aligned tables of `audit` and `status` (query
+ * results use lib/cli/output.ts) and the `--since/--until` time parser of `replay`.
  */
-
-export type OutputFormat = 'table' | 'csv' | 'json';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json'];
 
 /** A cell: anything printable; null and undefined print as an empty CSV field, `NULL` in a table, `null` in JSON. */
 export type Cell = string | number | bigint | boolean | null | undefined;
@@ -42,33 +39,6 @@ export function renderTable(headers: string[], rows: Cell[][]): string {
   const numeric = headers.map((_, i) => cells.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || NUMBER.test(String(r[i]))));
   const line = (vals: string[]) => vals.map((v, i) => pad(v, widths[i]!, numeric[i]!)).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
-}
-
-/** RFC 4180 CSV with a header row; fields with a comma, quote or line break are quoted. */
-export function renderCsv(headers: string[], rows: Cell[][]): string {
-  const field = (v: Cell) => {
-    const s = text(v, '');
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [headers, ...rows].map((r) => headers.map((_, i) => field(r[i])).join(',')).join('\r\n') + '\r\n';
-}
-
-/** A JSON array with one object per row, keyed by header. bigints are written as strings. */
-export function renderJson(headers: string[], rows: Cell[][]): string {
-  const objs = rows.map((r) => Object.fromEntries(headers.map((h, i) => [h, r[i] === undefined ? null : typeof r[i] === 'bigint' ? String(r[i]) : r[i]])));
-  return JSON.stringify(objs, null, 2) + '\n';
-}
-
-/** Renders in the chosen format. */
-export function render(format: OutputFormat, headers: string[], rows: Cell[][]): string {
-  switch (format) {
-    case 'csv':
-      return renderCsv(headers, rows);
-    case 'json':
-      return renderJson(headers, rows);
-    default:
-      return renderTable(headers, rows);
-  }
 }
 
 /** Parses `--since/--until` values: ISO-8601 (`2026-01-15T10:00Z`, `2026-01-15`), epoch ms, or a duration ago (`90m`, `6h`, `3d`). */

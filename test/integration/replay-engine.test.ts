@@ -8,7 +8,9 @@ import { quarantinePrefix } from '../../lambdas/core/layout';
 import type { ObjectStore } from '../../lambdas/core/store';
 import { generateClickstreamRecords } from '../../lib/gen/records';
 import { readReplayManifests, replaysPrefix } from '../../lib/ops/lake';
-import { listQuarantine, readQuarantineObject } from '../../lib/ops/quarantine';
+import { listQuarantine, matchesFilter, readQuarantineObject } from '../../lib/ops/quarantine';
+import { parseTime, TimeFormatError } from '../../lib/ops/format';
+import type { QuarantineEntry } from '../../lambdas/core/model';
 import { replayLockKey, ReplayLockedError, replayQuarantine, withReplayLock, type ReplayDeps } from '../../lib/ops/replay';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
@@ -193,5 +195,29 @@ describe('replay engine', () => {
     await store.put(replayLockKey('clickstream'), new TextEncoder().encode('{"owner":"pid 1","since":"2026-01-01T00:00:00Z"}'));
     await expect(withReplayLock(store, 'clickstream', async () => 'x')).rejects.toThrow(/pid 1 since 2026-01-01/);
     expect(await withReplayLock(store, 'clickstream', async () => 'took over', { breakLock: true })).toBe('took over');
+  });
+});
+
+describe('replay selection', () => {
+  const entry: QuarantineEntry = {
+    pipeline: 'clickstream', topic: 'clicks', kafka_partition: 1, kafka_offset: 7, kafka_timestamp: Date.UTC(2026, 0, 15, 10), timestamp_type: 'CREATE_TIME',
+    key_base64: null, value_base64: Buffer.from('{"ts":"yesterday"}').toString('base64'), headers: [], stage: 'conform', error: 'column "ts": unparseable timestamp string', loader_version: '0.1.0',
+  };
+  it('parses ISO-8601, epoch ms and durations ago, and rejects anything else', () => {
+    const now = Date.UTC(2026, 0, 16);
+    expect(parseTime('2026-01-15T10:00:00Z', now)).toBe(Date.UTC(2026, 0, 15, 10));
+    expect(parseTime('2026-01-15', now)).toBe(Date.UTC(2026, 0, 15));
+    expect(parseTime('1768471200000', now)).toBe(1768471200000);
+    expect(parseTime('6h', now)).toBe(now - 6 * 3600_000);
+    expect(parseTime('3d', now)).toBe(now - 3 * 86_400_000);
+    expect(() => parseTime('last tuesday', now)).toThrow(TimeFormatError);
+  });
+  it('selects by time window, stage, and text in the error or the value', () => {
+    expect(matchesFilter(entry, { since: Date.UTC(2026, 0, 15, 10), until: Date.UTC(2026, 0, 15, 11) })).toBe(true);
+    expect(matchesFilter(entry, { until: Date.UTC(2026, 0, 15, 10) })).toBe(false);
+    expect(matchesFilter(entry, { stage: 'conform', match: 'UNPARSEABLE' })).toBe(true);
+    expect(matchesFilter(entry, { match: 'yesterday' })).toBe(true);
+    expect(matchesFilter(entry, { stage: 'decode' })).toBe(false);
+    expect(matchesFilter(entry, { match: 'tomorrow' })).toBe(false);
   });
 });
