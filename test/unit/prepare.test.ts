@@ -9,6 +9,7 @@ import type { MskEvent, MskRecord } from '../../lambdas/core/model';
 import { clickstream } from '../../pipelines/clickstream';
 import { toMskRecord } from '../../lib/local/msk-event';
 import { cleanupDuckdbFiles, parquetFile, query } from '../support/duckdb';
+import { HIVE_DEFAULT_PARTITION } from '../../lambdas/core/partition';
 
 afterAll(() => cleanupDuckdbFiles());
 
@@ -115,6 +116,41 @@ describe('prepareBatch with a transform', () => {
     await expect(prepareBatch(fanout, [rec(5, {}), { ...rec(6, {}), partition: 2 }])).rejects.toThrow(/one topic-partition/);
     const empty = await prepareBatch(fanout, []);
     expect([empty.files, empty.quarantine, empty.counts.in]).toEqual([[], [], 0]);
+  });
+});
+
+describe('prepareBatch limits and the partition stage', () => {
+  const limited = definePipeline({
+    name: 'limited',
+    topics: ['t'],
+    valueFormat: 'json',
+    columns: [{ name: 'id', type: 'string', required: true }, { name: 'region', type: 'string' }],
+    partitioning: { by: 'columns', columns: ['region'] },
+    maxValueBytes: 1000,
+    maxNestingDepth: 2,
+  });
+  const rec = (offset: number, value: string) => toMskRecord({ topic: 't', partition: 0, offset, timestamp: 0, value });
+
+  it('applies the pipeline\'s maxValueBytes and maxNestingDepth, and quarantines unplaceable rows at stage partition', async () => {
+    const batch = await prepareBatch(limited, [
+      rec(0, '{"id":"a","region":"eu"}'),
+      rec(1, `{"id":"b","region":"${'x'.repeat(1000)}"}`),
+      rec(2, '{"id":"c","x":[[1]]}'),
+      rec(3, '{"id":"d","x":[1]}'),
+      rec(4, JSON.stringify({ id: 'e', region: '/'.repeat(200) })),
+    ]);
+    expect(batch.quarantine.map((q) => [q.kafka_offset, q.stage, q.error])).toEqual([
+      [1, 'decode', 'value is 1022 bytes, larger than the limit of 1000 bytes (raise maxValueBytes to accept it)'],
+      [2, 'decode', 'value nested too deeply: JSON nesting deeper than 2 levels at position 15 (raise maxNestingDepth to accept it)'],
+      [4, 'partition', 'partition path is 607 characters after escaping, longer than 512: shorten the partition column values'],
+    ]);
+    expect(batch.counts).toEqual({ in: 5, written: 2, rows: 2, quarantined: 3, filtered: 0, duplicates: 0 });
+    expect(batch.files.map((f) => f.hivePath)).toEqual(['region=eu', `region=${HIVE_DEFAULT_PARTITION}`]);
+  });
+
+  it('rejects invalid limits in the declaration', () => {
+    expect(() => definePipeline({ ...limited, partitioning: { by: 'none' }, maxValueBytes: 0 } as never)).toThrow(/maxValueBytes must be a positive integer, got 0/);
+    expect(() => definePipeline({ ...limited, partitioning: { by: 'none' }, maxNestingDepth: 1.5 } as never)).toThrow(/maxNestingDepth must be a positive integer, got 1.5/);
   });
 });
 
