@@ -19,8 +19,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { PartitionInput } from '@aws-sdk/client-glue';
-import { tableFromIPC } from 'apache-arrow';
-import { readParquet } from 'parquet-wasm';
 import { commitPartition, readState, type ManifestFile } from '../../lambdas/core/commit';
 import { partitionInput } from '../../lambdas/core/glue-table';
 import { ESM_FAILURES_PREFIX, quarantinePrefix, safeTopic } from '../../lambdas/core/layout';
@@ -77,8 +75,9 @@ const CT = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-n
 export const redriveMarkerKey = (table: string, failureKey: string) => `${replaysPrefix(table)}_esm/${createHash('sha256').update(failureKey).digest('hex').slice(0, 32)}.done.json`;
 const redriveName = (failureKey: string, etag: string) => `esm-${failureKey.slice(failureKey.lastIndexOf('/') + 1).replace(/[^a-zA-Z0-9._-]/g, '_')}-${etagId(etag).slice(0, 12)}`;
 
-/** The `_offset` values of a Parquet data file. */
-function fileOffsets(body: Uint8Array): number[] {
+/** The `_offset` values of a Parquet data file (the Parquet libraries load on first use, so `audit` and `status` never pay for them). */
+async function fileOffsets(body: Uint8Array): Promise<number[]> {
+  const [{ readParquet }, { tableFromIPC }] = await Promise.all([import('parquet-wasm'), import('apache-arrow')]);
   const t = readParquet(body, { columns: ['_offset'] });
   const table = tableFromIPC(t.intoIPCStream());
   const col = table.getChild('_offset');
@@ -99,7 +98,7 @@ async function presentOffsets(store: ObjectStore, pipeline: Pipeline, topic: str
   for (const f of files) {
     const got = await store.get(f.key);
     if (!got) continue;
-    if (pipeline.keepKafkaCoordinates) for (const o of fileOffsets(got.body)) present.add(o);
+    if (pipeline.keepKafkaCoordinates) for (const o of await fileOffsets(got.body)) present.add(o);
     else for (let o = Math.max(first, f.firstOffset); o <= Math.min(last, f.lastOffset); o++) present.add(o); // no _offset column: trust the range
   }
   const qKeys = new Set<string>();
