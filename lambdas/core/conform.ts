@@ -6,7 +6,7 @@
  *
  * | type          | accepted                                                         | result (see {@link Conformed}) |
  * |---------------|------------------------------------------------------------------|--------------------------------|
- * | string        | string; number, bigint and boolean as their JSON text             | string                         |
+ * | string        | string; number (shortest round-trip text: 1.50 → "1.5"), bigint (exact digits) and boolean ("true") | string |
  * | boolean       | true / false only                                                | boolean                        |
  * | int           | integer number or decimal-integer string in −2^31..2^31−1          | number                         |
  * | bigint        | integer (exact, also beyond 2^53) or decimal-integer string in int64 | number (safe) or bigint     |

@@ -12,6 +12,8 @@ import type { Pipeline } from './pipeline';
 
 /** Hive's name for the partition of null and empty values. */
 export const HIVE_DEFAULT_PARTITION = '__HIVE_DEFAULT_PARTITION__';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Longest escaped partition path accepted (S3 keys are at most 1,024 bytes). */
 export const MAX_HIVE_PATH_LENGTH = 512;
 
@@ -142,6 +144,7 @@ export function createPartitioner(pipeline: Pipeline): Partitioner {
     let path = '';
     for (let i = 0; i < cols.length; i++) {
       const text = partitionValueText(values[base + i], cols[i].type.kind);
+      if (LONE_SURROGATE.test(text)) throw new PartitionError(`partition column "${cols[i].name}" holds a string that is not valid Unicode (a lone surrogate), which cannot be an S3 key`);
       out[i] = text;
       path += `${i ? '/' : ''}${cols[i].name}=${text === HIVE_DEFAULT_PARTITION ? text : escapePathName(text)}`;
     }

@@ -66,6 +66,11 @@ describe('column partitions', () => {
     );
   });
 
+  it('rejects a partition value that is not valid Unicode (lone surrogate)', () => {
+    expect(() => part(values('a\ud800b', 1), 0)).toThrow(/partition column "region" holds a string that is not valid Unicode/);
+    expect(part(values('😀', 1), 0).hivePath).toBe('region=😀/shard=1');
+  });
+
   it('rejects a partition path too long for an S3 key', () => {
     expect(() => part(values('x'.repeat(600), 1), 0)).toThrow(PartitionError);
     expect(() => part(values('x'.repeat(600), 1), 0)).toThrow(/partition path is 615 characters after escaping, longer than 512/);
