@@ -3,10 +3,12 @@
  * docs/exactly-once.md for the reasoning and the failure cases.
  *
  * ```
- * GET state ─ skip offsets ≤ committed ─ fence the pending attempt's keys ─ prepare
- *   ─ PUT state{pending: gen+1, keys} (If-Match) ─ PUT data, quarantine, manifest (If-None-Match: *)
+ * GET state ─ skip offsets ≤ committed ─ prepare ─ PUT state{pending: gen+1, keys, fencedKeys} (If-Match)
+ *   ─ fence the earlier uncommitted attempt's keys ─ PUT data, quarantine, manifest (If-None-Match: *)
  *   ─ register Glue partitions ─ PUT state{committedOffset, pending: null} (If-Match)
  * ```
+ * The claim (the pending PUT) comes BEFORE the fencing: a still-running earlier attempt could
+ * otherwise commit between our fencing and our claim, and its fenced rows would be lost.
  * Every key is derived from Kafka coordinates and the state's generation, never from clocks or
  * random ids, and every write is conditional, so a stale writer that is still running is fenced
  * out and a crash anywhere leaves a state the next attempt repairs.
@@ -38,7 +40,7 @@ export interface PendingAttempt {
   lastOffset: number;
   /** Every key the attempt may write: data files, quarantine, manifest. */
   keys: string[];
-  /** Keys of earlier attempts already fenced (tombstoned) before this one started. */
+  /** Keys of earlier uncommitted attempts, which this attempt tombstones before it writes its own (re-fenced by a successor if it dies). */
   fencedKeys?: string[];
 }
 
@@ -235,7 +237,7 @@ const wrapConflict = (topic: string, partition: number, step: string) => (e: unk
 };
 
 /**
- * Loads one Kafka partition's records into the lake exactly once (steps 1–8 of the protocol).
+ * Loads one Kafka partition's records into the lake exactly once (steps 1–9 of the protocol).
  * @throws ConflictingWriterError when another attempt changed the state or fenced this one's keys;
  *   ObjectStoreError / CatalogError on infrastructure failure. In every case the batch can be retried.
  */
@@ -266,17 +268,10 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
   };
   if (fresh.length === 0) return base;
 
-  // 3. Fence the keys of an attempt that never committed.
-  const fencedKeys = [...(state.pending?.fencedKeys ?? [])];
-  if (state.pending) {
-    await fenceKeys(store, state.pending.keys, pipeline, codec, putConcurrency);
-    fencedKeys.push(...state.pending.keys);
-  }
-
-  // 4. The pure half: decode, transform, conform, partition, encode.
+  // 3. The pure half: decode, transform, conform, partition, encode.
   const prepared = await codec.prepareBatch(pipeline, fresh);
 
-  // 5. Claim the next generation with every key this attempt may write.
+  // 4. Every key this attempt may write, from Kafka coordinates and the next generation.
   const generation = state.generation + 1;
   const firstOffset = fresh[0]!.offset;
   const lastOffset = fresh[fresh.length - 1]!.offset;
@@ -287,12 +282,20 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
   const keys = [...files.map((f) => f.key), ...(qKey ? [qKey] : []), mKey];
   if (new Set(keys).size !== keys.length) throw new Error(`internal error: two files of ${topic}-${partition} map to the same key (duplicate hivePath from prepareBatch)`);
 
+  // 5. Claim the generation: from here on no earlier attempt can commit (its If-Match fails).
+  //    The keys of an uncommitted earlier attempt (and those an interrupted fencing may not have
+  //    finished) are recorded to be fenced in step 6.
+  const fencedKeys = state.pending ? [...new Set([...(state.pending.fencedKeys ?? []), ...state.pending.keys])] : [];
   const pendingState: CommitState = { ...state, generation, pending: { generation, firstOffset, lastOffset, keys, fencedKeys } };
   const { etag: pendingEtag } = await store
     .put(skey, encoder.encode(JSON.stringify(pendingState)), etag === null ? { ifNoneMatch: '*', contentType: CONTENT_TYPE.json } : { ifMatch: etag, contentType: CONTENT_TYPE.json })
     .catch(wrapConflict(topic, partition, 'pending state'));
 
-  // 6. Write the attempt's objects, each only if its key is free (a fenced key is not).
+  // 6. Fence: tombstone every key of the earlier attempt BEFORE writing ours, so its rows and ours
+  //    are never visible together, and its writer, if still alive, fails its If-None-Match PUTs.
+  await fenceKeys(store, fencedKeys, pipeline, codec, putConcurrency);
+
+  // 7. Write the attempt's objects, each only if its key is free (a fenced key is not).
   await mapLimited(files, putConcurrency, ({ file, key }) =>
     store.put(key, file.body, { ifNoneMatch: '*', contentType: CONTENT_TYPE.parquet }).catch(wrapConflict(topic, partition, `data ${key}`)),
   );
@@ -330,14 +333,14 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
     .put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { ifNoneMatch: '*', contentType: CONTENT_TYPE.json })
     .catch(wrapConflict(topic, partition, `manifest ${mKey}`));
 
-  // 7. Register new partitions before committing, so a retry that finds everything committed never has to.
+  // 8. Register new partitions before committing, so a retry that finds everything committed never has to.
   let partitionsRegistered = 0;
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
     const inputs: PartitionInput[] = files.map(({ file }) => partitionInput(pipeline, deps.bucket, file.partitionValues, file.hivePath));
     partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
   }
 
-  // 8. Commit: advance the offset and clear pending, only if nobody touched the state since step 5.
+  // 9. Commit: advance the offset and clear pending, only if nobody touched the state since step 5.
   const committed: CommitState = {
     formatVersion: 1,
     table,
@@ -361,7 +364,7 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
     partitionsRegistered,
     committedOffset: lastOffset,
     generation,
-    fencedKeys: state.pending ? state.pending.keys.length : 0,
+    fencedKeys: fencedKeys.length,
     manifestKey: mKey,
     maxEventTime: maxEventTimes.length ? Math.max(...maxEventTimes) : null,
   };

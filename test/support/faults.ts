@@ -58,7 +58,7 @@ export interface Pause {
 export class FaultInjector {
   readonly calls: CallRecord[] = [];
   private dead = false;
-  private pause?: { at: number; phase: 'before' | 'after'; reached: Deferred; released: Deferred };
+  private pause?: { at: number | ((call: CallRecord) => boolean); phase: 'before' | 'after'; reached: Deferred; released: Deferred; hit: boolean };
 
   constructor(private readonly plan: FaultPlan = {}) {}
 
@@ -72,16 +72,20 @@ export class FaultInjector {
     return this.dead || this.calls.some((c) => c.n === this.plan.crashAt);
   }
 
-  /** Pauses the attempt at call `at` (before it is sent, or after it took effect) until released. */
-  pauseAt(at: number, phase: 'before' | 'after' = 'before'): Pause {
-    const p = { at, phase, reached: deferred(), released: deferred() };
+  /**
+   * Pauses the attempt at call `at` (a 1-based number, or the first call matching a predicate),
+   * before it is sent or after it took effect, until released.
+   */
+  pauseAt(at: number | ((call: CallRecord) => boolean), phase: 'before' | 'after' = 'before'): Pause {
+    const p = { at, phase, reached: deferred(), released: deferred(), hit: false };
     this.pause = p;
     return { reached: p.reached.promise, release: () => p.released.resolve() };
   }
 
-  private async hold(n: number, phase: 'before' | 'after'): Promise<void> {
+  private async hold(call: CallRecord, phase: 'before' | 'after'): Promise<void> {
     const p = this.pause;
-    if (p && p.at === n && p.phase === phase) {
+    if (p && !p.hit && p.phase === phase && (typeof p.at === 'number' ? p.at === call.n : p.at(call))) {
+      p.hit = true;
       p.reached.resolve();
       await p.released.promise;
     }
@@ -90,21 +94,22 @@ export class FaultInjector {
   /** Runs one intercepted call through the plan. */
   async step<R>(operation: string, key: string | undefined, fn: () => Promise<R>): Promise<R> {
     const n = this.calls.length + 1;
-    this.calls.push({ n, operation, key });
+    const call: CallRecord = { n, operation, key };
+    this.calls.push(call);
     const { crashAt, phase = 'before', die = true } = this.plan;
     if (this.dead) throw new CrashError(n, 'dead', operation);
     if (crashAt === n && phase === 'before') {
       this.dead = die;
       throw new CrashError(n, 'before', operation);
     }
-    await this.hold(n, 'before');
+    await this.hold(call, 'before');
     if (this.dead) throw new CrashError(n, 'dead', operation);
     const result = await fn();
     if (crashAt === n && phase === 'after') {
       this.dead = die;
       throw new CrashError(n, 'after', operation);
     }
-    await this.hold(n, 'after');
+    await this.hold(call, 'after');
     return result;
   }
 

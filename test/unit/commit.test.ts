@@ -229,6 +229,29 @@ describe('commitPartition', () => {
     expect((await readState(store, 'events', 't', 0)).state).toMatchObject({ committedOffset: 2, generation: 2, pending: null });
   });
 
+  it('claims the generation before fencing, so a live earlier attempt commits intact or not at all', async () => {
+    const store = new MemoryStore();
+    // A: paused right before its commit PUT (state put with If-Match), everything else written.
+    const a = new FaultInjector();
+    const aPause = a.pauseAt((c) => c.operation === 's3.put' && c.key === stateKey('events', 't', 0) && c.n > 2);
+    const aRun = commitPartition(setup(a.wrapStore(store) as MemoryStore).deps, pipeline, 't', 0, [good(0), good(1)]);
+    await aPause.reached;
+    // B: sees A's pending attempt; paused right before its own first state PUT (its claim).
+    const b = new FaultInjector();
+    const bPause = b.pauseAt((c) => c.operation === 's3.put' && c.key === stateKey('events', 't', 0));
+    const bRun = commitPartition(setup(b.wrapStore(store) as MemoryStore).deps, pipeline, 't', 0, [good(0), good(1), good(2)]);
+    await bPause.reached;
+    expect(visible(store)).toEqual([0, 1]); // B has fenced nothing before claiming
+    aPause.release();
+    expect((await aRun).committedOffset).toBe(1); // A commits: nobody claimed yet
+    bPause.release();
+    await expect(bRun).rejects.toMatchObject({ name: 'ConflictingWriterError', step: 'pending state' });
+    expect(visible(store)).toEqual([0, 1]); // A's rows survive
+    const r = await commitPartition(setup(store).deps, pipeline, 't', 0, [good(0), good(1), good(2)]);
+    expect(r.counts.duplicates).toBe(2);
+    expect(visible(store)).toEqual([0, 1, 2]);
+  });
+
   it('lets only one of two concurrent attempts claim the next generation', async () => {
     const store = new MemoryStore();
     const faults = new FaultInjector();
