@@ -1,7 +1,9 @@
 /**
  * `lakeloader query "SQL"`: runs SQL through Athena (the real @aws-sdk/client-athena, against the
  * local endpoint or AWS): start, poll until done, page through all results, print them as a table,
- * CSV or JSON. {@link runQuery} is the reusable part (the demo and the tests use it).
+ * CSV or JSON. {@link runQuery} is the reusable part (the demo and the tests use it). The command
+ * itself runs through lib/ops/query-command.ts (ExecutionParameters binding from repeatable
+ * `--param`, backoff polling with the state on stderr, cost, Ctrl-C → StopQueryExecution).
  */
 import {
   GetQueryExecutionCommand,
@@ -12,7 +14,7 @@ import {
 } from '@aws-sdk/client-athena';
 import type { Command } from 'commander';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
-import { formatResult, parseFormat, type ResultSet } from './output';
+import { parseFormat, type ResultSet } from './output';
 import { collect, runQueryCommand } from '../ops/query-command';
 
 /** The query ended FAILED or CANCELLED; `reason` is Athena's StateChangeReason. */
