@@ -50,12 +50,12 @@ export interface MalformedRecord {
 
 /**
  * Returns `count` malformed records, cycling through every category (so any `count` ≥ 12 covers
- * them all) in a seeded, reproducible order. Each is derived from a realistic event, so it looks
- * like a real record that went wrong.
+ * them all) in a seeded, reproducible order. Each is derived from a realistic event (around
+ * `options.start`), so it looks like a real record that went wrong.
  */
-export function malformedRecords(seed: number, count: number): MalformedRecord[] {
+export function malformedRecords(seed: number, count: number, options: { start?: Date } = {}): MalformedRecord[] {
   const rng = mulberry32(deriveSeed(seed, 'malformed'));
-  const base = generateClickEvents({ seed: deriveSeed(seed, 'malformed-base'), count, users: 50 });
+  const base = generateClickEvents({ seed: deriveSeed(seed, 'malformed-base'), count, users: 50, start: options.start });
   const order = [...MALFORMED_REASONS];
   for (let i = order.length - 1; i > 0; i--) {
     const j = rng.int(0, i);

@@ -6,7 +6,7 @@
 import type { MskEvent } from '../../lambdas/core/model';
 import type { QuarantineStage } from '../../lambdas/core/model';
 import { buildMskEvent, type ProducedRecord } from '../local/msk-event';
-import { generateClickEvents, type ClickEvent, type ClickstreamOptions } from './clickstream';
+import { DEFAULT_START_MS, generateClickEvents, type ClickEvent, type ClickstreamOptions } from './clickstream';
 import { malformedRecords, type MalformedReason } from './malformed';
 import { deriveSeed, mulberry32 } from './prng';
 
@@ -62,7 +62,7 @@ export function generateClickstreamRecords(options: ClickstreamRecordsOptions): 
   const malformedCount = options.malformed ?? 0;
   const withHeaders = options.headers ?? true;
   const events = generateClickEvents(options);
-  const bad = malformedRecords(options.seed, malformedCount);
+  const bad = malformedRecords(options.seed, malformedCount, { start: options.start });
   const rng = mulberry32(deriveSeed(options.seed, 'mix'));
   // Positions (in the combined stream) where the malformed records go.
   const total = events.length + bad.length;
@@ -73,7 +73,7 @@ export function generateClickstreamRecords(options: ClickstreamRecordsOptions): 
   const out: ClickstreamRecords = { records: [], valid: [], bad: [] };
   let e = 0;
   let b = 0;
-  let lastArrival = events[0]?.arrivalMs ?? (options.start?.getTime() ?? 0);
+  let lastArrival = events[0]?.arrivalMs ?? options.start?.getTime() ?? DEFAULT_START_MS;
   for (let i = 0; i < total; i++) {
     const isBad = badAt.has(i);
     const key = isBad ? bad[b].key : events[e].key;

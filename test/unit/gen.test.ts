@@ -178,3 +178,14 @@ describe('generated records through the loader core', () => {
     for (const [at, b] of bad) expect({ at, reason: b.reason, stage: quarantined.get(at) }).toEqual({ at, reason: b.reason, stage: b.stage });
   });
 });
+
+describe('start time', () => {
+  it('places events (and the Kafka timestamps of malformed records) around the given start', () => {
+    const start = new Date('2030-06-01T00:00:00.000Z');
+    const g = generateClickstreamRecords({ seed: 12, count: 50, malformed: 6, start });
+    for (const r of g.records) expect(Math.abs(r.timestamp - start.getTime())).toBeLessThan(3_600_000);
+    for (const v of g.valid) expect(Math.abs(v.event.tsMs - start.getTime())).toBeLessThan(4 * 3_600_000);
+    const onlyBad = generateClickstreamRecords({ seed: 12, count: 0, malformed: 3 });
+    expect(onlyBad.records.every((r) => r.timestamp > Date.UTC(2020, 0, 1))).toBe(true);
+  });
+});
