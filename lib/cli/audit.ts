@@ -68,7 +68,7 @@ export async function runAudit(ctx: CliContext, flags: AuditFlags, io: CommandIo
     const pipeline = getPipeline(flags.table);
     const reporter = stateReporter();
     const report = await auditTable(
-      { store: new S3ObjectStore(ctx.s3(), ctx.bucket), sql: sqlRunner(ctx, { onState: flags.json ? undefined : reporter.onState }), database: ctx.database },
+      { store: new S3ObjectStore(ctx.s3(), ctx.bucket), sql: sqlRunner(ctx, { onState: process.stderr.isTTY && !flags.json ? reporter.onState : undefined }), database: ctx.database },
       pipeline,
     );
     reporter.done();
