@@ -10,7 +10,6 @@ import { replayDeps } from '../ops/deps';
 import { parseTime } from '../ops/format';
 import { errorText, stdio, type CommandIo } from '../ops/io';
 import { progressBar } from '../ops/progress';
-import { kafkaFetcher } from '../ops/kafka-fetch';
 import { redriveEsmFailures, type RedriveSummary } from '../ops/redrive';
 import { loadFixModule, replayQuarantine, withReplayLock, type ReplaySummary } from '../ops/replay';
 import { S3ObjectStore } from '../../lambdas/core/store';
@@ -100,7 +99,7 @@ export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: Command
         try {
           redrive = await redriveEsmFailures(replayDeps(ctx), pipeline, {
             dryRun: flags.dryRun,
-            fetch: flags.brokers ? kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
+            fetch: flags.brokers ? (await import('../ops/kafka-fetch')).kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
             onProgress: (d, t) => bar2.update(d, t),
           });
         } finally {
