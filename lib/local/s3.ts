@@ -3,7 +3,6 @@
  * conditional writes and reads, ranges, copy, batch delete and listing. Responses and errors use
  * S3's XML shapes so the AWS SDK v3 S3 client parses them unchanged.
  */
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
@@ -231,37 +230,42 @@ export async function handleS3(
       return copyObject(store, req, res, bucket, key);
     case 'GetObject':
     case 'HeadObject': {
-      const m = await store.head(bucket, key);
-      if (!m) throw s3Errors.noSuchKey(key);
-      checkReadConditions(req, m);
-      setObjectHeaders(res, m);
-      const partRange = parseRange(header(req, 'range'), m.size);
-      for (const [param, hdr] of [
-        ['response-content-type', 'Content-Type'], ['response-content-disposition', 'Content-Disposition'],
-        ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'],
-      ] as const) {
-        const v = query.get(param);
-        if (v) res.setHeader(hdr, v);
-      }
-      if (partRange) {
-        res.statusCode = 206;
-        res.setHeader('Content-Range', `bytes ${partRange.start}-${partRange.end}/${m.size}`);
-        res.setHeader('Content-Length', partRange.end - partRange.start + 1);
-      } else {
-        res.statusCode = 200;
-        res.setHeader('Content-Length', m.size);
-      }
-      if (op === 'HeadObject' || m.size === 0) {
-        res.end();
+      const opened = await store.openForRead(bucket, key);
+      if (!opened) throw s3Errors.noSuchKey(key);
+      const { meta: m, handle } = opened;
+      try {
+        checkReadConditions(req, m);
+        setObjectHeaders(res, m);
+        const partRange = parseRange(header(req, 'range'), m.size);
+        for (const [param, hdr] of [
+          ['response-content-type', 'Content-Type'], ['response-content-disposition', 'Content-Disposition'],
+          ['response-cache-control', 'Cache-Control'], ['response-content-encoding', 'Content-Encoding'],
+        ] as const) {
+          const v = query.get(param);
+          if (v) res.setHeader(hdr, v);
+        }
+        if (partRange) {
+          res.statusCode = 206;
+          res.setHeader('Content-Range', `bytes ${partRange.start}-${partRange.end}/${m.size}`);
+          res.setHeader('Content-Length', partRange.end - partRange.start + 1);
+        } else {
+          res.statusCode = 200;
+          res.setHeader('Content-Length', m.size);
+        }
+        if (op === 'HeadObject' || m.size === 0) {
+          res.end();
+          return;
+        }
+        const file = handle.createReadStream({ start: partRange?.start ?? 0, end: partRange?.end ?? m.size - 1, autoClose: false });
+        await new Promise<void>((resolve, reject) => {
+          file.on('error', reject);
+          res.on('close', resolve);
+          file.pipe(res);
+        });
         return;
+      } finally {
+        await handle.close().catch(() => undefined);
       }
-      const file = createReadStream(store.objectPath(bucket, key), partRange ? { start: partRange.start, end: partRange.end } : {});
-      await new Promise<void>((resolve, reject) => {
-        file.on('error', reject);
-        res.on('close', resolve);
-        file.pipe(res);
-      });
-      return;
     }
     case 'DeleteObject': {
       await store.delete(bucket, key, { ifMatch: header(req, 'if-match') });
@@ -330,27 +334,32 @@ async function copyObject(store: ObjectStore, req: IncomingMessage, res: ServerR
   if (i <= 0) throw s3Errors.invalidArgument(`Copy Source must mention the source bucket and key: sourcebucket/sourcekey (got "${src}")`);
   const srcBucket = src.slice(0, i);
   const srcKey = src.slice(i + 1);
-  const m = await store.head(srcBucket, srcKey);
-  if (!m) throw s3Errors.noSuchKey(srcKey);
-  const cim = header(req, 'x-amz-copy-source-if-match');
-  if (cim !== undefined && !etagMatches(cim, m.etag)) throw s3Errors.preconditionFailed('x-amz-copy-source-If-Match');
-  const cinm = header(req, 'x-amz-copy-source-if-none-match');
-  if (cinm !== undefined && etagMatches(cinm, m.etag)) throw s3Errors.preconditionFailed('x-amz-copy-source-If-None-Match');
-  const replace = header(req, 'x-amz-metadata-directive') === 'REPLACE';
-  if (!replace && srcBucket === bucket && srcKey === key) {
-    throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.', 400);
+  const opened = await store.openForRead(srcBucket, srcKey);
+  if (!opened) throw s3Errors.noSuchKey(srcKey);
+  const { meta: m, handle } = opened;
+  try {
+    const cim = header(req, 'x-amz-copy-source-if-match');
+    if (cim !== undefined && !etagMatches(cim, m.etag)) throw s3Errors.preconditionFailed('x-amz-copy-source-If-Match');
+    const cinm = header(req, 'x-amz-copy-source-if-none-match');
+    if (cinm !== undefined && etagMatches(cinm, m.etag)) throw s3Errors.preconditionFailed('x-amz-copy-source-If-None-Match');
+    const replace = header(req, 'x-amz-metadata-directive') === 'REPLACE';
+    if (!replace && srcBucket === bucket && srcKey === key) {
+      throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.', 400);
+    }
+    const staged = await store.stage(handle.createReadStream({ autoClose: false }));
+    const meta = await store.commit(
+      bucket,
+      key,
+      staged,
+      replace
+        ? { contentType: header(req, 'content-type') ?? 'binary/octet-stream', userMetadata: userMetadata(req) }
+        : { contentType: m.contentType, userMetadata: m.userMetadata, contentEncoding: m.contentEncoding, cacheControl: m.cacheControl, contentDisposition: m.contentDisposition },
+      { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') },
+    );
+    sendXml(res, 200, xml('CopyObjectResult', { LastModified: meta.lastModified, ETag: meta.etag }));
+  } finally {
+    await handle.close().catch(() => undefined);
   }
-  const staged = await store.stage(createReadStream(store.objectPath(srcBucket, srcKey)));
-  const meta = await store.commit(
-    bucket,
-    key,
-    staged,
-    replace
-      ? { contentType: header(req, 'content-type') ?? 'binary/octet-stream', userMetadata: userMetadata(req) }
-      : { contentType: m.contentType, userMetadata: m.userMetadata, contentEncoding: m.contentEncoding, cacheControl: m.cacheControl, contentDisposition: m.contentDisposition },
-    { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') },
-  );
-  sendXml(res, 200, xml('CopyObjectResult', { LastModified: meta.lastModified, ETag: meta.etag }));
 }
 
 async function deleteObjects(store: ObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -226,6 +226,28 @@ export class ObjectStore {
   async head(bucket: string, key: string): Promise<ObjectMeta | undefined> {
     await this.requireBucket(bucket);
     return (await this.bucketIndex(bucket)).get(key);
+  }
+
+  /**
+   * Opens an object for reading: metadata and file handle are taken together under the key's
+   * lock, so a concurrent overwrite or delete (a rename or unlink) cannot change the bytes behind
+   * the metadata — the open handle keeps reading the version whose size and ETag were returned.
+   * The caller must close the handle. Returns undefined when the key does not exist.
+   */
+  async openForRead(bucket: string, key: string): Promise<{ meta: ObjectMeta; handle: FileHandle } | undefined> {
+    await this.requireBucket(bucket);
+    return this.locks.run(`${bucket}/${key}`, async () => {
+      const meta = (await this.bucketIndex(bucket)).get(key);
+      if (!meta) return undefined;
+      try {
+        return { meta, handle: await open(this.objectPath(bucket, key), 'r') };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new S3Error('InternalError', `the data file of "${key}" is missing from ${this.objectPath(bucket, key)} (was it deleted outside the S3 API?)`, 500);
+        }
+        throw e;
+      }
+    });
   }
 
   /** Streams `body` into a temp file, hashing it; returns the temp path, size and quoted MD5 ETag. */

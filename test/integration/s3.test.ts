@@ -124,6 +124,28 @@ describe('conditional writes', () => {
     expect((await getText('cond/cas')).text).toBe(`v1-${winners[0]}`);
   });
 
+  it('a GET racing overwrites returns one whole version whose ETag matches its bytes', async () => {
+    const versions = Array.from({ length: 6 }, (_, i) => `v${i}:`.padEnd(1000 * (i + 1) + (i % 2) * 37, String(i)));
+    await put('race/read', versions[0]!);
+    let writing = true;
+    const writes = (async () => {
+      for (let round = 0; round < 5; round++) for (const v of versions) await put('race/read', v);
+      writing = false;
+    })();
+    let checked = 0;
+    const readers = Array.from({ length: 4 }, async () => {
+      while (writing) {
+        const { text, out } = await getText('race/read');
+        expect(versions).toContain(text);
+        expect(out.ETag).toBe(md5(text));
+        expect(out.ContentLength).toBe(Buffer.byteLength(text));
+        checked++;
+      }
+    });
+    await Promise.all([writes, ...readers]);
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it('GET honors If-Match (412) and If-None-Match (304)', async () => {
     const r = await put('cond/get', 'body');
     expect((await failure(getText('cond/get', { IfMatch: md5('other') }))).status).toBe(412);
