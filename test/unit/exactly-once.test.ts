@@ -25,7 +25,7 @@ import { CreateDatabaseCommand, CreateTableCommand, GetPartitionsCommand, GlueCl
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { tableFromIPC } from 'apache-arrow';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readParquet } from 'parquet-wasm';
@@ -319,7 +319,7 @@ function expectRetryable(e: unknown): void {
 }
 
 async function runScenario(s: Scenario, lake: Lake): Promise<void> {
-  if (process.env.LAKELOADER_PROPERTY_TRACE) require('node:fs').appendFileSync(process.env.LAKELOADER_PROPERTY_TRACE, JSON.stringify(s) + '\n');
+  if (process.env.LAKELOADER_PROPERTY_TRACE) appendFileSync(process.env.LAKELOADER_PROPERTY_TRACE, JSON.stringify(s) + '\n');
   const logs = s.logs.map((l, p) => l.records.map((r, i) => ({ ...r, record: produce(p, l.base + i, r.kind, r.hour) })));
   const end = logs.map((l, p) => s.logs[p]!.base + l.length);
   const pos = s.logs.map((l) => l.base); // the ESM's committed position per partition
@@ -485,7 +485,7 @@ describe('exactly-once (S3 and Glue endpoint through the real SDK clients)', () 
       const ep = await startLocalEndpoint({
         port: 0,
         dataDir: dir,
-        onRequest: process.env.LAKELOADER_PROPERTY_TRACE ? (i) => require('node:fs').appendFileSync(process.env.LAKELOADER_PROPERTY_TRACE!, `${i.operation} ${i.key ?? ''}\n`) : undefined,
+        onRequest: process.env.LAKELOADER_PROPERTY_TRACE ? (i) => appendFileSync(process.env.LAKELOADER_PROPERTY_TRACE!, `${i.operation} ${i.key ?? ''}\n`) : undefined,
       });
       url = ep.url;
       close = () => ep.close();
@@ -513,7 +513,7 @@ describe('exactly-once (S3 and Glue endpoint through the real SDK clients)', () 
   it('holds under crashes, re-split redeliveries and a stale writer', { timeout: 300_000 }, async () => {
     if (process.env.LAKELOADER_PROPERTY_REPLAY) {
       // Replays one scenario (a JSON line as written by LAKELOADER_PROPERTY_TRACE).
-      const s = JSON.parse(require('node:fs').readFileSync(process.env.LAKELOADER_PROPERTY_REPLAY, 'utf8')) as Scenario;
+      const s = JSON.parse(readFileSync(process.env.LAKELOADER_PROPERTY_REPLAY, 'utf8')) as Scenario;
       return runScenario(s, await endpointLake(s3, glue));
     }
     await fc.assert(
