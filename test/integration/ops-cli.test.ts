@@ -73,9 +73,6 @@ describe('lakeloader operations commands (child process)', () => {
     const bad = await cli(['query', 'SELECT no_such_column FROM clickstream', ...wg]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no_such_column/);
-    const mismatch = await cli(['query', 'SELECT ?', ...wg]);
-    expect(mismatch.code).toBe(1);
-    expect(mismatch.stderr).toContain('1 ? placeholder but 0 parameters');
   }, 60_000);
 
   it('Ctrl-C stops the running query execution and exits 130', async () => {
@@ -107,8 +104,5 @@ describe('lakeloader operations commands (child process)', () => {
     const replay = await cli(['replay', '--table', 'clickstream', '--stage', 'decode', '--dry-run', '--json']);
     expect(replay.code, replay.stderr).toBe(0);
     expect(JSON.parse(replay.stdout)).toMatchObject({ table: 'clickstream', dryRun: true, replayed: 0 });
-    const badStage = await cli(['replay', '--table', 'clickstream', '--stage', 'nope']);
-    expect(badStage.code).toBe(1);
-    expect(badStage.stderr).toContain('--stage must be one of');
   }, 60_000);
 });

@@ -152,6 +152,10 @@ describe('operations against the local endpoint', () => {
     expect(Number((await sql('SELECT count(*) - count(DISTINCT (_partition, _offset)) FROM clickstream')).rows[0]![0])).toBe(0);
     expect(io.text).toMatch(/replayed\s+\d+ → \d+ rows/);
 
+    const bad = capture();
+    expect((await runReplay(ctx, { table: 'clickstream', stage: 'nope' }, bad)).exitCode).toBe(1);
+    expect(bad.errText).toContain('--stage must be one of');
+
     const io2 = capture();
     const again = await runReplay(ctx, { table: 'clickstream', stage: 'transform', match: BUG_MESSAGE }, io2);
     expect(again.summary).toMatchObject({ selected: 0, replayed: 0, objectsChanged: 0 });
