@@ -117,6 +117,17 @@ describe('loader handler', () => {
   });
 });
 
+describe('handler configuration', () => {
+  it('fails with the variable to set when the environment is incomplete, and retries the setup next time', async () => {
+    vi.stubEnv('LAKELOADER_PIPELINE', '');
+    const handler = createHandler({ store: new MemoryStore(), catalog: new MemoryCatalog() });
+    await expect(handler(buildMskEvent(records()))).rejects.toThrow(/^LAKELOADER_PIPELINE: not set/);
+    for (const [k, v] of Object.entries(ENV)) vi.stubEnv(k, v);
+    expect((await handler(buildMskEvent(records()))).in).toBe(5);
+    vi.unstubAllEnvs();
+  });
+});
+
 describe('loadConfig', () => {
   it('reads the environment', () => {
     const c = loadConfig({ ...ENV, LAKELOADER_CONCURRENCY: '8', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', POWERTOOLS_METRICS_NAMESPACE: 'X' });
