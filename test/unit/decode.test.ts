@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DecodeError, base64ByteLength, decodeJsonValue, expectObject } from '../../lambdas/core/decode';
-import { JsonParseError, needsExactParse, parseJsonExact } from '../../lambdas/core/json';
+import { JsonParseError, hasLongDigitRun, needsExactParse, parseJsonExact } from '../../lambdas/core/json';
 
 const LIMITS = { maxValueBytes: 1024 * 1024, maxNestingDepth: 100 };
 const b64 = (v: string | Uint8Array) => Buffer.from(v).toString('base64');
@@ -85,6 +85,23 @@ describe('decodeJsonValue', () => {
         expect(base64ByteLength(Buffer.from(bytes).toString('base64'))).toBe(bytes.length);
       }),
     );
+  });
+});
+
+describe('hasLongDigitRun', () => {
+  it('finds a run of 16+ digits exactly when /[0-9]{16}/ does, wherever it starts', () => {
+    const chunk = fc.oneof(fc.stringMatching(/^[0-9]{1,40}$/), fc.stringMatching(/^[a-z",:{}\[\] .-]{1,5}$/));
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 30 }), (parts) => {
+        const text = parts.join('');
+        expect(hasLongDigitRun(text)).toBe(/[0-9]{16}/.test(text));
+      }),
+      { numRuns: 2000 },
+    );
+    for (let start = 0; start < 20; start++) {
+      expect(hasLongDigitRun(`${'x'.repeat(start)}${'7'.repeat(16)}`)).toBe(true);
+      expect(hasLongDigitRun(`${'x'.repeat(start)}${'7'.repeat(15)}x${'7'.repeat(15)}`)).toBe(false);
+    }
   });
 });
 
