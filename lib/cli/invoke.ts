@@ -53,11 +53,17 @@ export function createLocalLoader(ctx: CliContext, pipeline: string, options: Lo
   return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), logger, metrics });
 }
 
-/** Reads and checks an MSK event JSON file. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads and checks an MSK event JSON file (`-` reads standard input). */
 export async function readEventFile(file: string): Promise<MskEvent> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(file === '-' ? await readStdin() : await readFile(file, 'utf8'));
   } catch (e) {
     throw new EventFileError(`cannot read the event file ${file}: ${(e as Error).message}`);
   }
@@ -83,7 +89,7 @@ export function register(program: Command): void {
       .command('invoke')
       .description('run the real loader handler in-process on an MSK event file; prints the batch summary as one JSON object')
       .requiredOption('--pipeline <name>', 'pipeline declared in pipelines/index.ts')
-      .requiredOption('--event <file>', 'MSK event JSON (the shape the event source mapping delivers)')
+      .requiredOption('--event <file>', 'MSK event JSON (the shape the event source mapping delivers); - reads stdin')
       .option('--log-level <level>', 'handler log level on stderr: DEBUG, INFO, WARN, ERROR, SILENT', 'SILENT'),
     ['endpoint', 'region', 'bucket', 'database', 'outputs'],
   ).action(async (flags: ContextFlags & { pipeline: string; event: string; logLevel: string }) => {

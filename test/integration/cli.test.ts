@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetTableCommand, UpdateTableCommand } from '@aws-sdk/client-glue';
@@ -18,13 +18,14 @@ const cleanEnv = () => {
 };
 
 /** Runs the CLI to completion (asynchronously: the endpoint it talks to runs in this process). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(), stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.once('error', reject);
     child.once('close', (code) => {
@@ -173,6 +174,14 @@ describe('lakeloader CLI', () => {
     expect(csv.stdout).toBe('a,b\n1,"x,y"\n2,\n');
     const json = await cli(['query', 'SELECT 40 + 2 AS answer', '--endpoint', ep.url, '--format', 'json']);
     expect(JSON.parse(json.stdout)).toEqual([{ answer: '42' }]);
+    // invoke reads the event from stdin with --event -
+    const fixture = await readFile(join(process.cwd(), 'test', 'fixtures', 'msk-clickstream.json'), 'utf8');
+    const fixtureCount = Object.values((JSON.parse(fixture) as { records: Record<string, unknown[]> }).records).reduce((n, r) => n + r.length, 0);
+    const inv = await cli(['invoke', '--pipeline', 'clickstream', '--event', '-', '--endpoint', ep.url], fixture);
+    expect(inv.code, inv.stderr).toBe(0);
+    expect(JSON.parse(inv.stdout)).toMatchObject({ in: fixtureCount });
+    const loaded = await cli(['query', 'SELECT count(*) AS n FROM clickstream', '--endpoint', ep.url, '--format', 'csv']);
+    expect(loaded.stdout).toBe(`n\n${JSON.parse(inv.stdout).written}\n`);
     const bad = await cli(['query', 'SELECT * FROM no_such_table', '--endpoint', ep.url]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('QueryFailedError');
