@@ -199,11 +199,7 @@ class Inspector {
 
   constructor(private readonly store: ObjectStore) {}
 
-  /**
-   * GET, retried on a transport error: the local endpoint can abort a GET whose object is being
-   * replaced at that moment (it streams the file after reading its size). A retry reads the newer
-   * version, which is what a reader after that replacement sees anyway.
-   */
+  /** GET, retried on a transport error (a retry reads the same or a newer version, as any later reader would). */
   private async get(key: string) {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -265,8 +261,6 @@ class Inspector {
  * The store, observed: after every write, nothing may be visible twice. Operations (and the
  * checks after writes) run one at a time, so each observation sees exactly the state after one
  * operation — a linearization of the concurrent attempts, which still interleave between calls.
- * (This also keeps the local endpoint from serving a GET while the same object is replaced, which
- * it does not do atomically.)
  */
 function observed(store: ObjectStore, inspector: Inspector, violations: string[]): ObjectStore {
   let queue: Promise<unknown> = Promise.resolve();
@@ -490,9 +484,8 @@ describe('exactly-once (S3 and Glue endpoint through the real SDK clients)', () 
       url = ep.url;
       close = () => ep.close();
     }
-    // A request timeout: the local endpoint can leave a GET hanging when the object is replaced
-    // while it is being read (it sends the old Content-Length); the attempt then fails as an
-    // infrastructure error and is retried, as the ESM would.
+    // A request timeout, so that a stuck request fails the attempt as an infrastructure error
+    // (retried, as the ESM would) instead of hanging the test.
     const common = {
       endpoint: url,
       region: process.env.AWS_REGION ?? 'us-east-1',
