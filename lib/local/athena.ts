@@ -362,10 +362,12 @@ export class AthenaService {
         await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(e.database)}`);
         await con.run(`USE awsdatacatalog.${quoteIdent(e.database)}`);
       } else await con.run(`USE awsdatacatalog.main`);
-      if ((e.state as State) !== 'RUNNING') return;
       const prepared = await con.prepare(sql);
       values.forEach((v, i) => (v === null ? prepared.bindNull(i + 1) : prepared.bindVarchar(i + 1, v)));
-      const result = await prepared.run();
+      // start() is synchronous: a Stop before this line is seen by the state check, one after it
+      // interrupts the now-active query (an interrupt with nothing running would be lost).
+      if ((e.state as State) !== 'RUNNING') return;
+      const result = await prepared.start().getResult();
       const names = result.columnNames();
       const types = result.columnTypes().map((t) => t.toString());
       const rows = (await result.getRows()).map((r) => r.map((v, i) => formatValue(v, types[i]!)));

@@ -333,6 +333,26 @@ describe('lifecycle', () => {
     expect(batch.UnprocessedQueryExecutionIds?.map((u) => u.QueryExecutionId)).toEqual(['00000000-0000-0000-0000-000000000000']);
   });
 
+  it('moves QUEUED → RUNNING → CANCELLED; a third query waits QUEUED while two run (local concurrency 2)', async () => {
+    if (!env.isLocal) return;
+    const slow = 'SELECT sum(a.range * b.range) FROM range(300000) a, range(300000) b';
+    const start = async () => (await env.athena.send(new StartQueryExecutionCommand({ QueryString: slow, WorkGroup: workGroup }))).QueryExecutionId!;
+    const state = async (id: string) => (await env.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution!.Status!.State;
+    const ids = [await start(), await start(), await start()];
+    const until = async (id: string, want: string) => {
+      for (let i = 0; i < 800 && (await state(id)) !== want; i++) await new Promise((r) => setTimeout(r, 25));
+      return state(id);
+    };
+    expect(await until(ids[0]!, 'RUNNING')).toBe('RUNNING');
+    expect(await until(ids[1]!, 'RUNNING')).toBe('RUNNING');
+    expect(await state(ids[2]!)).toBe('QUEUED');
+    for (const id of ids) await env.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
+    for (const id of ids) expect(await until(id, 'CANCELLED')).toBe('CANCELLED');
+    const q = (await env.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: ids[0] }))).QueryExecution!;
+    expect(q.Status?.StateChangeReason).toMatch(/cancel/i);
+    expect(q.Status?.CompletionDateTime).toBeInstanceOf(Date);
+  });
+
   it('requires an output location when the workgroup has none', async () => {
     await expect(env.athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1', WorkGroup: 'primary' }))).rejects.toThrow(/output location/i);
   });
