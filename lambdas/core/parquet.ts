@@ -435,7 +435,11 @@ export class ParquetFileBuilder {
       if (b instanceof StringBuilder || b instanceof FixedBuilder) b.sample = new DistinctSample();
       return b;
     });
+    this.kinds = Uint8Array.from(this.builders, (b) => (b instanceof StringBuilder ? 0 : b instanceof FixedBuilder ? 1 : 2));
   }
+
+  /** Per column: 0 = StringBuilder, 1 = FixedBuilder, 2 = other. */
+  private readonly kinds: Uint8Array;
 
   /** Top-level columns whose values are mostly distinct so far (written without a dictionary). */
   mostlyDistinctColumns(): string[] {
@@ -448,8 +452,16 @@ export class ParquetFileBuilder {
 
   /** Appends one conformed row (values in `pipeline.columns` order; extra trailing values are ignored). */
   append(values: Conformed[]): void {
+    // One call site per builder class keeps each call monomorphic (a single `b[i].append` site
+    // sees six classes and goes megamorphic).
     const b = this.builders;
-    for (let i = 0; i < b.length; i++) b[i].append(values[i]);
+    const kinds = this.kinds;
+    for (let i = 0; i < b.length; i++) {
+      const k = kinds[i];
+      if (k === 0) (b[i] as StringBuilder).append(values[i]);
+      else if (k === 1) (b[i] as FixedBuilder).append(values[i]);
+      else b[i].append(values[i]);
+    }
     this.rows++;
   }
 
