@@ -497,10 +497,9 @@ function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, 
   return PW.writeParquet(wasmTable, props);
 }
 
-
 /**
  * A valid Parquet file with the table's schema and zero rows (the commit protocol's fencing tombstone).
- * Its metadata has the pipeline name; topic/partition/offsets are empty unless given.
+ * Its key-value metadata names the pipeline; topic is '' and partition/offsets are -1 unless `meta` is given.
  */
 export function encodeEmptyFile(pipeline: Pipeline, meta?: FileMetadata): Uint8Array {
   return new ParquetFileBuilder(pipeline, 1).encode(meta ?? { pipeline: pipeline.name, topic: '', partition: -1, firstOffset: -1, lastOffset: -1 });
