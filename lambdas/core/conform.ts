@@ -11,7 +11,7 @@
  * | int           | integer number or decimal-integer string in −2^31..2^31−1          | number                         |
  * | bigint        | integer (exact, also beyond 2^53) or decimal-integer string in int64 | number (safe) or bigint     |
  * | float, double | finite number, bigint, or a JSON-number string                    | number                         |
- * | decimal(p,s)  | number (its shortest decimal text) or decimal string; at most s fractional digits (extra zeros are fine), at most p−s integer digits, never rounded | bigint, unscaled |
+ * | decimal(p,s)  | number (its shortest decimal text, at most 15 significant digits) or decimal string; at most s fractional digits (extra zeros are fine), at most p−s integer digits, never rounded | bigint, unscaled |
  * | date          | `YYYY-MM-DD`, a real calendar day in 0001-01-01..9999-12-31       | days since 1970-01-01          |
  * | timestamp     | ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff…]]` with `Z` or `±HH[:MM]` (sub-millisecond digits truncated), an integer number of epoch milliseconds, or a Date (from a transform); within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z | epoch ms |
  * | array<T>      | JSON array, elements conformed (null elements kept)               | Conformed[]                    |
@@ -132,7 +132,13 @@ function toFloating(v: unknown): number {
 export function parseDecimal(v: unknown, precision: number, scale: number): bigint {
   let text: string;
   if (typeof v === 'string') text = v.trim();
-  else if (typeof v === 'number' && Number.isFinite(v)) text = String(v);
+  else if (typeof v === 'number' && Number.isFinite(v)) {
+    text = String(v);
+    // A double holds any decimal of ≤ 15 significant digits exactly enough that its shortest text
+    // gives the digits back; with more, the JSON literal may already have been rounded.
+    const mantissa = text.replace(/e.*$/i, '').replace(/[-.]/g, '').replace(/^0+/, '');
+    if (mantissa.length > 15) throw new FieldError(`decimal(${precision},${scale}) value number ${text} has more than 15 significant digits and may have been rounded as a JSON number: send it as a string`);
+  }
   else if (typeof v === 'bigint') text = String(v);
   else throw new FieldError(`expected a decimal number or string, got ${preview(v)}`);
   const m = DECIMAL_TEXT.exec(text);
