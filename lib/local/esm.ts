@@ -95,6 +95,10 @@ export interface EsmProgress {
   failedAttempts: number;
   /** Wall time spent inside the handler, ms (the rest of a run is fetching, batching and commits). */
   handlerMs: number;
+  /** Offset commits that failed (the batch's records are delivered again). */
+  commitFailures: number;
+  /** The last handler or commit error, for diagnosis. */
+  lastError: string | null;
   /** Records fetched but not yet invoked. */
   buffered: number;
   /** Σ (high watermark − committed offset) over known partitions. */
@@ -214,7 +218,7 @@ export class LocalEventSourceMapping {
   private consumer: Consumer | null = null;
   private dispatcherError: unknown = null;
   private rr = 0;
-  private readonly stats = { delivered: 0, committed: 0, discarded: 0, invocations: 0, failedAttempts: 0, handlerMs: 0, failureRecords: [] as string[] };
+  private readonly stats = { delivered: 0, committed: 0, discarded: 0, invocations: 0, failedAttempts: 0, handlerMs: 0, commitFailures: 0, lastError: null as string | null, failureRecords: [] as string[] };
   private readonly o: Required<Omit<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>> &
     Pick<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>;
   private readonly envelopeBytes: number;
@@ -394,6 +398,7 @@ export class LocalEventSourceMapping {
       } catch (err) {
         this.stats.handlerMs += performance.now() - t0;
         lastError = err;
+        this.stats.lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.stats.failedAttempts++;
         // Stopped while retrying: leave the batch uncommitted, it is redelivered on the next start.
         if (this.stopping) return;
@@ -410,7 +415,16 @@ export class LocalEventSourceMapping {
     // Commit the next offset of every partition in the batch.
     const last = new Map<string, { topic: string; partition: number; offset: number }>();
     for (const r of records) last.set(`${r.topic}-${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset });
-    await this.consumer!.commitOffsets([...last.values()].map((x) => ({ topic: x.topic, partition: x.partition, offset: String(x.offset + 1) })));
+    try {
+      await this.consumer!.commitOffsets([...last.values()].map((x) => ({ topic: x.topic, partition: x.partition, offset: String(x.offset + 1) })));
+    } catch (err) {
+      // Typically a rebalance (the member's session expired): kafkajs resumes from the last committed
+      // offsets, so these records are delivered again — at least once, as the real ESM.
+      this.stats.commitFailures++;
+      this.stats.lastError = `offset commit failed: ${(err as Error).message}`;
+      this.emit();
+      return;
+    }
     for (const [key, x] of last) this.committedOffsets.set(key, x.offset + 1);
     this.stats.committed += records.length;
     this.emit();
@@ -474,7 +488,8 @@ export class LocalEventSourceMapping {
       if (!behind.length) return this.progress();
       if (Date.now() > deadline) {
         throw new EsmTimeoutError(
-          `the local ESM did not catch up within ${timeoutMs} ms; behind: ${behind.map(([k, h]) => `${k} committed ${this.committedOffsets.get(k) ?? 0} of ${h}`).join(', ')}`,
+          `the local ESM did not catch up within ${timeoutMs} ms; behind: ${behind.map(([k, h]) => `${k} committed ${this.committedOffsets.get(k) ?? 0} of ${h}`).join(', ')}` +
+            (this.stats.lastError ? `; last error: ${this.stats.lastError}` : ''),
         );
       }
       await sleep(50);
