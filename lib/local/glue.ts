@@ -108,7 +108,7 @@ export class GlueCatalog {
       return;
     }
     for (const d of dbDirs) {
-      if (d === 'tmp') continue;
+      if (d === '.tmp') continue;
       let db: DatabaseState['db'];
       try {
         db = JSON.parse(await readFile(join(this.root, d, 'database.json'), 'utf8'));
@@ -130,18 +130,18 @@ export class GlueCatalog {
   }
 
   private dbDir(db: string) {
-    return join(this.root, encodeURIComponent(db));
+    return join(this.root, safeFileName(db));
   }
   private tableDir(db: string, table: string) {
-    return join(this.dbDir(db), 'tables', encodeURIComponent(table));
+    return join(this.dbDir(db), 'tables', safeFileName(table));
   }
   private async saveDb(db: string): Promise<void> {
-    await atomicWrite(join(this.root, 'tmp'), join(this.dbDir(db), 'database.json'), JSON.stringify(this.dbs.get(db)!.db));
+    await atomicWrite(join(this.root, '.tmp'), join(this.dbDir(db), 'database.json'), JSON.stringify(this.dbs.get(db)!.db));
   }
   private async saveTable(db: string, table: string, partitionsToo: boolean): Promise<void> {
     const t = this.dbs.get(db)!.tables.get(table)!;
-    await atomicWrite(join(this.root, 'tmp'), join(this.tableDir(db, table), 'table.json'), JSON.stringify(t.table));
-    if (partitionsToo) await atomicWrite(join(this.root, 'tmp'), join(this.tableDir(db, table), 'partitions.json'), JSON.stringify([...t.partitions.values()]));
+    await atomicWrite(join(this.root, '.tmp'), join(this.tableDir(db, table), 'table.json'), JSON.stringify(t.table));
+    if (partitionsToo) await atomicWrite(join(this.root, '.tmp'), join(this.tableDir(db, table), 'partitions.json'), JSON.stringify([...t.partitions.values()]));
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
@@ -407,6 +407,11 @@ export class GlueCatalog {
     await this.saveTable(db, name, false);
     return {};
   }
+}
+
+/** A catalog name as one safe file name: anything but `[a-z0-9_-]` is %-encoded (so `.`/`..` cannot escape). */
+function safeFileName(name: string): string {
+  return name.replace(/[^a-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 // ---- partition expressions ----

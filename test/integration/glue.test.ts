@@ -203,6 +203,19 @@ describe('persistence', () => {
   });
 });
 
+describe('names as files', () => {
+  it('keeps a hostile database name inside <dataDir>/glue and still serves it', async () => {
+    if (!env.isLocal) return;
+    const { existsSync, readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    await env.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: '../../escape' } }));
+    expect(existsSync(join(env.dataDir, '..', 'escape'))).toBe(false);
+    expect(readdirSync(env.dataDir).sort()).not.toContain('escape');
+    expect((await env.glue.send(new GetDatabaseCommand({ Name: '../../escape' }))).Database?.Name).toBe('../../escape');
+    await env.glue.send(new DeleteDatabaseCommand({ Name: '../../escape' }));
+  });
+});
+
 describe('unsupported operations', () => {
   it('answer a JSON error naming the operation, not a hang', async () => {
     if (!env.isLocal) return;
