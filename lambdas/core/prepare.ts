@@ -108,6 +108,9 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     prevOffset = rec.offset;
     meta.offset = rec.offset;
     meta.timestamp = rec.timestamp;
+    // True while conforming rows a transform returned: those are arbitrary JS objects (getters,
+    // proxies), so anything they throw is the record's fault, not the loader's.
+    let readingTransformRows = false;
     try {
       const value = decodeJsonValue(rec.value, limits);
       let rows: Row[] | null;
@@ -120,9 +123,11 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
       } else {
         rows = null;
       }
+      readingTransformRows = rows !== null;
       if (rows === null || rows.length === 1) {
         const values = conform(rows === null ? expectObject(value) : rows[0], meta);
         const target = partition(values, rec.timestamp);
+        readingTransformRows = false;
         append(groups, target, values, rec.offset, pipeline, capacity);
         rowsWritten++;
       } else {
@@ -133,6 +138,7 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
           pendingValues.push(values);
           pendingTargets.push(partition(values, rec.timestamp));
         }
+        readingTransformRows = false;
         for (let i = 0; i < pendingValues.length; i++) append(groups, pendingTargets[i], pendingValues[i], rec.offset, pipeline, capacity);
         rowsWritten += pendingValues.length;
       }
@@ -140,6 +146,8 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     } catch (e) {
       if (e instanceof DecodeError || e instanceof TransformError || e instanceof ConformError || e instanceof PartitionError) {
         quarantine.push(quarantineEntry(pipeline.name, rec, e.stage, e.message));
+      } else if (readingTransformRows) {
+        quarantine.push(quarantineEntry(pipeline.name, rec, 'conform', `a row returned by the transform cannot be read: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
       } else {
         throw e;
       }

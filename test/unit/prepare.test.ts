@@ -111,6 +111,23 @@ describe('prepareBatch with a transform', () => {
     expect([files['dt=2026-11-21'].firstOffset, files['dt=2026-11-21'].lastOffset]).toEqual([5, 8]);
   });
 
+  it('quarantines a transform row whose fields throw when read (getters, proxies) instead of failing the batch', async () => {
+    const hostile = definePipeline({
+      ...fanout,
+      name: 'hostile',
+      columns: [{ name: 'order_id', type: 'string', required: true }],
+      partitioning: { by: 'none' },
+      transform: () => ({
+        get order_id(): string {
+          throw new RangeError('no order id today');
+        },
+      }),
+    });
+    const batch = await prepareBatch(hostile, [rec(1, {})]);
+    expect(batch.quarantine.map((q) => [q.stage, q.error])).toEqual([['conform', 'a row returned by the transform cannot be read: RangeError: no order id today']]);
+    expect(batch.counts).toEqual({ in: 1, written: 0, rows: 0, quarantined: 1, filtered: 0, duplicates: 0 });
+  });
+
   it('rejects input that breaks the contract (a caller bug, not a bad record)', async () => {
     await expect(prepareBatch(fanout, [rec(5, {}), rec(5, {})])).rejects.toThrow(PrepareInputError);
     await expect(prepareBatch(fanout, [rec(5, {}), { ...rec(6, {}), partition: 2 }])).rejects.toThrow(/one topic-partition/);
