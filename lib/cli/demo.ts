@@ -21,7 +21,7 @@ import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { getPipeline } from '../../pipelines/index';
 import { generateClickstreamRecords } from '../gen/records';
 import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
-import { KcatMissingError, MOCK_DEFAULT_PARTITIONS, produceRecords, startMockKafkaCluster, type MockKafkaCluster } from '../local/kafka-cluster';
+import { KcatMissingError, MOCK_DEFAULT_PARTITIONS, kcatAvailable, produceRecords, startMockKafkaCluster, type MockKafkaCluster } from '../local/kafka-cluster';
 import { startLocalEndpoint, type LocalEndpoint } from '../local/server';
 import { resolveContext } from './context';
 import { createLocalLoader } from './invoke';
@@ -125,6 +125,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   process.once('SIGTERM', onSignal);
   try {
     const t0 = Date.now();
+    const kcat = process.env.LAKELOADER_KCAT ?? 'kcat';
+    if (!kcatAvailable(kcat)) throw new KcatMissingError(kcat);
     dataDir = await mkdtemp(join(tmpdir(), 'lakeloader-demo-'));
     endpoint = await startLocalEndpoint({ port: 0, dataDir });
     const ctx = resolveContext({ endpoint: endpoint.url }, {});

@@ -18,8 +18,8 @@ const alive = (pid: number) => {
 };
 
 /** Starts the demo and watches for its kcat child and its temp data directory. */
-function startDemo(args: string[]) {
-  const child = spawn(process.execPath, [CLI, 'demo', '--no-progress', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startDemo(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [CLI, 'demo', '--no-progress', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   const seen = { kcatPid: 0, dataDir: '' };
@@ -71,4 +71,14 @@ describe('lakeloader demo', () => {
     expect(alive(d.seen.kcatPid)).toBe(false);
     expect(existsSync(d.seen.dataDir)).toBe(false);
   }, 90_000);
+
+  it('says how to install kcat when it is missing, before starting anything, and exits 1', async () => {
+    const d = startDemo(['--events', '10'], { ...process.env, LAKELOADER_KCAT: '/nonexistent/kcat' });
+    const { code } = await d.done;
+    expect(code).toBe(1);
+    expect(d.err()).toContain('sudo apt-get install kcat');
+    // Checked before anything starts: no endpoint, no temp directory.
+    expect(d.out()).not.toContain('local AWS endpoint');
+    expect(d.seen.dataDir).toBe('');
+  }, 60_000);
 });
