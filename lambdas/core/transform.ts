@@ -29,6 +29,15 @@ export function applyTransform(transform: Transform, value: unknown, meta: Recor
   } catch (e) {
     throw new TransformError(`transform threw: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   }
+  try {
+    return checkRows(out);
+  } catch (e) {
+    if (e instanceof TransformError) throw e;
+    throw new TransformError(`transform returned a value that cannot be read: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  }
+}
+
+function checkRows(out: unknown): Row[] | null {
   if (out === null || out === undefined) return null;
   if (Array.isArray(out)) {
     if (out.length === 0) return null;

@@ -126,6 +126,21 @@ describe('prepareBatch with a transform', () => {
     const batch = await prepareBatch(hostile, [rec(1, {})]);
     expect(batch.quarantine.map((q) => [q.stage, q.error])).toEqual([['conform', 'a row returned by the transform cannot be read: RangeError: no order id today']]);
     expect(batch.counts).toEqual({ in: 1, written: 0, rows: 0, quarantined: 1, filtered: 0, duplicates: 0 });
+    const trap = definePipeline({
+      ...hostile,
+      name: 'trap',
+      columns: [{ name: 'order_id', type: 'string' }],
+      partitioning: { by: 'none' },
+      transform: () =>
+        new Proxy([] as Record<string, unknown>[], {
+          get(target, key) {
+            if (key === 'length') throw new Error('length trap');
+            return Reflect.get(target, key);
+          },
+        }),
+    });
+    const trapped = await prepareBatch(trap, [rec(2, {})]);
+    expect(trapped.quarantine.map((q) => [q.stage, q.error])).toEqual([['transform', 'transform returned a value that cannot be read: Error: length trap']]);
   });
 
   it('rejects input that breaks the contract (a caller bug, not a bad record)', async () => {
