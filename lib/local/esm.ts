@@ -311,6 +311,8 @@ export class LocalEventSourceMapping {
         partition: batch.partition,
         offset,
         timestamp: Number(m.timestamp),
+        // kafkajs keeps the record batch's attributes in an untyped `batchContext` (1 = LOG_APPEND_TIME).
+        timestampType: (m as { batchContext?: { timestampType?: number } }).batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
         key: m.key ?? null,
         value: m.value ?? null,
         headers: headerList(m.headers),

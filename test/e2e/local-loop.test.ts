@@ -91,11 +91,12 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
     expect(u.rows[0]![0]).toBe(maxUser.toString());
   }, 60_000);
 
-  it('every valid record is a row exactly once, at its Kafka coordinates, in its event-time partition', async () => {
-    const r = await runQuery(ctx, "SELECT _topic, _partition, _offset, event_id, dt || ' ' || hour FROM clickstream");
+  it('every valid record is a row exactly once, at its Kafka coordinates and timestamp, in its event-time partition', async () => {
+    const r = await runQuery(ctx, "SELECT _topic, _partition, _offset, event_id, dt || ' ' || hour, CAST(round(to_unixtime(_kafka_ts) * 1000) AS bigint) FROM clickstream");
     const got = r.rows.map((row) => row.join('|')).sort();
     const hourOf = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace('T', ' ');
-    const want = gen.valid.map((v) => [v.record.topic, v.record.partition, v.record.offset, v.event.event_id, hourOf(v.event.tsMs)].join('|')).sort();
+    // The Kafka timestamp survives producer → broker → ESM → loader → Parquet.
+    const want = gen.valid.map((v) => [v.record.topic, v.record.partition, v.record.offset, v.event.event_id, hourOf(v.event.tsMs), v.record.timestamp].join('|')).sort();
     expect(got).toEqual(want);
   }, 60_000);
 
