@@ -47,6 +47,7 @@ function checkRows(out: unknown): Row[] | null {
     return out as Row[];
   }
   if (isRow(out)) {
+    if (typeof out.then === 'function') throw new TransformError('transform returned a Promise: transforms must be synchronous and return the rows themselves');
     if (out instanceof Date || out instanceof Map || out instanceof Set) throw new TransformError(`transform returned a ${out.constructor.name}, not a plain object`);
     return [out];
   }
