@@ -139,7 +139,7 @@ describe('prepareBatch with a transform', () => {
           },
         }),
     });
-    const asyncTransform = definePipeline({ ...trap, name: 'asyncish', transform: (async () => ({ order_id: 'x' })) as never });
+    const asyncTransform = definePipeline({ ...trap, name: 'asyncish', columns: [{ name: 'order_id', type: 'string' }], partitioning: { by: 'none' }, transform: (async () => ({ order_id: 'x' })) as never });
     expect((await prepareBatch(asyncTransform, [rec(3, {})])).quarantine[0].error).toBe('transform returned a Promise: transforms must be synchronous and return the rows themselves');
     const trapped = await prepareBatch(trap, [rec(2, {})]);
     expect(trapped.quarantine.map((q) => [q.stage, q.error])).toEqual([['transform', 'transform returned a value that cannot be read: Error: length trap']]);
