@@ -299,6 +299,7 @@ export class LocalEventSourceMapping {
   }
 
   private async onFetched({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (isStale()) return; // fetched before a rebalance or seek: kafkajs fetches these again
     const key = `${batch.topic}-${batch.partition}`;
     this.hw.set(key, Number(batch.highWatermark));
     let q = this.queues.get(key);
