@@ -7,7 +7,7 @@
  * GetQueryResults (header row first, at most 1000 rows a page).
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -79,6 +79,8 @@ interface WorkGroup {
   Configuration: Json & { ResultConfiguration?: { OutputLocation?: string } };
 }
 
+/** How many finished queries keep their rows in memory (others are paged from their CSV). */
+const RESULTS_IN_MEMORY = 32;
 const ENGINE = { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' };
 const DDL = new Set(['CREATE', 'DROP', 'ALTER', 'MSCK', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VACUUM', 'OPTIMIZE', 'UNLOAD']);
 const READ = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE']);
@@ -105,6 +107,8 @@ export class AthenaService {
   private closed = false;
 
   private readonly engines = new EnginePool();
+  private readonly cached: string[] = [];
+  private readonly saving = new Set<Promise<unknown>>();
 
   private constructor(private readonly opts: AthenaServiceOptions) {}
 
@@ -117,6 +121,7 @@ export class AthenaService {
     } catch {
       /* first start */
     }
+    await svc.loadExecutions();
     if (!svc.workGroups.has('primary')) svc.workGroups.set('primary', { Name: 'primary', State: 'ENABLED', Description: '', CreationTime: Date.now() / 1000, Configuration: {} });
     return svc;
   }
@@ -133,7 +138,13 @@ export class AthenaService {
   async close(): Promise<void> {
     this.closed = true;
     this.engines.close();
-    for (const e of this.executions.values()) if (e.state === 'RUNNING' || e.state === 'QUEUED') e.cancel?.();
+    for (const e of this.executions.values()) {
+      if (e.state === 'RUNNING' || e.state === 'QUEUED') {
+        e.cancel?.();
+        this.finish(e, 'CANCELLED', 'Query was cancelled: the local endpoint was stopped');
+      }
+    }
+    await Promise.all(this.saving);
   }
 
   /** Dispatches one Athena operation. */
@@ -319,6 +330,59 @@ export class AthenaService {
     e.reason = reason;
     e.completed = Date.now();
     e.started ??= e.completed;
+    if (e.rows) {
+      // Keep the rows of the latest results in memory; older ones are re-read from their CSV.
+      this.cached.push(e.id);
+      while (this.cached.length > RESULTS_IN_MEMORY) {
+        const old = this.executions.get(this.cached.shift()!);
+        if (old) old.rows = undefined;
+      }
+    }
+    const saving = this.persist(e).catch(() => undefined);
+    this.saving.add(saving);
+    void saving.finally(() => this.saving.delete(saving));
+  }
+
+  private get executionsDir() {
+    return join(this.opts.dataDir, 'athena', 'executions');
+  }
+
+  /** Saves a finished execution (without its rows) so it survives a restart. */
+  private async persist(e: Execution): Promise<void> {
+    const { rows: _rows, cancel: _cancel, ...record } = e;
+    await atomicWrite(join(this.opts.dataDir, 'athena', 'tmp'), join(this.executionsDir, `${e.id}.json`), JSON.stringify(record));
+  }
+
+  private async loadExecutions(): Promise<void> {
+    const files = await readdir(this.executionsDir).catch(() => [] as string[]);
+    const loaded: Execution[] = [];
+    for (const f of files) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        loaded.push(JSON.parse(await readFile(join(this.executionsDir, f), 'utf8')) as Execution);
+      } catch {
+        /* a torn file from a crash: skip it */
+      }
+    }
+    loaded.sort((a, b) => a.submitted - b.submitted);
+    for (const e of loaded) {
+      this.executions.set(e.id, e);
+      this.order.push(e.id);
+    }
+  }
+
+  /** The rows of a finished query, from memory or re-read from its result CSV. */
+  private async rowsOf(e: Execution): Promise<(string | null)[][]> {
+    if (e.rows) return e.rows;
+    const { bucket, prefix } = parseS3Uri(e.outputLocation);
+    const opened = await this.opts.store.openForRead(bucket, prefix).catch(() => undefined);
+    if (!opened) throw new AwsJsonError('InvalidRequestException', `The result of query ${e.id} is no longer available at ${e.outputLocation}`);
+    try {
+      const [, ...rows] = parseAthenaCsv(await opened.handle.readFile('utf8'));
+      return rows;
+    } finally {
+      await opened.handle.close();
+    }
   }
 
   private async run(e: Execution): Promise<void> {
@@ -430,7 +494,7 @@ export class AthenaService {
     };
   }
 
-  private results(input: Json): Json {
+  private async results(input: Json): Promise<Json> {
     const e = this.requireExecution(requireString(input, 'QueryExecutionId'));
     if (e.state === 'FAILED') throw new AwsJsonError('InvalidRequestException', `Query has failed: ${e.reason ?? ''}`.trim());
     if (e.state === 'CANCELLED') throw new AwsJsonError('InvalidRequestException', 'Query was cancelled');
@@ -446,7 +510,7 @@ export class AthenaService {
       if (!s || s[1] !== e.id) throw new AwsJsonError('InvalidRequestException', 'The NextToken is invalid for this query execution');
       start = Number(s[2]);
     }
-    const rows = e.rows ?? [];
+    const rows = await this.rowsOf(e);
     const names = (e.columns ?? []).map((c) => c.Name);
     const total = rows.length + 1;
     const end = Math.min(total, start + max);
@@ -552,6 +616,47 @@ function classify(msg: string): string {
   if (/^(Binder|Catalog) Error/.test(msg)) return `COLUMN_NOT_FOUND: ${msg}`;
   if (/INTERRUPT/i.test(msg)) return `Query was cancelled: ${msg}`;
   return `GENERIC_INTERNAL_ERROR: ${msg}`;
+}
+
+/** Parses Athena's result CSV (every value double-quoted, NULL as an empty field) into rows. */
+export function parseAthenaCsv(text: string): (string | null)[][] {
+  const rows: (string | null)[][] = [];
+  let row: (string | null)[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let value: string | null = null;
+    if (text[i] === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) throw new Error('unterminated quoted field in the result CSV');
+        v += text.slice(i, q);
+        if (text[q + 1] === '"') {
+          v += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      value = v;
+    } else {
+      let end = i;
+      while (end < text.length && text[end] !== ',' && text[end] !== '\n') end++;
+      if (end > i) value = text.slice(i, end).replace(/\r$/, '');
+      i = end;
+    }
+    row.push(value);
+    if (text[i] === ',') i++;
+    else {
+      rows.push(row);
+      row = [];
+      if (text[i] === '\r') i++;
+      if (text[i] === '\n') i++;
+    }
+  }
+  return rows;
 }
 
 /** Athena type name (and precision/scale) for a DuckDB type string. */

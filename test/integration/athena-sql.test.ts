@@ -3,7 +3,7 @@
  * the lexer, type mapping and value rendering, and the Glue partition-expression compiler.
  */
 import { describe, expect, it } from 'vitest';
-import { athenaType, formatDouble } from '../../lib/local/athena';
+import { athenaType, formatDouble, parseAthenaCsv } from '../../lib/local/athena';
 import { compilePartitionExpression } from '../../lib/local/glue';
 import { bindParameters, glueTypeToDuckDb, lexSql, parseAthenaLiteral, QueryError, singleStatement } from '../../lib/local/sql';
 import { encodeSegment, keyToRelativePath } from '../../lib/local/store';
@@ -67,6 +67,16 @@ describe('types and values', () => {
     expect(formatDouble(1e-4)).toBe('1.0E-4');
     expect(formatDouble(-0)).toBe('-0.0');
     expect(formatDouble(Number.NaN)).toBe('NaN');
+  });
+});
+
+describe('result CSV', () => {
+  it('parses Athena CSV back: quotes, doubled quotes, commas, newlines in values, nulls', () => {
+    expect(parseAthenaCsv('"a","b","c"\n"x,1","say ""hi""",\n,"line\nbreak",""\n')).toEqual([
+      ['a', 'b', 'c'],
+      ['x,1', 'say "hi"', null],
+      [null, 'line\nbreak', ''],
+    ]);
   });
 });
 

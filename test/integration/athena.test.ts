@@ -353,6 +353,32 @@ describe('lifecycle', () => {
     expect(q.Status?.CompletionDateTime).toBeInstanceOf(Date);
   });
 
+  it('keeps finished executions and pages their results after a restart (rows re-read from the CSV)', async () => {
+    if (!env.isLocal) return;
+    const q = await runQuery(`SELECT x, CASE WHEN x % 2 = 0 THEN NULL ELSE 'v,"' || x END AS s FROM UNNEST(sequence(1, 1200)) AS t(x) ORDER BY x`);
+    const page = (token?: string) => env.athena.send(new GetQueryResultsCommand({ QueryExecutionId: q.QueryExecutionId, NextToken: token }));
+    const all = async () => {
+      const out: (string | undefined)[][] = [];
+      let token: string | undefined;
+      do {
+        const r = await page(token);
+        out.push(...r.ResultSet!.Rows!.map((row) => row.Data!.map((d) => d.VarCharValue)));
+        token = r.NextToken;
+      } while (token);
+      return out;
+    };
+    const first = await page();
+    const expected = await all();
+    expect(expected).toHaveLength(1201);
+    expect(expected[2]).toEqual(['2', undefined]);
+    expect(expected[3]).toEqual(['3', 'v,"3']);
+    await env.restart();
+    const again = await env.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: q.QueryExecutionId }));
+    expect(again.QueryExecution?.Status?.State).toBe('SUCCEEDED');
+    expect(await all()).toEqual(expected);
+    expect((await page()).ResultSet?.ResultSetMetadata).toEqual(first.ResultSet?.ResultSetMetadata);
+  });
+
   it('requires an output location when the workgroup has none', async () => {
     await expect(env.athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1', WorkGroup: 'primary' }))).rejects.toThrow(/output location/i);
   });
