@@ -8,7 +8,7 @@
  * _lakeloader/state/<table>/<topic>/<kafkaPartition>.json
  * _lakeloader/manifests/<table>/<topic>/<kafkaPartition>/<firstOffset>-<lastOffset>-g<gen>.json
  * athena-results/
- * esm-failures/
+ * aws/lambda/<esm-uuid>/<topic-partition>/YYYY/MM/DD/<time>-<uuid>   (the ESM's S3 on-failure records)
  * ```
  * Offsets are zero-padded to 20 digits so that keys sort in offset order. `gen` is the commit
  * state's attempt generation: keys come from Kafka coordinates and the state, never from clocks
@@ -20,7 +20,12 @@ export const QUARANTINE_PREFIX = 'quarantine/';
 export const STATE_PREFIX = '_lakeloader/state/';
 export const MANIFESTS_PREFIX = '_lakeloader/manifests/';
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
-export const ESM_FAILURES_PREFIX = 'esm-failures/';
+/**
+ * Where the event source mapping's S3 on-failure destination writes. AWS chooses these keys
+ * (`aws/lambda/<mapping uuid>/<partition>/YYYY/MM/DD/...`): the destination is a bucket and takes
+ * no prefix. The local event source mapping writes the same keys.
+ */
+export const ESM_FAILURES_PREFIX = 'aws/lambda/';
 
 /** Prefix of a table's Parquet data (the Glue table location). */
 export const dataPrefix = (table: string) => `${TABLES_PREFIX}${table}/`;

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { quarantineTableName } from '../../lambdas/core/glue-table';
+import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
 import { getPipeline } from '../../pipelines/index';
 import { generateClickstreamRecords } from '../gen/records';
 import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
@@ -170,7 +171,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     bar = null;
     await esm.stop();
     esm = null;
-    if (progress.discarded > 0) out(`✖ ${progress.discarded} records went to the ESM on-failure destination (s3://${ctx.bucket}/esm-failures/)\n`);
+    if (progress.discarded > 0) out(`✖ ${progress.discarded} records went to the ESM on-failure destination (s3://${ctx.bucket}/${ESM_FAILURES_PREFIX})\n`);
 
     const table = pipeline.name;
     const quarantine = quarantineTableName(pipeline);

@@ -138,7 +138,7 @@ export function register(program: Command): void {
       .option('--fix <module>', 'a .js/.ts module exporting fix(entry) => { value?, key?, headers? } | null (null skips the record)')
       .option('--dry-run', 'report what would happen; write nothing')
       .option('--brokers <list>', 'Kafka bootstrap servers (host:port,...) to fetch the records of ESM on-failure records that carry no payload')
-      .option('--no-esm-failures', 'do not re-drive the ESM on-failure records under esm-failures/')
+      .option('--no-esm-failures', 'do not re-drive the ESM on-failure records under aws/lambda/')
       .option('--break-lock', 'take over the table\'s replay lock left by a replay that died')
       .option('--json', 'print the summary as one JSON object'),
   ).action(async (flags: ReplayFlags) => {

@@ -10,11 +10,10 @@ import { Construct } from 'constructs';
 import { ATHENA_RESULTS_PREFIX, ESM_FAILURES_PREFIX, QUARANTINE_PREFIX } from '../../lambdas/core/layout';
 
 /**
- * Key prefix of the records the event source mapping writes to an S3 on-failure destination.
- * AWS chooses these keys (`aws/lambda/<mapping uuid>/<partition>/YYYY/MM/DD/...`); the
- * destination is a bucket ARN and takes no prefix.
+ * Key prefix of the records the event source mapping writes to an S3 on-failure destination
+ * (`aws/lambda/<mapping uuid>/<partition>/YYYY/MM/DD/...`, chosen by AWS).
  */
-export const ESM_ON_FAILURE_PREFIX = 'aws/lambda/';
+export const ESM_ON_FAILURE_PREFIX = ESM_FAILURES_PREFIX;
 
 export interface LakeBucketProps {
   /** Customer-managed KMS key for the lake bucket. @default SSE-S3 (S3-managed keys) */
@@ -25,7 +24,7 @@ export interface LakeBucketProps {
   readonly quarantineRetentionDays?: number;
   /** Days Athena query results are kept. @default 7 */
   readonly athenaResultsRetentionDays?: number;
-  /** Days the event source mapping's on-failure records (and `esm-failures/`) are kept. @default 90 */
+  /** Days the event source mapping's on-failure records (`aws/lambda/`) are kept. @default 90 */
   readonly failureRetentionDays?: number;
   /** Days the access logs are kept. @default 365 */
   readonly accessLogRetentionDays?: number;
@@ -95,7 +94,6 @@ export class LakeBucket extends Construct {
         { id: 'quarantine-retention', prefix: QUARANTINE_PREFIX, expiration: Duration.days(quarantineDays) },
         { id: 'athena-results-expiry', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(athenaDays) },
         { id: 'esm-on-failure-retention', prefix: ESM_ON_FAILURE_PREFIX, expiration: Duration.days(failureDays) },
-        { id: 'esm-failures-retention', prefix: ESM_FAILURES_PREFIX, expiration: Duration.days(failureDays) },
         ...(props.versioned ? [{ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) }] : []),
       ],
       removalPolicy,

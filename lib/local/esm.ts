@@ -12,7 +12,7 @@
  * - Offsets are committed to the consumer group only after the invocation succeeded.
  * - A failed invocation is retried with exponential backoff up to `maxRetryAttempts` times; then an
  *   on-failure record (the S3 destination's shape: requestContext, responseContext, version,
- *   timestamp, KafkaBatchInfo, payload) is written under the bucket's `esm-failures/` prefix and
+ *   timestamp, KafkaBatchInfo, payload) is written under the bucket's `aws/lambda/` prefix (as AWS does) and
  *   the ESM moves on (the offsets are committed, as AWS does once a batch is discarded).
  *
  * Fetching and invoking are decoupled: kafkajs's `eachBatch` only appends records to per-partition
@@ -37,7 +37,7 @@ export type EsmHandler = (event: MskEvent) => Promise<unknown> | unknown;
 export interface OnFailureDestination {
   s3: S3Client;
   bucket: string;
-  /** @default ESM_FAILURES_PREFIX ('esm-failures/') */
+  /** @default ESM_FAILURES_PREFIX ('aws/lambda/', where AWS writes them) */
   prefix?: string;
 }
 
@@ -442,7 +442,7 @@ export class LocalEventSourceMapping {
     const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}.${pad(d.getUTCMinutes())}.${pad(d.getUTCSeconds())}`;
     const firstPartition = Object.keys(event.records)[0] ?? 'unknown';
     const key =
-      `${dest.prefix ?? ESM_FAILURES_PREFIX}aws/lambda/${this.o.uuid}/${firstPartition}/` +
+      `${dest.prefix ?? ESM_FAILURES_PREFIX}${this.o.uuid}/${firstPartition}/` +
       `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${stamp}-${randomUUID()}`;
     await dest.s3.send(new PutObjectCommand({ Bucket: dest.bucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }));
     this.stats.failureRecords.push(key);

@@ -1,5 +1,5 @@
 /**
- * Re-drives the event source mapping's on-failure records (the S3 destination, `esm-failures/`):
+ * Re-drives the event source mapping's on-failure records (the S3 destination, `aws/lambda/`):
  * batches the ESM gave up on after its retries. Each names topic-partition offset ranges
  * (`KafkaBatchInfo.recordsInfo`) and, from an S3 destination, carries the whole invocation
  * `payload`; without a payload the records are fetched from Kafka (`--brokers`).
@@ -49,7 +49,7 @@ export interface RedriveOptions {
 }
 
 export interface RedriveSummary {
-  /** On-failure records found under esm-failures/ that name this table's topics. */
+  /** On-failure records found under aws/lambda/ that name this table's topics. */
   failureRecords: number;
   /** Already re-driven earlier (marker present). */
   alreadyDone: number;
@@ -116,7 +116,7 @@ async function presentOffsets(store: ObjectStore, pipeline: Pipeline, topic: str
   return present;
 }
 
-/** Lists on-failure record objects under `esm-failures/`. */
+/** Lists on-failure record objects under `aws/lambda/` (ESM_FAILURES_PREFIX). */
 export async function listFailureRecords(store: ObjectStore): Promise<string[]> {
   return (await listAll(store, ESM_FAILURES_PREFIX)).filter((o) => o.size > 0).map((o) => o.key);
 }

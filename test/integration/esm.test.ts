@@ -229,7 +229,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     expect(invocations % 3).toBe(0); // 1 attempt + 2 retries per batch
     expect(progress.discarded).toBe(10);
     expect(progress.delivered).toBe(0);
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'lake', Prefix: 'esm-failures/' }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'lake', Prefix: 'aws/lambda/' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     expect(keys.length).toBe(invocations / 3);
     expect([...progress.failureRecords].sort()).toEqual([...keys].sort());
@@ -239,7 +239,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     await rm(dir, { recursive: true, force: true });
     const seen = new Map<string, { first: number; last: number }>();
     for (const put of puts) {
-      expect(put.Key).toMatch(/^esm-failures\/aws\/lambda\/esm-uuid-1\/esm-fail-\d\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
+      expect(put.Key).toMatch(/^aws\/lambda\/esm-uuid-1\/esm-fail-\d\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
       const rec = JSON.parse(String(put.Body)) as EsmFailureRecord;
       expect(rec.version).toBe('1.0');
       expect(rec.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });

@@ -32,7 +32,7 @@ async function putFailure(store: MemoryStore, name: string, recs: ProducedRecord
   const event = buildMskEvent(recs);
   const record = buildFailureRecord({ event, payloadSize: 1, attempts: 3, functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:loader', error: new Error('boom') });
   const body = withPayload ? record : { ...record, payload: undefined };
-  await store.put(`${ESM_FAILURES_PREFIX}aws/lambda/uuid/${name}`, new TextEncoder().encode(JSON.stringify(body)));
+  await store.put(`${ESM_FAILURES_PREFIX}uuid/${name}`, new TextEncoder().encode(JSON.stringify(body)));
 }
 
 describe('re-driving ESM on-failure records', () => {
