@@ -13,11 +13,12 @@
  */
 import type * as ArrowModule from 'apache-arrow';
 import type * as ParquetWasmModule from 'parquet-wasm';
-import type { Data, DataType, List, Map_, Schema, Struct, Table } from 'apache-arrow';
+import type { DataType, Schema } from 'apache-arrow';
 import type { Conformed, MapValue } from './conform';
 import type { ColumnType } from './types';
 import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
+import { IpcBatchParts, encodeIpcStream, schemaMessage } from './ipc';
 
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
@@ -76,11 +77,12 @@ export function arrowSchema(pipeline: Pipeline): Schema {
   return new A.Schema(pipeline.columns.map((c) => new A.Field(c.name, arrowType(c.type), true)));
 }
 
-/** Appends values of one column and produces its Arrow Data. */
+/** Appends values of one column and hands its Arrow arrays (field nodes + buffers) to the IPC writer. */
 interface ColumnBuilder {
   length: number;
   append(v: Conformed): void;
-  finish(): Data;
+  /** Adds this column's arrays to `parts` in IPC order (does not consume the builder). */
+  collect(parts: IpcBatchParts): void;
 }
 
 /** Validity bitmap; a bit is set for each non-null value. */
@@ -143,7 +145,6 @@ class FixedBuilder implements ColumnBuilder {
   /** Set on top-level columns only (see DistinctSample). */
   sample: DistinctSample | null = null;
   constructor(
-    private readonly type: DataType,
     private readonly kind: 'int32' | 'float32' | 'float64' | 'int64' | 'decimal',
     capacity: number,
   ) {
@@ -203,21 +204,11 @@ class FixedBuilder implements ColumnBuilder {
       }
     }
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    const w = this.width;
-    const buf = this.words.buffer;
-    const data =
-      this.kind === 'float64'
-        ? new Float64Array(buf, 0, n)
-        : this.kind === 'float32'
-          ? new Float32Array(buf, 0, n)
-          : this.kind === 'int32'
-            ? new Int32Array(buf, 0, n)
-            : this.kind === 'int64'
-              ? new BigInt64Array(buf, 0, n)
-              : new Uint32Array(buf, 0, n * w);
-    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data } as never);
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    parts.buffer(new Uint8Array(this.words.buffer, 0, n * this.width * 4));
   }
 }
 
@@ -235,9 +226,11 @@ class BoolBuilder implements ColumnBuilder {
     this.validity.set(i, v !== null);
     if (v === true) this.values[i >> 3] |= 1 << (i & 7);
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    return A.makeData({ type: new A.Bool(), length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), data: this.values.subarray(0, (n + 7) >> 3) });
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    parts.buffer(this.values.subarray(0, (n + 7) >> 3));
   }
 }
 
@@ -286,16 +279,12 @@ class StringBuilder implements ColumnBuilder {
     }
     this.offsets[i + 1] = this.pos;
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    return A.makeData({
-      type: new A.Utf8(),
-      length: n,
-      nullCount: this.validity.nulls,
-      nullBitmap: this.validity.bitmap(n),
-      valueOffsets: this.offsets.subarray(0, n + 1),
-      data: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos),
-    });
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
+    parts.buffer(new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos));
   }
 }
 
@@ -304,7 +293,6 @@ class ListBuilder implements ColumnBuilder {
   private offsets: Int32Array;
   private readonly validity: Validity;
   constructor(
-    private readonly type: List,
     private readonly child: ColumnBuilder,
     capacity: number,
   ) {
@@ -318,9 +306,12 @@ class ListBuilder implements ColumnBuilder {
     if (v !== null) for (const e of v as Conformed[]) this.child.append(e);
     this.offsets[i + 1] = this.child.length;
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: this.child.finish() });
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
+    this.child.collect(parts);
   }
 }
 
@@ -330,7 +321,6 @@ class MapBuilder implements ColumnBuilder {
   private readonly validity: Validity;
   private readonly keys: StringBuilder;
   constructor(
-    private readonly type: Map_,
     private readonly values: ColumnBuilder,
     capacity: number,
   ) {
@@ -351,11 +341,16 @@ class MapBuilder implements ColumnBuilder {
     }
     this.offsets[i + 1] = this.keys.length;
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    const entryType = this.type.children[0].type as Struct;
-    const entries = A.makeData({ type: entryType, length: this.keys.length, nullCount: 0, children: [this.keys.finish(), this.values.finish()] });
-    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), valueOffsets: this.offsets.subarray(0, n + 1), child: entries } as never);
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
+    // The entries struct (never null), then its key and value children.
+    parts.node(this.keys.length, 0);
+    parts.buffer(undefined);
+    this.keys.collect(parts);
+    this.values.collect(parts);
   }
 }
 
@@ -363,7 +358,6 @@ class StructBuilder implements ColumnBuilder {
   length = 0;
   private readonly validity: Validity;
   constructor(
-    private readonly type: Struct,
     private readonly children: ColumnBuilder[],
     capacity: number,
   ) {
@@ -375,14 +369,15 @@ class StructBuilder implements ColumnBuilder {
     const vals = v as Conformed[] | null;
     for (let k = 0; k < this.children.length; k++) this.children[k].append(vals === null ? null : vals[k]);
   }
-  finish(): Data {
+  collect(parts: IpcBatchParts) {
     const n = this.length;
-    return A.makeData({ type: this.type, length: n, nullCount: this.validity.nulls, nullBitmap: this.validity.bitmap(n), children: this.children.map((c) => c.finish()) });
+    parts.node(n, this.validity.nulls);
+    parts.buffer(this.validity.bitmap(n));
+    for (const c of this.children) c.collect(parts);
   }
 }
 
 function createBuilder(t: ColumnType, capacity: number): ColumnBuilder {
-  const type = arrowType(t);
   switch (t.kind) {
     case 'string':
       return new StringBuilder(capacity);
@@ -390,22 +385,22 @@ function createBuilder(t: ColumnType, capacity: number): ColumnBuilder {
       return new BoolBuilder(capacity);
     case 'int':
     case 'date':
-      return new FixedBuilder(type, 'int32', capacity);
+      return new FixedBuilder('int32', capacity);
     case 'bigint':
     case 'timestamp':
-      return new FixedBuilder(type, 'int64', capacity);
+      return new FixedBuilder('int64', capacity);
     case 'float':
-      return new FixedBuilder(type, 'float32', capacity);
+      return new FixedBuilder('float32', capacity);
     case 'double':
-      return new FixedBuilder(type, 'float64', capacity);
+      return new FixedBuilder('float64', capacity);
     case 'decimal':
-      return new FixedBuilder(type, 'decimal', capacity);
+      return new FixedBuilder('decimal', capacity);
     case 'array':
-      return new ListBuilder(type as List, createBuilder(t.element, capacity), capacity);
+      return new ListBuilder(createBuilder(t.element, capacity), capacity);
     case 'map':
-      return new MapBuilder(type as Map_, createBuilder(t.value, capacity * 2), capacity);
+      return new MapBuilder(createBuilder(t.value, capacity * 2), capacity);
     case 'struct':
-      return new StructBuilder(type as Struct, t.fields.map((f) => createBuilder(f.type, capacity)), capacity);
+      return new StructBuilder(t.fields.map((f) => createBuilder(f.type, capacity)), capacity);
   }
 }
 
@@ -465,20 +460,32 @@ export class ParquetFileBuilder {
     this.rows++;
   }
 
-  /** The rows appended so far as an Arrow table (one record batch). Call once: the builders are finished. */
-  toArrowTable(): Table {
-    const schema = arrowSchema(this.pipeline);
-    const children = this.builders.map((b) => b.finish());
-    return new A.Table([new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: this.rows, nullCount: 0, children }))]);
+  /** The rows appended so far as one Arrow IPC stream (schema + one record batch). */
+  toIpcStream(): Uint8Array {
+    const parts = new IpcBatchParts();
+    for (const b of this.builders) b.collect(parts);
+    return encodeIpcStream(schemaMessageOf(this.pipeline), this.rows, parts);
   }
 
-  /** Encodes the rows appended so far as one Parquet file with one row group. Call once. */
+  /** Encodes the rows appended so far as one Parquet file with one row group. */
   encode(meta: FileMetadata): Uint8Array {
-    return encodeArrowTable(this.toArrowTable(), this.pipeline, meta, this.rows, this.mostlyDistinctColumns());
+    return encodeIpc(this.toIpcStream(), this.pipeline, meta, this.rows, this.mostlyDistinctColumns());
   }
 }
 
-function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, rows: number, noDictionary: string[]): Uint8Array {
+/** The framed IPC schema message of each pipeline's files, built once. */
+const schemaMessages = new WeakMap<Pipeline, Uint8Array>();
+function schemaMessageOf(pipeline: Pipeline): Uint8Array {
+  let m = schemaMessages.get(pipeline);
+  if (m === undefined) {
+    m = schemaMessage(arrowSchema(pipeline));
+    schemaMessages.set(pipeline, m);
+  }
+  return m;
+}
+
+function encodeIpc(ipc: Uint8Array, pipeline: Pipeline, meta: FileMetadata, rows: number, noDictionary: string[]): Uint8Array {
+  loadParquetLibraries();
   const kv = new Map<string, string>([
     ['lakeloader.version', LOADER_VERSION],
     ['lakeloader.pipeline', meta.pipeline],
@@ -493,7 +500,7 @@ function encodeArrowTable(table: Table, pipeline: Pipeline, meta: FileMetadata, 
     .setKeyValueMetadata(kv);
   for (const name of noDictionary) builder = builder.setColumnDictionaryEnabled(name, false);
   const props = builder.build();
-  const wasmTable = PW.Table.fromIPCStream(A.tableToIPC(table, 'stream'));
+  const wasmTable = PW.Table.fromIPCStream(ipc);
   return PW.writeParquet(wasmTable, props);
 }
 
