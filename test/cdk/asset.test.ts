@@ -17,20 +17,11 @@ import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
 import { parquetWasmPath, PARQUET_WASM_FILE } from '../../lib/infra/lake-loader';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/infra/monitoring';
+import type { BatchSummary } from '../../lambdas/core/report';
 import { clickstream } from '../../pipelines/clickstream';
 import { build, MSK_ARN } from './helpers';
 
-interface Summary {
-  in: number;
-  written: number;
-  rows: number;
-  quarantined: number;
-  filtered: number;
-  duplicates: number;
-  files: number;
-  partitionsRegistered: number;
-}
-type Handler = (event: unknown, context?: Record<string, unknown>) => Promise<Summary>;
+type Handler = (event: unknown, context?: Record<string, unknown>) => Promise<BatchSummary>;
 
 let outdir: string;
 let assetDir: string;
@@ -119,7 +110,7 @@ describe('synthesized Lambda asset', () => {
       for (const line of String(chunk).split('\n')) if (line.startsWith('{"_aws"')) emf.push(JSON.parse(line));
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stdout.write;
-    let summary: Summary;
+    let summary: BatchSummary;
     try {
       summary = await handler(event, { awsRequestId: 'asset-test-1', functionName: 'loader' });
     } finally {
