@@ -84,6 +84,42 @@ describe('Parquet encoding', () => {
     expect(enc.big).toMatch(/RLE_DICTIONARY/); // 3 distinct values
   });
 
+  it('keeps min/max statistics on scalar and short repetitive columns, not on unique, long or nested ones', { timeout: 30_000 }, async () => {
+    const p = definePipeline({
+      name: 'stats',
+      topics: ['t'],
+      valueFormat: 'json',
+      partitioning: { by: 'none' },
+      columns: [
+        { name: 'ts', type: 'timestamp' },
+        { name: 'n', type: 'bigint' },
+        { name: 'code', type: 'string' },
+        { name: 'id', type: 'string' },
+        { name: 'url', type: 'string' },
+        { name: 'tags', type: 'array<string>' },
+      ],
+    });
+    const conform = createRowConformer(p);
+    const b = new ParquetFileBuilder(p, 1);
+    for (let k = 0; k < 300; k++) {
+      const row = { ts: k * 1000, n: k, code: ['DE', 'FR', 'US'][k % 3], id: `id-${k}`, url: `https://example.com/products/category-${k % 5}/item?utm_source=newsletter`, tags: ['x'] };
+      b.append(conform(row, { topic: 't', partition: 4, offset: 10 + k, timestamp: 0 }));
+    }
+    const meta = await parquetMetadata(parquetFile(b.encode({ pipeline: 'stats', topic: 't', partition: 4, firstOffset: 10, lastOffset: 309 })));
+    const stats = Object.fromEntries(meta.map((m) => [String(m.path_in_schema), [m.stats_min_value, m.stats_max_value].map((v) => (v === null || v === undefined ? null : String(v)))]));
+    expect(stats.n).toEqual(['0', '299']);
+    expect(stats._offset).toEqual(['10', '309']);
+    expect(stats._partition).toEqual(['4', '4']);
+    expect(stats.ts[0]).toMatch(/^1970-01-01 00:00:00/);
+    expect(stats.ts[1]).toMatch(/^1970-01-01 00:04:59/);
+    expect(stats.code).toEqual(['DE', 'US']); // short and repetitive
+    expect(stats.id).toEqual([null, null]); // mostly distinct
+    expect(stats.url).toEqual([null, null]); // long
+    const nested = Object.keys(stats).filter((k) => k.startsWith('tags'));
+    expect(nested.length).toBe(1);
+    expect(stats[nested[0]]).toEqual([null, null]);
+  });
+
   it('encodeEmptyParquet: a valid file with the table schema and zero rows', { timeout: 30_000 }, async () => {
     const body = encodeEmptyParquet(clickstream);
     const file = parquetFile(body);
