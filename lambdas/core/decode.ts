@@ -4,7 +4,7 @@
  * Every way a value can be unusable has its own readable reason (a {@link DecodeError}); the
  * caller quarantines the record with it. Integers beyond 2^53 come back as exact `bigint`s.
  */
-import { JsonParseError, needsExactParse, parseJsonExact } from './json';
+import { JsonParseError, needsExactParse, parseJsonBig, parseJsonExact } from './json';
 
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -84,7 +84,7 @@ export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeL
     throw new DecodeError(`value is not valid UTF-8 (invalid byte sequence at byte offset ${firstInvalidUtf8(bytes)})`);
   }
   try {
-    if (needsExactParse(text, limits.maxNestingDepth)) return parseJsonExact(text, limits.maxNestingDepth);
+    if (needsExactParse(text, limits.maxNestingDepth)) return parseJsonBig(text, limits.maxNestingDepth);
     return JSON.parse(text);
   } catch (e) {
     if (!(e instanceof SyntaxError) && !(e instanceof JsonParseError)) throw e;

@@ -65,6 +65,114 @@ export function needsExactParse(text: string, maxDepth: number): boolean {
   return false;
 }
 
+/** Deepest nesting {@link parseJsonBig} handles itself (its revive step recurses); deeper goes to parseJsonExact. */
+const MAX_FAST_DEPTH = 1000;
+
+/**
+ * The same value as {@link parseJsonExact}, several times faster on valid texts: V8's `JSON.parse`
+ * on a copy of the text in which every integer literal beyond ±(2^53−1) is turned into a string
+ * marked with a leading U+0000, then those strings become `bigint`s. One linear scan finds the
+ * literals (outside strings) and the nesting depth. A text that is invalid, nests deeper than
+ * `maxDepth`, or holds an escaped U+0000 (which could pass for a marker) goes to parseJsonExact,
+ * which gives the classified error (or the value).
+ * @throws JsonParseError as parseJsonExact does, or SyntaxError from JSON.parse for an invalid text.
+ */
+export function parseJsonBig(text: string, maxDepth: number): unknown {
+  const n = text.length;
+  let out = '';
+  let from = 0;
+  let marks = 0;
+  let depth = 0;
+  let deepest = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string: the next quote not preceded by an odd number of backslashes.
+      let q = i;
+      for (;;) {
+        q = text.indexOf('"', q + 1);
+        if (q < 0) return parseJsonExact(text, maxDepth); // unterminated: let the exact parser explain
+        let b = q - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        if ((q - 1 - b) % 2 === 0) break;
+      }
+      i = q + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      i++;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      const d = i < n ? text.charCodeAt(i) : 0;
+      if (d === 0x2e || d === 0x65 || d === 0x45) {
+        // A fraction or exponent: JSON.parse's number is the exact parser's too.
+        i++;
+        while (i < n && isNumberChar(text.charCodeAt(i))) i++;
+        continue;
+      }
+      const first = c === 0x2d ? start + 1 : start;
+      // 16+ digits, no leading zero (an invalid literal must stay invalid), beyond 2^53−1.
+      if (i - first >= 16 && text.charCodeAt(first) !== 0x30) {
+        const lexeme = text.slice(start, i);
+        const v = Number(lexeme);
+        if (v > MAX_SAFE || v < -MAX_SAFE) {
+          out += `${text.slice(from, start)}"\\u0000${lexeme}"`;
+          from = i;
+          marks++;
+        }
+      }
+    } else {
+      i++;
+    }
+  }
+  if (deepest > maxDepth || deepest > MAX_FAST_DEPTH || (marks > 0 && text.includes('\\u0000'))) return parseJsonExact(text, maxDepth);
+  if (marks === 0) return JSON.parse(text);
+  const value: unknown = JSON.parse(out + text.slice(from));
+  const revived = revive(value);
+  return revived === INVALID ? parseJsonExact(text, maxDepth) : revived;
+}
+
+const isNumberChar = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45;
+
+/** Returned by revive when a marker turned up as an object key (the text had a number where a key belongs). */
+const INVALID = Symbol('invalid');
+
+/** Replaces the U+0000-marked strings of parseJsonBig by bigints, in place. */
+function revive(v: unknown): unknown {
+  if (typeof v === 'string') return v.charCodeAt(0) === 0 ? BigInt(v.slice(1)) : v;
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e: unknown = v[i];
+      if (typeof e === 'string' || (e !== null && typeof e === 'object')) {
+        const r = revive(e);
+        if (r === INVALID) return INVALID;
+        v[i] = r;
+      }
+    }
+    return v;
+  }
+  const obj = v as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (k.charCodeAt(0) === 0) return INVALID;
+    const e = obj[k];
+    if (typeof e === 'string' || (e !== null && typeof e === 'object')) {
+      const r = revive(e);
+      if (r === INVALID) return INVALID;
+      if (r !== e) {
+        if (k === '__proto__') Object.defineProperty(obj, k, { value: r, enumerable: true, writable: true, configurable: true });
+        else obj[k] = r;
+      }
+    }
+  }
+  return obj;
+}
+
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 const MAX_SAFE = 9007199254740991;
 // eslint-disable-next-line no-control-regex

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DecodeError, base64ByteLength, decodeJsonValue, expectObject } from '../../lambdas/core/decode';
-import { JsonParseError, hasLongDigitRun, needsExactParse, parseJsonExact } from '../../lambdas/core/json';
+import { JsonParseError, hasLongDigitRun, needsExactParse, parseJsonBig, parseJsonExact } from '../../lambdas/core/json';
 
 const LIMITS = { maxValueBytes: 1024 * 1024, maxNestingDepth: 100 };
 const b64 = (v: string | Uint8Array) => Buffer.from(v).toString('base64');
@@ -135,5 +135,60 @@ describe('parseJsonExact', () => {
       return 'ok';
     };
     expect([kind('[[[1]]]'), kind('[[[[1]]]]'), kind('{"a":1}x'), kind('{"a":01}'), kind('"\\x"'), kind('tru')]).toEqual(['ok', 'depth', 'trailing', 'syntax', 'syntax', 'syntax']);
+  });
+});
+
+describe('parseJsonBig', () => {
+  /** The outcome of a parser: its value (bigints tagged) or its error class and kind. */
+  const outcome = (parse: () => unknown) => {
+    try {
+      return { value: JSON.stringify(parse(), (_, v) => (typeof v === 'bigint' ? `big:${v}` : v)) };
+    } catch (e) {
+      return { error: e instanceof JsonParseError ? e.kind : e instanceof SyntaxError ? 'syntax' : String(e) };
+    }
+  };
+  const bigLiteral = fc.oneof(
+    fc.bigInt({ min: 2n ** 53n - 3n, max: 2n ** 70n }),
+    fc.bigInt({ min: -(2n ** 70n), max: -(2n ** 53n) + 3n }),
+    fc.constantFrom(9007199254740991n, 9007199254740992n, -9007199254740992n, 1234567890123456n),
+  );
+  /** JSON texts with big integer literals spliced in as values, in arrays, objects and strings. */
+  const textArb = fc.tuple(fc.json({ maxDepth: 4 }), fc.array(bigLiteral, { maxLength: 4 }), fc.nat(), fc.boolean()).map(([json, bigs, seed, inString]) => {
+    const parts = bigs.map((b, k) => (inString && k === 0 ? `"${b}"` : String(b)));
+    const spliced = parts.length ? `[${[json, ...parts].join(',')},{"k${seed % 7}":${parts[0]},"__proto__":${parts[parts.length - 1]}}]` : json;
+    return spliced;
+  });
+
+  it('gives exactly what parseJsonExact gives, on valid texts with and without big integers', () => {
+    fc.assert(
+      fc.property(textArb, (text) => {
+        expect(outcome(() => parseJsonBig(text, 100))).toEqual(outcome(() => parseJsonExact(text, 100)));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('rejects what parseJsonExact rejects, when a text is cut, mangled or too deep', () => {
+    fc.assert(
+      fc.property(textArb, fc.nat(), fc.constantFrom('', 'x', '0', '"', '\\', '{', ']', ':', '12345678901234567890', '012345678901234567890'), fc.integer({ min: 1, max: 6 }), (text, at, insert, depth) => {
+        const k = at % (text.length + 1);
+        const bad = text.slice(0, k) + insert + text.slice(k + (at % 3));
+        const exact = outcome(() => parseJsonExact(bad, depth));
+        const fast = outcome(() => parseJsonBig(bad, depth));
+        if ('error' in exact) expect('error' in fast, bad).toBe(true);
+        else expect(fast, bad).toEqual(exact);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('keeps invalid texts invalid and big integers exact', () => {
+    expect(parseJsonBig('{"id":12345678901234567890,"s":"12345678901234567890","n":[-98765432109876543210,1.5e300]}', 10)).toEqual({ id: 12345678901234567890n, s: '12345678901234567890', n: [-98765432109876543210n, 1.5e300] });
+    expect(() => parseJsonBig('{12345678901234567890:1}', 10)).toThrow(); // a number as a key stays a syntax error
+    expect(() => parseJsonBig('[012345678901234567890]', 10)).toThrow(); // leading zero
+    expect(parseJsonBig('["\\u0000x",12345678901234567890]', 10)).toEqual(['\u0000x', 12345678901234567890n]); // escaped NUL: exact parser
+    const proto = parseJsonBig('{"__proto__":12345678901234567890}', 10) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(proto.__proto__).toBe(12345678901234567890n);
   });
 });
