@@ -22,8 +22,8 @@
  * that are not declared are dropped, or quarantine the record when `unknownFields: 'quarantine'`.
  */
 import type { ColumnType } from './types';
+import { INEXACT_NUMBER, jsonTypeName, type InexactNumberError, type decodeJsonValueRounded } from './decode';
 import type { Column, Pipeline, RecordMeta, Row } from './pipeline';
-import { jsonTypeName } from './decode';
 
 /** A conformed map: keys and values in parallel arrays (two allocations per map, not one per entry). */
 export class MapValue {
@@ -248,6 +248,10 @@ export function parseTimestamp(v: unknown): number {
   return ms;
 }
 
+const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+/** Set while a row conformer runs in `roundedNumbers` mode (see {@link RowConformer}). */
+let roundedNumbers = false;
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const hasOwn = Object.prototype.hasOwnProperty;
 /** `row[name]`, but never a value inherited from Object.prototype (a field named `constructor` or `toString`). */
@@ -258,6 +262,7 @@ const ownField = (row: Record<string, unknown>, name: string): unknown => (name 
  * @throws FieldError (internal) — callers use {@link createRowConformer}, which turns it into a ConformError.
  */
 export function conformValue(v: unknown, type: ColumnType): Conformed {
+  if (roundedNumbers && typeof v === 'number' && !(v <= MAX_SAFE_INTEGER && v >= -MAX_SAFE_INTEGER)) throw INEXACT_NUMBER;
   switch (type.kind) {
     case 'string':
       if (typeof v === 'string') return v;
@@ -336,8 +341,12 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
   }
 }
 
-/** Conforms one row: the values of `pipeline.columns` in order, then those of the partition columns. */
-export type RowConformer = (row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>) => Conformed[];
+/**
+ * Conforms one row: the values of `pipeline.columns` in order, then those of the partition columns.
+ * With `roundedNumbers` (a row from {@link decodeJsonValueRounded}), any number beyond ±(2^53−1)
+ * throws {@link InexactNumberError} instead of being conformed: its digits may have been rounded.
+ */
+export type RowConformer = (row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>, roundedNumbers?: boolean) => Conformed[];
 
 /** The columns a row is conformed into: file columns, then column partition keys. */
 export function conformedColumns(pipeline: Pipeline): Column[] {
@@ -357,7 +366,16 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   const required = cols.map((c) => c.required);
   const inherited = fields.map((f) => f in Object.prototype);
   const known = pipeline.unknownFields === 'quarantine' ? new Set(cols.filter((c) => !c.kafka).map((c) => c.field)) : null;
-  return (row, meta) => {
+  return (row, meta, rounded = false) => {
+    roundedNumbers = rounded;
+    try {
+      return conformRow(row, meta);
+    } finally {
+      roundedNumbers = false;
+    }
+  };
+
+  function conformRow(row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): Conformed[] {
     if (known) {
       for (const k of Object.keys(row)) {
         if (!known.has(k)) throw new ConformError(`unknown field "${k}": it is not a declared column and unknownFields is 'quarantine'`);
@@ -389,5 +407,5 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
       }
     }
     return out;
-  };
+  }
 }

@@ -4,7 +4,7 @@
  * Every way a value can be unusable has its own readable reason (a {@link DecodeError}); the
  * caller quarantines the record with it. Integers beyond 2^53 come back as exact `bigint`s.
  */
-import { JsonParseError, needsExactParse, parseJsonBig, parseJsonExact } from './json';
+import { JsonParseError, mayNestDeeper, needsExactParse, parseJsonBig, parseJsonExact } from './json';
 
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -68,6 +68,22 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
  *   invalid JSON (with the position), text after the JSON value, or nesting over the depth limit.
  */
 export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeLimits): unknown {
+  return decode(valueBase64, limits, true);
+}
+
+/**
+ * {@link decodeJsonValue} without the scan for big integers: an integer literal beyond 2^53 comes
+ * back as the rounded `number` `JSON.parse` gives (every other value, and every error, is the
+ * same). For a caller that notices such numbers itself — the row conformer's `roundedNumbers`
+ * mode throws {@link InexactNumberError} — and then decodes that one record again with
+ * decodeJsonValue. Saves a scan of every value for the few that hold an integer beyond 2^53.
+ * @throws DecodeError as decodeJsonValue does.
+ */
+export function decodeJsonValueRounded(valueBase64: string | undefined, limits: DecodeLimits): unknown {
+  return decode(valueBase64, limits, false);
+}
+
+function decode(valueBase64: string | undefined, limits: DecodeLimits, exact: boolean): unknown {
   if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) {
     throw new DecodeError('empty value (tombstone): the record has no value to load');
   }
@@ -84,7 +100,7 @@ export function decodeJsonValue(valueBase64: string | undefined, limits: DecodeL
     throw new DecodeError(`value is not valid UTF-8 (invalid byte sequence at byte offset ${firstInvalidUtf8(bytes)})`);
   }
   try {
-    if (needsExactParse(text, limits.maxNestingDepth)) return parseJsonBig(text, limits.maxNestingDepth);
+    if (exact ? needsExactParse(text, limits.maxNestingDepth) : mayNestDeeper(text, limits.maxNestingDepth)) return parseJsonBig(text, limits.maxNestingDepth);
     return JSON.parse(text);
   } catch (e) {
     if (!(e instanceof SyntaxError) && !(e instanceof JsonParseError)) throw e;
@@ -111,6 +127,21 @@ function throwClassified(e: JsonParseError): never {
       throw new DecodeError(`invalid JSON: ${e.message}`);
   }
 }
+
+/**
+ * A row conformed in `roundedNumbers` mode met a number beyond ±(2^53−1), which
+ * {@link decodeJsonValueRounded} may have rounded: decode the record exactly and conform again.
+ * A signal between the loader's stages, never a quarantine reason.
+ */
+export class InexactNumberError extends Error {
+  constructor() {
+    super('a number beyond 2^53 was decoded without exact digits: decode the record with decodeJsonValue');
+    this.name = 'InexactNumberError';
+  }
+}
+
+/** The one InexactNumberError thrown (a signal: no per-throw stack trace to capture). */
+export const INEXACT_NUMBER = new InexactNumberError();
 
 /** A short name for the JSON type of a value, for error messages: `array`, `string`, `null`, … */
 export function jsonTypeName(v: unknown): string {

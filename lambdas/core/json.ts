@@ -58,7 +58,11 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
  * runs inside strings, many sibling objects) only cost a slower, exact parse.
  */
 export function needsExactParse(text: string, maxDepth: number): boolean {
-  if (hasLongDigitRun(text)) return true;
+  return hasLongDigitRun(text) || mayNestDeeper(text, maxDepth);
+}
+
+/** True when `text` has more than `maxDepth` `[`/`{` bytes, i.e. may nest deeper than that (native `indexOf` only). */
+export function mayNestDeeper(text: string, maxDepth: number): boolean {
   let openers = 0;
   for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++openers > maxDepth) return true;
   for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++openers > maxDepth) return true;

@@ -9,8 +9,8 @@
  * A record's rows are appended only when all of them conformed and partitioned, so a record is
  * either entirely in the table or entirely in the quarantine.
  */
-import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, DecodeError, decodeJsonValue, expectObject, type DecodeLimits } from './decode';
-import { ConformError, createRowConformer, type Conformed } from './conform';
+import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, DecodeError, InexactNumberError, decodeJsonValue, decodeJsonValueRounded, expectObject, type DecodeLimits } from './decode';
+import { ConformError, createRowConformer, type Conformed, type RowConformer } from './conform';
 import { PartitionError, createPartitioner, type PartitionTarget } from './partition';
 import { ParquetFileBuilder, encodeEmptyFile } from './parquet';
 import { TransformError, applyTransform } from './transform';
@@ -112,7 +112,9 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     // proxies), so anything they throw is the record's fault, not the loader's.
     let readingTransformRows = false;
     try {
-      const value = decodeJsonValue(rec.value, limits);
+      // Without a transform only the conformer reads the value, and it notices a number beyond
+      // 2^53 (InexactNumberError below), so the digit scan of decodeJsonValue is skipped.
+      const value = transform ? decodeJsonValue(rec.value, limits) : decodeJsonValueRounded(rec.value, limits);
       let rows: Row[] | null;
       if (transform) {
         rows = applyTransform(transform, value, recordMeta(rec));
@@ -125,7 +127,7 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
       }
       readingTransformRows = rows !== null;
       if (rows === null || rows.length === 1) {
-        const values = conform(rows === null ? expectObject(value) : rows[0], meta);
+        const values = rows === null ? conformRounded(conform, rec, value, meta, limits) : conform(rows[0], meta);
         const target = partition(values, rec.timestamp);
         readingTransformRows = false;
         append(groups, target, values, rec.offset, pipeline, capacity);
@@ -175,6 +177,16 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     quarantine,
     counts: { in: records.length, written, rows: rowsWritten, quarantined: quarantine.length, filtered, duplicates: 0 },
   };
+}
+
+/** Conforms a value from decodeJsonValueRounded; a record with a number beyond 2^53 is decoded exactly and conformed again. */
+function conformRounded(conform: RowConformer, rec: MskRecord, value: unknown, meta: Parameters<RowConformer>[1], limits: DecodeLimits): Conformed[] {
+  try {
+    return conform(expectObject(value), meta, true);
+  } catch (e) {
+    if (!(e instanceof InexactNumberError)) throw e;
+    return conform(expectObject(decodeJsonValue(rec.value, limits)), meta);
+  }
 }
 
 function append(groups: Map<string, Group>, target: PartitionTarget, values: Conformed[], offset: number, pipeline: Pipeline, capacity: number) {

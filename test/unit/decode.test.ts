@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DecodeError, base64ByteLength, decodeJsonValue, expectObject } from '../../lambdas/core/decode';
+import { DecodeError, InexactNumberError, base64ByteLength, decodeJsonValue, decodeJsonValueRounded, expectObject } from '../../lambdas/core/decode';
+import { createRowConformer } from '../../lambdas/core/conform';
+import { definePipeline } from '../../lambdas/core/pipeline';
 import { JsonParseError, hasLongDigitRun, needsExactParse, parseJsonBig, parseJsonExact } from '../../lambdas/core/json';
 
 const LIMITS = { maxValueBytes: 1024 * 1024, maxNestingDepth: 100 };
@@ -190,5 +192,35 @@ describe('parseJsonBig', () => {
     const proto = parseJsonBig('{"__proto__":12345678901234567890}', 10) as Record<string, unknown>;
     expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
     expect(proto.__proto__).toBe(12345678901234567890n);
+  });
+});
+
+describe('decodeJsonValueRounded', () => {
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  const limits = { maxValueBytes: 1000, maxNestingDepth: 3 };
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+
+  it('rounds integers beyond 2^53 as JSON.parse does; same value or error as decodeJsonValue otherwise', () => {
+    expect(decodeJsonValueRounded(b64('{"a":12345678901234567891}'), limits)).toEqual({ a: 12345678901234567891 });
+    expect(decodeJsonValue(b64('{"a":12345678901234567891}'), limits)).toEqual({ a: 12345678901234567891n });
+    for (const text of ['{"a":[1,{"b":"12345678901234567891"}]}', '[[[[1]]]]', '{"a":1} x', '{"a":01}', '\ufeff{}', '{"a":"\\x"}', '', '[[[1]]]']) {
+      expect(outcome(() => decodeJsonValueRounded(b64(text), limits)), text).toEqual(outcome(() => decodeJsonValue(b64(text), limits)));
+    }
+  });
+
+  it('a conformer in roundedNumbers mode signals such a number instead of conforming it', () => {
+    const p = definePipeline({ name: 'r', topics: ['t'], valueFormat: 'json', partitioning: { by: 'none' }, columns: [{ name: 'x', type: 'string' }, { name: 'y', type: 'double' }] });
+    const conform = createRowConformer(p);
+    const meta = { topic: 't', partition: 0, offset: 0, timestamp: 0 };
+    expect(() => conform({ x: 2 ** 60 }, meta, true)).toThrow(InexactNumberError);
+    expect(() => conform({ y: -(2 ** 60) }, meta, true)).toThrow(InexactNumberError);
+    expect(conform({ x: 2 ** 53 - 1, y: 1.5 }, meta, true).slice(0, 2)).toEqual(['9007199254740991', 1.5]);
+    expect(conform({ x: 2 ** 60 }, meta)[0]).toBe('1152921504606847000'); // default mode conforms it (String of the number)
   });
 });

@@ -216,3 +216,42 @@ describe('serializeQuarantine', () => {
     expect(serializeQuarantine([]).length).toBe(0);
   });
 });
+
+describe('prepareBatch: integers beyond 2^53 without a transform (decoded rounded, then exactly when met)', () => {
+  const p = definePipeline({
+    name: 'bigs',
+    topics: ['t'],
+    valueFormat: 'json',
+    partitioning: { by: 'none' },
+    keepKafkaCoordinates: false,
+    columns: [
+      { name: 'id', type: 'bigint' },
+      { name: 's', type: 'string' },
+      { name: 'dec', type: 'decimal(38,2)' },
+      { name: 'm', type: 'map<string,string>' },
+      { name: 'arr', type: 'array<bigint>' },
+      { name: 'i', type: 'int' },
+      { name: 'd', type: 'double' },
+    ],
+  });
+  const rec = (offset: number, value: string) => toMskRecord({ topic: 't', partition: 0, offset, timestamp: 0, value });
+
+  it('loads the exact digits into every kind of column and quarantines with the exact value', { timeout: 30_000 }, async () => {
+    const batch = await prepareBatch(p, [
+      rec(0, '{"id":9223372036854775807,"s":12345678901234567891,"dec":123456789012345678901234567890,"m":{"k":-98765432109876543211},"arr":[9007199254740993,1],"d":1e300}'),
+      rec(1, '{"id":-9223372036854775808,"s":"x","d":18446744073709551617}'),
+      rec(2, '{"id":1,"i":12345678901234567890}'),
+      rec(3, '{"id":9223372036854775808}'),
+    ]);
+    expect(batch.quarantine.map((q) => [q.kafka_offset, q.error])).toEqual([
+      [2, 'column "i": int overflow: 12345678901234567890 is outside the int32 range -2147483648..2147483647'],
+      [3, expect.stringContaining('bigint out of range: 9223372036854775808')],
+    ]);
+    const file = parquetFile(batch.files[0].body);
+    const rows = await query(`SELECT id::VARCHAR AS id, s, dec::VARCHAR AS dec, m['k'] AS mk, arr[1]::VARCHAR AS a0, d FROM read_parquet('${file}') ORDER BY id`);
+    expect(rows).toEqual([
+      { id: '-9223372036854775808', s: 'x', dec: null, mk: null, a0: null, d: 18446744073709551617 },
+      { id: '9223372036854775807', s: '12345678901234567891', dec: '123456789012345678901234567890.00', mk: '-98765432109876543211', a0: '9007199254740993', d: 1e300 },
+    ]);
+  });
+});
