@@ -9,7 +9,7 @@
  * of the conformed rows; an implementation that buffers rows and builds columns at encode time
  * moves that work into `encode`), encode (columns → Arrow data → IPC → parquet-wasm → Parquet bytes).
  */
-import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, decodeJsonValue } from '../../lambdas/core/decode';
+import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, InexactNumberError, decodeJsonValue, decodeJsonValueRounded } from '../../lambdas/core/decode';
 import { createRowConformer, type Conformed } from '../../lambdas/core/conform';
 import { createPartitioner } from '../../lambdas/core/partition';
 import { ParquetFileBuilder } from '../../lambdas/core/parquet';
@@ -38,12 +38,15 @@ export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: S
   const limits = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH };
   let skipped = 0;
 
+  // As prepareBatch: without a transform, decode rounded and re-decode a record exactly when the
+  // conformer meets a number beyond 2^53 (that re-decode counts in `conform`).
+  const rounded = !pipeline.transform;
   let t = cpuNow();
   const values: unknown[] = [];
   const metas: MskRecord[] = [];
   for (const r of records) {
     try {
-      values.push(decodeJsonValue(r.value, limits));
+      values.push(rounded ? decodeJsonValueRounded(r.value, limits) : decodeJsonValue(r.value, limits));
       metas.push(r);
     } catch {
       skipped++;
@@ -85,7 +88,13 @@ export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: S
   for (let i = 0; i < rows.length; i++) {
     const m = rowMeta[i];
     try {
-      const v = conformer(rows[i], m);
+      let v: Conformed[];
+      try {
+        v = conformer(rows[i], m, rounded);
+      } catch (e) {
+        if (!(e instanceof InexactNumberError)) throw e;
+        v = conformer(decodeJsonValue(m.value, limits) as Row, m);
+      }
       const target = partitioner(v, m.timestamp);
       let g = groups.get(target.hivePath);
       if (!g) groups.set(target.hivePath, (g = []));
