@@ -87,24 +87,41 @@ interface ColumnBuilder {
   collect(parts: IpcBatchParts): void;
 }
 
-/** Validity bitmap; a bit is set for each non-null value. */
+/**
+ * Validity bitmap; a bit is set for each non-null value. Allocated at the first null (a column
+ * without nulls, the common case, writes no bitmap and spends nothing on one).
+ */
 class Validity {
-  bits: Uint8Array;
+  bits: Uint8Array | null = null;
   nulls = 0;
-  constructor(capacity: number) {
-    this.bits = new Uint8Array((capacity >> 3) + 1);
-  }
+  constructor(private readonly capacity: number) {}
   set(i: number, valid: boolean) {
-    if ((i >> 3) >= this.bits.length) {
-      const next = new Uint8Array(this.bits.length * 2 + 1);
-      next.set(this.bits);
-      this.bits = next;
+    const bits = this.bits;
+    if (valid) {
+      if (bits !== null) {
+        if (i >> 3 >= bits.length) this.grow(i);
+        this.bits![i >> 3] |= 1 << (i & 7);
+      }
+    } else {
+      if (bits === null) this.firstNull(i);
+      else if (i >> 3 >= bits.length) this.grow(i);
+      this.nulls++;
     }
-    if (valid) this.bits[i >> 3] |= 1 << (i & 7);
-    else this.nulls++;
+  }
+  /** The values before index `i` were all valid. */
+  private firstNull(i: number) {
+    const bits = new Uint8Array(Math.max(this.capacity, i + 1, 8) >> 2);
+    bits.fill(0xff, 0, i >> 3);
+    bits[i >> 3] = (1 << (i & 7)) - 1;
+    this.bits = bits;
+  }
+  private grow(i: number) {
+    const next = new Uint8Array(Math.max(this.bits!.length * 2, (i >> 3) + 1));
+    next.set(this.bits!);
+    this.bits = next;
   }
   bitmap(length: number): Uint8Array | undefined {
-    return this.nulls === 0 ? undefined : this.bits.subarray(0, (length + 7) >> 3);
+    return this.nulls === 0 ? undefined : this.bits!.subarray(0, (length + 7) >> 3);
   }
 }
 
@@ -150,16 +167,16 @@ class FixedBuilder implements ColumnBuilder {
   private readonly validity: Validity;
   /** Set on top-level columns only (see DistinctSample). */
   sample: DistinctSample | null = null;
+  /** 32-bit words per value. */
+  private readonly width: number;
   constructor(
     private readonly kind: 'int32' | 'float32' | 'float64' | 'int64' | 'decimal',
     capacity: number,
   ) {
+    this.width = kind === 'int64' || kind === 'float64' ? 2 : kind === 'decimal' ? 4 : 1;
     this.words = new Uint32Array(this.width * Math.max(capacity, 1));
     this.views();
     this.validity = new Validity(capacity);
-  }
-  private get width() {
-    return this.kind === 'int64' || this.kind === 'float64' ? 2 : this.kind === 'decimal' ? 4 : 1;
   }
   private views() {
     const buf = this.words.buffer;
@@ -228,7 +245,7 @@ class BoolBuilder implements ColumnBuilder {
   }
   append(v: Conformed) {
     const i = this.length++;
-    this.values = grow(this.values, (i >> 3) + 1);
+    if ((i >> 3) + 1 > this.values.length) this.values = grow(this.values, (i >> 3) + 1);
     this.validity.set(i, v !== null);
     if (v === true) this.values[i >> 3] |= 1 << (i & 7);
   }
@@ -260,7 +277,7 @@ class StringBuilder implements ColumnBuilder {
   }
   append(v: Conformed) {
     const i = this.length++;
-    this.offsets = grow(this.offsets, i + 2);
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
     if (v !== null) {
       const s = v as string;
@@ -312,7 +329,7 @@ class ListBuilder implements ColumnBuilder {
   }
   append(v: Conformed) {
     const i = this.length++;
-    this.offsets = grow(this.offsets, i + 2);
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
     if (v !== null) for (const e of v as Conformed[]) this.child.append(e);
     this.offsets[i + 1] = this.child.length;
@@ -341,7 +358,7 @@ class MapBuilder implements ColumnBuilder {
   }
   append(v: Conformed) {
     const i = this.length++;
-    this.offsets = grow(this.offsets, i + 2);
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
     if (v !== null) {
       const m = v as MapValue;
