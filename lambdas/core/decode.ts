@@ -4,6 +4,7 @@
  * Every way a value can be unusable has its own readable reason (a {@link DecodeError}); the
  * caller quarantines the record with it. Integers beyond 2^53 come back as exact `bigint`s.
  */
+import { writeBase64 } from './raw-buffer';
 import { JsonParseError, mayNestDeeper, needsExactParse, parseJsonBig, parseJsonExact } from './json';
 
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
@@ -92,7 +93,7 @@ function decode(valueBase64: string | undefined, limits: DecodeLimits, exact: bo
     throw new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
   }
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-  const bytes = scratch.subarray(0, scratch.write(valueBase64, 0, 'base64'));
+  const bytes = scratch.subarray(0, writeBase64(scratch, valueBase64));
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -21,6 +21,7 @@ import type { ColumnType } from './types';
 import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
 import { IpcBatchParts, encodeIpcStream, schemaMessage } from './ipc';
+import { writeUtf8 } from './raw-buffer';
 
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
@@ -286,10 +287,10 @@ class StringBuilder implements ColumnBuilder {
       const max = s.length * 3;
       if (this.pos + max > this.bytes.length) {
         const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + max));
-        this.bytes.copy(next, 0, 0, this.pos);
+        next.set(this.bytes.subarray(0, this.pos)); // TypedArray#set: no Buffer#copy argument checks
         this.bytes = next;
       }
-      // Short ASCII strings are copied in JS (cheaper than a native call); the rest via Buffer.write.
+      // Short ASCII strings are copied in JS (cheaper than a native call); the rest via writeUtf8.
       const bytes = this.bytes;
       let p = this.pos;
       let k = 0;
@@ -302,7 +303,7 @@ class StringBuilder implements ColumnBuilder {
         }
       }
       p += k;
-      this.pos = k === n ? p : p + bytes.write(k === 0 ? s : s.slice(k), p, 'utf8');
+      this.pos = k === n ? p : p + writeUtf8(bytes, k === 0 ? s : s.slice(k), p);
       if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
     }
     this.offsets[i + 1] = this.pos;
