@@ -73,12 +73,18 @@ export function schemaMessage(schema: ArrowModule.Schema): Uint8Array {
   return framed(M.Message.encode(M.Message.from(schema)));
 }
 
+/** Reused by {@link encodeIpcStream}'s `transient` mode; grows, never shrinks. */
+let scratch = new Uint8Array(0);
+
 /**
  * One complete Arrow IPC stream: `schemaMsg` (from {@link schemaMessage}), one record batch of
  * `rows` rows made of `parts`, and the end-of-stream marker.
+ * @param transient when true, the bytes are written into a module-level buffer reused by the next
+ *   call (no multi-megabyte allocation per file): for a consumer that copies them at once, such as
+ *   parquet-wasm's `Table.fromIPCStream`. Otherwise a fresh array the caller owns.
  * @throws IpcLayoutError when `parts` has no nodes (a record batch always has ≥ 1 column).
  */
-export function encodeIpcStream(schemaMsg: Uint8Array, rows: number, parts: IpcBatchParts): Uint8Array {
+export function encodeIpcStream(schemaMsg: Uint8Array, rows: number, parts: IpcBatchParts, transient = false): Uint8Array {
   load();
   const { nodes, buffers } = parts;
   if (nodes.length === 0) throw new IpcLayoutError('a record batch needs at least one column');
@@ -94,20 +100,30 @@ export function encodeIpcStream(schemaMsg: Uint8Array, rows: number, parts: IpcB
   const header = new M.RecordBatch(rows, fieldNodes, regions, null);
   const batchMsg = framed(M.Message.encode(M.Message.from(header, bodyLength)));
 
-  const out = new Uint8Array(schemaMsg.byteLength + batchMsg.byteLength + bodyLength + 8);
+  const total = schemaMsg.byteLength + batchMsg.byteLength + bodyLength + 8;
+  let out: Uint8Array;
+  if (transient) {
+    if (scratch.byteLength < total) scratch = new Uint8Array(Math.max(total, Math.floor(scratch.byteLength * 1.5)));
+    out = scratch.subarray(0, total);
+  } else {
+    out = new Uint8Array(total);
+  }
   out.set(schemaMsg, 0);
   let pos = schemaMsg.byteLength;
   out.set(batchMsg, pos);
   pos += batchMsg.byteLength;
   for (let i = 0; i < buffers.length; i++) {
     const b = buffers[i];
-    out.set(b, pos); // the padding stays zero (fresh allocation)
+    out.set(b, pos);
+    const end = pos + b.byteLength;
     pos += pad8(b.byteLength);
+    if (transient) out.fill(0, end, pos); // padding is zero (a fresh array already is)
   }
   // End of stream: continuation marker + zero length.
   out[pos] = 0xff;
   out[pos + 1] = 0xff;
   out[pos + 2] = 0xff;
   out[pos + 3] = 0xff;
+  if (transient) out.fill(0, pos + 4, pos + 8);
   return out;
 }

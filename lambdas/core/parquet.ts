@@ -509,16 +509,20 @@ export class ParquetFileBuilder {
     this.rows++;
   }
 
-  /** The rows appended so far as one Arrow IPC stream (schema + one record batch). */
-  toIpcStream(): Uint8Array {
+  /**
+   * The rows appended so far as one Arrow IPC stream (schema + one record batch).
+   * @param transient see encodeIpcStream: bytes valid only until the next transient call.
+   */
+  toIpcStream(transient = false): Uint8Array {
     const parts = new IpcBatchParts();
     for (const b of this.builders) b.collect(parts);
-    return encodeIpcStream(schemaMessageOf(this.pipeline), this.rows, parts);
+    return encodeIpcStream(schemaMessageOf(this.pipeline), this.rows, parts, transient);
   }
 
   /** Encodes the rows appended so far as one Parquet file with one row group. */
   encode(meta: FileMetadata): Uint8Array {
-    return encodeIpc(this.toIpcStream(), this.pipeline, meta, this.rows, this.mostlyDistinctColumns(), this.statisticsColumns());
+    // fromIPCStream copies the stream into wasm memory at once, so a reused buffer will do.
+    return encodeIpc(this.toIpcStream(true), this.pipeline, meta, this.rows, this.mostlyDistinctColumns(), this.statisticsColumns());
   }
 }
 
