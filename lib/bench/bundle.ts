@@ -1,6 +1,6 @@
 /**
  * Bundles an entry the way the CDK construct (lib/infra/lake-loader.ts) bundles the loader Lambda
- * (esbuild: node platform, CJS, target node22, minified, source map, the AWS SDK bundled,
+ * (esbuild: node platform, CJS, target node22, minified, no source map (the construct default), the AWS SDK bundled,
  * parquet-wasm's `parquet_wasm_bg.wasm` copied beside `index.js`),
  * so cold start and memory are measured on what would be deployed.
  */
@@ -30,7 +30,7 @@ export interface BundleOptions {
   external?: string[];
   /** Source contents to bundle instead of reading `entry` (for generated entries). */
   contents?: string;
-  /** Write `index.js.map` (the construct does, and runs with `--enable-source-maps`). @default true */
+  /** Write `index.js.map` (the construct does only with `enableSourceMaps: true`). @default false */
   sourcemap?: boolean;
 }
 
@@ -60,7 +60,7 @@ export async function bundleLikeCdk(opts: BundleOptions): Promise<BundleResult> 
       format: 'cjs',
       target: 'node22',
       minify: true,
-      sourcemap: opts.sourcemap ?? true,
+      sourcemap: opts.sourcemap ?? false,
       external: opts.external ?? [],
       mainFields: ['module', 'main'],
       logLevel: 'silent',

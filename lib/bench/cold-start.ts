@@ -34,7 +34,7 @@ export interface ColdStartResult {
   sdkImports: Record<string, string[]>;
   handlerJsBytes: number;
   sdkJsBytes: number;
-  /** Zip of the handler bundle directory (index.js, index.js.map, parquet_wasm_bg.wasm): the deployment package. */
+  /** Zip of the handler bundle directory (index.js, parquet_wasm_bg.wasm): the deployment package. */
   packageZipBytes: number;
   packageUnzippedBytes: number;
 }
@@ -74,14 +74,14 @@ export function findSdkImports(files: string[] = runtimeSources()): Record<strin
 }
 
 /**
- * Requires `file` in a fresh Node process with `--enable-source-maps` (as the construct sets in
- * NODE_OPTIONS); returns [import ms, ms since process start].
+ * Requires `file` in a fresh Node process, with no flags (as the construct runs it by default; its
+ * `enableSourceMaps` prop would add `--enable-source-maps`); returns [import ms, ms since process start].
  */
 function importOnce(file: string, env: Record<string, string>): [number, number] {
   const script =
     'const t0=performance.now();require(process.argv[1]);const t1=performance.now();' +
     'process.stdout.write(JSON.stringify([t1-t0,t1]))';
-  const out = execFileSync(process.execPath, ['--enable-source-maps', '-e', script, file], { env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['-e', script, file], { env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
   const [importMs, sinceStart] = JSON.parse(out) as [number, number];
   return [importMs, sinceStart];
 }

@@ -48,7 +48,7 @@ afterAll(async () => {
 
 describe('synthesized Lambda asset', () => {
   it('has the bundle and the parquet-wasm binary beside it', () => {
-    expect(readdirSync(assetDir).sort()).toEqual(['index.js', 'index.js.map', PARQUET_WASM_FILE].sort());
+    expect(readdirSync(assetDir).sort()).toEqual(['index.js', PARQUET_WASM_FILE].sort());
     expect(readFileSync(join(assetDir, PARQUET_WASM_FILE)).equals(readFileSync(parquetWasmPath()))).toBe(true);
     const js = readFileSync(join(assetDir, 'index.js'), 'utf8');
     // CJS output: parquet-wasm reads the binary from the bundle's own directory.

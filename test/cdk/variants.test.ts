@@ -115,6 +115,19 @@ describe('self-managed Kafka in a VPC, two pipelines', () => {
   });
 });
 
+describe('source maps', () => {
+  const envOf = (enableSourceMaps?: boolean) => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Maps');
+    new LakeLoader(stack, 'L', { pipeline: clickstream, bucket: new s3.Bucket(stack, 'B'), databaseName: 'db', kafka: { kind: 'msk', clusterArn: MSK_ARN }, enableSourceMaps });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } });
+    return Object.values(fns)[0].Properties.Environment.Variables as Record<string, unknown>;
+  };
+  it('are off by default (the flag costs ~20 % of cold import) and on with enableSourceMaps', () => {
+    expect(envOf().NODE_OPTIONS).toBeUndefined();
+    expect(envOf(true).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+});
+
 describe('MSK cluster ARN as a token (e.g. a parameter or another stack\'s output)', () => {
   it('derives topic and group ARNs with Fn::Select over Fn::Split', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Tok');
