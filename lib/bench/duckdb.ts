@@ -7,39 +7,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Pipeline } from '../../lambdas/core/pipeline';
-import type { ColumnType } from '../../lambdas/core/types';
+import { duckDbType, quoteLiteral as sqlString } from '../local/sql';
 
-/** DuckDB's spelling of a Glue/Athena column type. */
-export function duckdbType(t: ColumnType): string {
-  switch (t.kind) {
-    case 'string':
-      return 'VARCHAR';
-    case 'boolean':
-      return 'BOOLEAN';
-    case 'int':
-      return 'INTEGER';
-    case 'bigint':
-      return 'BIGINT';
-    case 'float':
-      return 'FLOAT';
-    case 'double':
-      return 'DOUBLE';
-    case 'decimal':
-      return `DECIMAL(${t.precision},${t.scale})`;
-    case 'date':
-      return 'DATE';
-    case 'timestamp':
-      return 'TIMESTAMP';
-    case 'array':
-      return `${duckdbType(t.element)}[]`;
-    case 'map':
-      return `MAP(VARCHAR, ${duckdbType(t.value)})`;
-    case 'struct':
-      return `STRUCT(${t.fields.map((f) => `"${f.name}" ${duckdbType(f.type)}`).join(', ')})`;
-  }
-}
-
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/** DuckDB's spelling of a Glue/Athena column type (the local endpoint's mapping). */
+export const duckdbType = duckDbType;
 
 /** The `columns={…}` argument of read_ndjson for a pipeline's declared (non-Kafka) columns, keyed by JSON field. */
 export function ndjsonColumns(pipeline: Pipeline): string {
