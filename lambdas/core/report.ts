@@ -3,16 +3,10 @@
  * Invariant: `in = written + quarantined + filtered + duplicates`.
  */
 import type { PartitionResult } from './commit';
+import type { BatchCounts } from './model';
 
-/** What one invocation did, summed over its topic-partitions. */
-export interface BatchSummary {
-  in: number;
-  /** Records that became rows. */
-  written: number;
-  rows: number;
-  quarantined: number;
-  filtered: number;
-  duplicates: number;
+/** What one invocation did, summed over its topic-partitions (the counts are records, `rows` rows). */
+export interface BatchSummary extends BatchCounts {
   files: number;
   bytes: number;
   partitionsRegistered: number;
