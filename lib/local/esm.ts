@@ -140,7 +140,8 @@ interface PartitionQueue {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function headerList(h: IHeaders | undefined): { key: string; value: Uint8Array | string }[] {
+/** kafkajs message headers as the ProducedRecord header list (a repeated header becomes several entries). */
+export function headerList(h: IHeaders | undefined): { key: string; value: Uint8Array | string }[] {
   const out: { key: string; value: Uint8Array | string }[] = [];
   for (const [key, v] of Object.entries(h ?? {})) {
     if (v === undefined) continue;

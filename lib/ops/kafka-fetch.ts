@@ -4,8 +4,9 @@
  * never commits seeks each partition to the first offset and reads up to the last one (or the
  * partition's end, for offsets that were deleted by retention).
  */
-import { Kafka, logLevel, type IHeaders, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import type { MskRecord } from '../../lambdas/core/model';
+import { headerList } from '../local/esm';
 import { toMskRecord } from '../local/msk-event';
 import type { RecordFetcher } from './redrive';
 
@@ -15,15 +16,6 @@ export class KafkaFetchError extends Error {
     super(message);
     this.name = 'KafkaFetchError';
   }
-}
-
-function headerList(h: IHeaders | undefined): { key: string; value: Uint8Array | string }[] {
-  const out: { key: string; value: Uint8Array | string }[] = [];
-  for (const [key, v] of Object.entries(h ?? {})) {
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) out.push({ key, value: one });
-  }
-  return out;
 }
 
 /**
