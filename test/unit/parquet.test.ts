@@ -131,3 +131,28 @@ describe('Parquet encoding', () => {
     expect(Buffer.from(body.subarray(0, 4)).toString()).toBe('PAR1');
   });
 });
+
+describe('bundle (cold import)', () => {
+  it('takes apache-arrow type, schema and message modules only, not the package index', { timeout: 60_000 }, async () => {
+    const { build } = await import('esbuild');
+    const r = await build({
+      entryPoints: ['lambdas/core/parquet.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      minify: true,
+      mainFields: ['module', 'main'],
+      external: ['parquet-wasm'],
+      write: false,
+      metafile: true,
+      outfile: 'out/index.js',
+      logLevel: 'silent',
+    });
+    const arrow = Object.keys(r.metafile.inputs).filter((p) => p.includes('node_modules/apache-arrow/'));
+    const files = arrow.map((p) => p.slice(p.indexOf('apache-arrow/') + 'apache-arrow/'.length));
+    expect(files).toEqual(expect.arrayContaining(['type.js', 'schema.js', 'ipc/metadata/message.js']));
+    // The index (Arrow.node.*) pulls in tables, builders and readers: ≈ 7 ms of import text.
+    expect(files.filter((f) => /^(Arrow\.|table\.|builder\.|ipc\/reader|ipc\/writer)/.test(f))).toEqual([]);
+  });
+});
