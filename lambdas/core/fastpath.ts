@@ -2,7 +2,7 @@
  * Schema-directed byte parser: the fast path of prepareBatch for the common record.
  *
  * One scan of a record's UTF-8 bytes (after base64) reads a flat JSON object whose fields are the
- * declared columns (after one native strict-UTF-8 check of the whole record) and leaves each string value as a byte range of the decoded buffer: the column
+ * declared columns and leaves each string value as a byte range of the decoded buffer: the column
  * builders copy those bytes (ParquetFileBuilder.appendFast) without a JS string, a JSON object or
  * a re-encoding. Numbers, timestamps and `map<string,string>` values are read straight from the
  * bytes.
@@ -25,7 +25,6 @@ import type { DecodeLimits } from './decode';
 import { base64ByteLength } from './decode';
 import type { Pipeline, RecordMeta } from './pipeline';
 import { writeBase64 } from './raw-buffer';
-import { isUtf8 } from 'node:buffer';
 
 let enabled = true;
 /** Turns the fast path on or off (tests compare both paths; the old path is the reference). */
@@ -126,14 +125,14 @@ export function fastParserFor(pipeline: Pipeline, limits: DecodeLimits): FastPar
   return p;
 }
 
-/** Bytes that end the plain run of a string: `"`, `\\` and the control characters. */
+/** Bytes that end the plain ASCII run of a string: `"`, `\\`, the control characters (1) and non-ASCII (2). */
 const STOP = new Uint8Array(256);
 for (let c = 0; c < 0x20; c++) STOP[c] = 1;
+for (let c = 0x80; c < 0x100; c++) STOP[c] = 2;
 STOP[0x22] = 1;
 STOP[0x5c] = 1;
 
 function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
-  if (typeof isUtf8 !== 'function') return null;
   if (pipeline.transform || pipeline.unknownFields !== 'drop' || pipeline.partitioning.by === 'columns') return null;
   if (limits.maxNestingDepth < 2) return null;
   const cols = pipeline.columns;
@@ -190,18 +189,39 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
 
   /**
    * After an opening quote: moves pos past the closing quote; returns the end of the content, or
-   * −1 (an escape, a control character, unterminated). The record's UTF-8 was validated as a whole
-   * (isUtf8), and `src[end]` holds a `"` sentinel, so the loop needs no bounds check.
+   * −1 (an escape, a control character, invalid UTF-8, unterminated). `src[end]` holds a `"`
+   * sentinel, so the plain-ASCII loop needs no bounds check. Bytes outside strings must be ASCII
+   * JSON syntax, so checking the strings' UTF-8 here checks the whole record's.
    */
   const scanString = (): number => {
     const s = src;
     let p = pos;
-    while (STOP[s[p]] === 0) p++;
-    if (s[p] === 0x22 && p < end) {
-      pos = p + 1;
-      return p;
+    for (;;) {
+      let c = s[p];
+      while (STOP[c] === 0) c = s[++p];
+      if (c === 0x22) {
+        if (p >= end) return -1;
+        pos = p + 1;
+        return p;
+      }
+      if (c < 0x80) return -1; // backslash or control character
+      // Strict UTF-8 (what TextDecoder({ fatal: true }) accepts); the sentinel is not a continuation byte.
+      if (c >= 0xc2 && c <= 0xdf) {
+        if ((s[p + 1] & 0xc0) !== 0x80) return -1;
+        p += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        const c1 = s[p + 1];
+        if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
+        if ((s[p + 2] & 0xc0) !== 0x80) return -1;
+        p += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        const c1 = s[p + 1];
+        if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
+        if ((s[p + 2] & 0xc0) !== 0x80 || (s[p + 3] & 0xc0) !== 0x80) return -1;
+        p += 4;
+      } else return -1;
+      if (p > end) return -1;
     }
-    return -1;
   };
 
   // The last number scanned: its text range, whether it is an integer literal, digit counts.
@@ -511,14 +531,14 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return null;
       const size = base64ByteLength(valueBase64);
       if (size > limits.maxValueBytes) return null;
-      if (src.length < size + 1) {
-        src = Buffer.allocUnsafe(Math.max(size + 1, src.length * 2));
+      if (src.length < size + 4) {
+        src = Buffer.allocUnsafe(Math.max(size + 4, src.length * 2));
         row.src = src;
       }
       end = writeBase64(src, valueBase64);
-      // Strict UTF-8 of the whole record, natively (what TextDecoder({ fatal: true }) accepts).
-      if (!isUtf8(src.subarray(0, end))) return null;
       src[end] = 0x22; // sentinel for scanString
+      src[end + 1] = 0; // and a non-continuation byte after it (reads at most 3 bytes past a lead byte)
+      src[end + 2] = 0;
       pos = 0;
       seen.fill(0);
       const ok = parseObject();

@@ -330,7 +330,7 @@ class StringBuilder implements ColumnBuilder {
     }
     const bytes = this.bytes;
     const p = this.pos;
-    if (len <= 32) for (let k = 0; k < len; k++) bytes[p + k] = src[a + k];
+    if (len <= 160) for (let k = 0; k < len; k++) bytes[p + k] = src[a + k];
     else bytes.set(src.subarray(a, b), p);
     this.pos = p + len;
     if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');

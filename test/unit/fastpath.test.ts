@@ -211,7 +211,7 @@ describe('fast path (schema-directed byte parser) = old path', () => {
         written += old.batch.counts.written;
         for (const r of recs) if (parser.parse(r.value, r) !== null) tookFastPath++;
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FASTPATH_RUNS ?? 300) },
     );
     // The generators reach both paths: a good share of records is taken by the fast path, and many are not.
     expect(tookFastPath).toBeGreaterThan(records * 0.1);
