@@ -23,6 +23,7 @@ import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
 import { IpcBatchParts, encodeIpcStream, schemaMessage } from './ipc';
 import { writeUtf8 } from './raw-buffer';
+import { TAG_BYTES, TAG_MAP, TAG_VALUE, type FastMap, type FastRow } from './fastpath';
 
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
@@ -314,6 +315,27 @@ class StringBuilder implements ColumnBuilder {
     }
     this.offsets[i + 1] = this.pos;
   }
+  /** Appends the (already validated) UTF-8 bytes `src[a, b)` as one non-null value: what append(src.toString('utf8', a, b)) appends. */
+  appendBytes(src: Buffer, a: number, b: number) {
+    const i = this.length++;
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, true);
+    const sample = this.sample;
+    if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(src.toString('utf8', a, b));
+    const len = b - a;
+    if (this.pos + len > this.bytes.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + len));
+      next.set(this.bytes.subarray(0, this.pos));
+      this.bytes = next;
+    }
+    const bytes = this.bytes;
+    const p = this.pos;
+    if (len <= 160) for (let k = 0; k < len; k++) bytes[p + k] = src[a + k];
+    else bytes.set(src.subarray(a, b), p);
+    this.pos = p + len;
+    if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
+    this.offsets[i + 1] = this.pos;
+  }
   collect(parts: IpcBatchParts) {
     const n = this.length;
     parts.node(n, this.validity.nulls);
@@ -373,6 +395,20 @@ class MapBuilder implements ColumnBuilder {
         this.keys.append(m.keys[k]);
         this.values.append(m.values[k]);
       }
+    }
+    this.offsets[i + 1] = this.keys.length;
+  }
+  /** Appends a map<string,string> value given as byte ranges of `src` (see FastMap). */
+  appendFast(src: Buffer, m: FastMap) {
+    const i = this.length++;
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, true);
+    const values = this.values as StringBuilder;
+    for (let k = 0; k < m.count; k++) {
+      this.keys.appendBytes(src, m.keyStart[k], m.keyEnd[k]);
+      const vs = m.valStart[k];
+      if (vs < 0) values.append(null);
+      else values.appendBytes(src, vs, m.valEnd[k]);
     }
     this.offsets[i + 1] = this.keys.length;
   }
@@ -511,6 +547,31 @@ export class ParquetFileBuilder {
       if (k === 0) (b[i] as StringBuilder).append(values[i]);
       else if (k === 1) (b[i] as FixedBuilder).append(values[i]);
       else b[i].append(values[i]);
+    }
+    this.rows++;
+  }
+
+  /**
+   * Appends one row parsed by the fast path (fastpath.ts): the same column contents as
+   * append(values) with the row the old path conforms from the same record.
+   */
+  appendFast(row: FastRow): void {
+    const b = this.builders;
+    const kinds = this.kinds;
+    const tags = row.tags;
+    const vals = row.vals;
+    const src = row.src;
+    for (let i = 0; i < b.length; i++) {
+      const t = tags[i];
+      const k = kinds[i];
+      if (t === TAG_BYTES) (b[i] as StringBuilder).appendBytes(src, row.starts[i], row.ends[i]);
+      else if (t === TAG_MAP) (b[i] as MapBuilder).appendFast(src, row.maps[i]!);
+      else {
+        const v = t === TAG_VALUE ? vals[i] : null;
+        if (k === 0) (b[i] as StringBuilder).append(v);
+        else if (k === 1) (b[i] as FixedBuilder).append(v);
+        else b[i].append(v);
+      }
     }
     this.rows++;
   }

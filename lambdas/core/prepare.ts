@@ -15,6 +15,7 @@ import { PartitionError, createPartitioner, type PartitionTarget } from './parti
 import { ParquetFileBuilder, encodeEmptyFile } from './parquet';
 import { TransformError, applyTransform } from './transform';
 import { quarantineEntry } from './quarantine';
+import { fastParserFor, type FastRow } from './fastpath';
 import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
 import type { Pipeline, RecordMeta, Row } from './pipeline';
 
@@ -99,6 +100,8 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
   const pendingTargets: PartitionTarget[] = [];
 
   const meta = { topic, partition: kafkaPartition, offset: 0, timestamp: 0 };
+  // The schema-directed byte parser (fastpath.ts) for the common record; null = old path only.
+  const fast = transform ? null : fastParserFor(pipeline, limits);
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
     if (rec.topic !== topic || rec.partition !== kafkaPartition) {
@@ -111,6 +114,23 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     // True while conforming rows a transform returned: those are arbitrary JS objects (getters,
     // proxies), so anything they throw is the record's fault, not the loader's.
     let readingTransformRows = false;
+    if (fast !== null) {
+      const row = fast.parse(rec.value, meta);
+      if (row !== null) {
+        let target: PartitionTarget | null;
+        try {
+          target = partition(row.vals, rec.timestamp);
+        } catch {
+          target = null; // the old path gives the reason
+        }
+        if (target !== null) {
+          appendFast(groups, target, row, rec.offset, pipeline, capacity);
+          rowsWritten++;
+          written++;
+          continue;
+        }
+      }
+    }
     try {
       // Without a transform only the conformer reads the value, and it notices a number beyond
       // 2^53 (InexactNumberError below), so the digit scan of decodeJsonValue is skipped.
@@ -196,6 +216,17 @@ function append(groups: Map<string, Group>, target: PartitionTarget, values: Con
     groups.set(target.hivePath, g);
   }
   g.builder.append(values);
+  g.lastOffset = offset;
+  if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
+}
+
+function appendFast(groups: Map<string, Group>, target: PartitionTarget, row: FastRow, offset: number, pipeline: Pipeline, capacity: number) {
+  let g = groups.get(target.hivePath);
+  if (!g) {
+    g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
+    groups.set(target.hivePath, g);
+  }
+  g.builder.appendFast(row);
   g.lastOffset = offset;
   if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
 }

@@ -1,0 +1,560 @@
+/**
+ * Schema-directed byte parser: the fast path of prepareBatch for the common record.
+ *
+ * One scan of a record's UTF-8 bytes (after base64) reads a flat JSON object whose fields are the
+ * declared columns and leaves each string value as a byte range of the decoded buffer: the column
+ * builders copy those bytes (ParquetFileBuilder.appendFast) without a JS string, a JSON object or
+ * a re-encoding. Numbers, timestamps and `map<string,string>` values are read straight from the
+ * bytes.
+ *
+ * Strict fallback: {@link FastParser.parse} returns null for ANY record it does not handle in
+ * full — an escape in a string or key, invalid UTF-8, a nested value in an unknown field, a
+ * duplicate key, a missing required column, a value of another JSON type than the column's
+ * natural one, a number it cannot read exactly, anything invalid — and the caller then runs the
+ * record through the old path (decode → conform → partition), which gives the same row or the
+ * same quarantine stage and reason as before. Nothing is appended before a record is parsed in
+ * full, so a fallback needs no rollback. The fast path only accepts what the old path accepts
+ * with the identical conformed value (see test/unit/fastpath.test.ts).
+ *
+ * Only pipelines without a transform, with `unknownFields: 'drop'`, not partitioned by columns,
+ * whose file columns are string, bigint, double, timestamp or map<string,string> (plus the Kafka
+ * coordinate columns) use it; every other pipeline takes the old path only.
+ */
+import type { Conformed } from './conform';
+import type { DecodeLimits } from './decode';
+import { base64ByteLength } from './decode';
+import type { Pipeline, RecordMeta } from './pipeline';
+import { writeBase64 } from './raw-buffer';
+
+let enabled = true;
+/** Turns the fast path on or off (tests compare both paths; the old path is the reference). */
+export function setFastPath(on: boolean): void {
+  enabled = on;
+}
+export function fastPathEnabled(): boolean {
+  return enabled;
+}
+
+/** Per column: what {@link FastRow} holds for it. */
+export const TAG_NULL = 0;
+/** `vals[i]` holds the conformed value (number, bigint, or a JS string from the Kafka metadata). */
+export const TAG_VALUE = 1;
+/** The value is the UTF-8 bytes `src[starts[i], ends[i])`. */
+export const TAG_BYTES = 2;
+/** `maps[i]` holds the entries of a map<string,string>. */
+export const TAG_MAP = 3;
+
+/** Entries of one map<string,string> value as byte ranges of `src` (valStart −1: null value). */
+export class FastMap {
+  count = 0;
+  keyStart = new Int32Array(16);
+  keyEnd = new Int32Array(16);
+  valStart = new Int32Array(16);
+  valEnd = new Int32Array(16);
+  push(ks: number, ke: number, vs: number, ve: number) {
+    if (this.count === this.keyStart.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.keyStart = grow(this.keyStart);
+      this.keyEnd = grow(this.keyEnd);
+      this.valStart = grow(this.valStart);
+      this.valEnd = grow(this.valEnd);
+    }
+    const c = this.count++;
+    this.keyStart[c] = ks;
+    this.keyEnd[c] = ke;
+    this.valStart[c] = vs;
+    this.valEnd[c] = ve;
+  }
+}
+
+/** One parsed record; reused by the next parse (append it before parsing the next record). */
+export interface FastRow {
+  src: Buffer;
+  tags: Uint8Array;
+  /** Conformed values of TAG_VALUE columns (null elsewhere; what the partitioner reads). */
+  vals: Conformed[];
+  starts: Int32Array;
+  ends: Int32Array;
+  maps: (FastMap | null)[];
+}
+
+const K_STRING = 0;
+const K_BIGINT = 1;
+const K_DOUBLE = 2;
+const K_TIMESTAMP = 3;
+const K_MAP = 4;
+
+const MS_PER_DAY = 86_400_000;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const validDay = (y: number, m: number, d: number) => m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && !isLeap(y) ? 28 : DAYS_IN_MONTH[m - 1]);
+
+/** The parser of one pipeline, or null when the pipeline cannot use the fast path. */
+export interface FastParser {
+  /** Parses one record value; null = take the old path. */
+  parse(valueBase64: string | undefined, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): FastRow | null;
+}
+
+const parsers = new WeakMap<Pipeline, FastParser | null>();
+
+/** The pipeline's fast parser (built once), or null when it has none or the fast path is off. */
+export function fastParserFor(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
+  if (!enabled) return null;
+  let p = parsers.get(pipeline);
+  if (p === undefined) {
+    p = createFastParser(pipeline, limits);
+    parsers.set(pipeline, p);
+  }
+  return p;
+}
+
+/** Bytes that end the plain ASCII run of a string: `"`, `\\`, the control characters (1) and non-ASCII (2). */
+const STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STOP[c] = 1;
+for (let c = 0x80; c < 0x100; c++) STOP[c] = 2;
+STOP[0x22] = 1;
+STOP[0x5c] = 1;
+
+function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
+  if (pipeline.transform || pipeline.unknownFields !== 'drop' || pipeline.partitioning.by === 'columns') return null;
+  if (limits.maxNestingDepth < 2) return null;
+  const cols = pipeline.columns;
+  const n = cols.length;
+  const kinds = new Int8Array(n).fill(-1);
+  const kafka: (string | null)[] = [];
+  const required = new Uint8Array(n);
+  /** Declared (non-Kafka) fields: name bytes → column index. */
+  const names: { bytes: Buffer; index: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = cols[i];
+    kafka.push(c.kafka ?? null);
+    if (c.kafka) continue;
+    const t = c.type;
+    if (t.kind === 'string') kinds[i] = K_STRING;
+    else if (t.kind === 'bigint') kinds[i] = K_BIGINT;
+    else if (t.kind === 'double') kinds[i] = K_DOUBLE;
+    else if (t.kind === 'timestamp') kinds[i] = K_TIMESTAMP;
+    else if (t.kind === 'map' && t.value.kind === 'string') kinds[i] = K_MAP;
+    else return null;
+    required[i] = c.required ? 1 : 0;
+    const f = c.field;
+    // Fields the old path reads specially (inherited names) or that bytes cannot match plainly.
+    if (f in Object.prototype || f === '__proto__' || !/^[\x20-\x7e]*$/.test(f) || /["\\]/.test(f)) return null;
+    if (names.some((x) => x.bytes.toString('latin1') === f)) return null;
+    names.push({ bytes: Buffer.from(f, 'latin1'), index: i });
+  }
+  // Field lookup: by length, then by bytes.
+  const byLength = new Map<number, { bytes: Buffer; index: number }[]>();
+  for (const x of names) {
+    const l = byLength.get(x.bytes.length) ?? [];
+    l.push(x);
+    byLength.set(x.bytes.length, l);
+  }
+  const maxLen = Math.max(0, ...names.map((x) => x.bytes.length));
+  const lookup: ({ bytes: Buffer; index: number }[] | undefined)[] = [];
+  for (let l = 0; l <= maxLen; l++) lookup.push(byLength.get(l));
+
+  let src = Buffer.allocUnsafe(64 * 1024);
+  const row: FastRow = { src, tags: new Uint8Array(n), vals: new Array<Conformed>(n).fill(null), starts: new Int32Array(n), ends: new Int32Array(n), maps: cols.map((_, i) => (kinds[i] === K_MAP ? new FastMap() : null)) };
+  const seen = new Uint8Array(n);
+
+  // Scan state (module-closure variables: no per-record allocation).
+  let pos = 0;
+  let end = 0;
+
+  const skipWs = () => {
+    while (pos < end) {
+      const c = src[pos];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else return;
+    }
+  };
+
+  /**
+   * After an opening quote: moves pos past the closing quote; returns the end of the content, or
+   * −1 (an escape, a control character, invalid UTF-8, unterminated). `src[end]` holds a `"`
+   * sentinel, so the plain-ASCII loop needs no bounds check. Bytes outside strings must be ASCII
+   * JSON syntax, so checking the strings' UTF-8 here checks the whole record's.
+   */
+  const scanString = (): number => {
+    const s = src;
+    let p = pos;
+    for (;;) {
+      let c = s[p];
+      while (STOP[c] === 0) c = s[++p];
+      if (c === 0x22) {
+        if (p >= end) return -1;
+        pos = p + 1;
+        return p;
+      }
+      if (c < 0x80) return -1; // backslash or control character
+      // Strict UTF-8 (what TextDecoder({ fatal: true }) accepts); the sentinel is not a continuation byte.
+      if (c >= 0xc2 && c <= 0xdf) {
+        if ((s[p + 1] & 0xc0) !== 0x80) return -1;
+        p += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        const c1 = s[p + 1];
+        if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
+        if ((s[p + 2] & 0xc0) !== 0x80) return -1;
+        p += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        const c1 = s[p + 1];
+        if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
+        if ((s[p + 2] & 0xc0) !== 0x80 || (s[p + 3] & 0xc0) !== 0x80) return -1;
+        p += 4;
+      } else return -1;
+      if (p > end) return -1;
+    }
+  };
+
+  // The last number scanned: its text range, whether it is an integer literal, digit counts.
+  let numStart = 0;
+  let numInteger = true;
+  let numMantissa = 0;
+  let numDigits = 0;
+  let numFrac = 0;
+  let numNeg = false;
+  /** Scans a JSON number at pos (JSON grammar exactly); false when it is not one. */
+  const scanNumber = (): boolean => {
+    const s = src;
+    numStart = pos;
+    numNeg = false;
+    numInteger = true;
+    numMantissa = 0;
+    numDigits = 0;
+    numFrac = 0;
+    if (s[pos] === 0x2d) {
+      numNeg = true;
+      pos++;
+    }
+    if (pos >= end) return false;
+    let c = s[pos];
+    if (c === 0x30) {
+      pos++;
+      numDigits = 1;
+    } else if (c >= 0x31 && c <= 0x39) {
+      while (pos < end && (c = s[pos]) >= 0x30 && c <= 0x39) {
+        if (numDigits < 16) numMantissa = numMantissa * 10 + (c - 0x30);
+        numDigits++;
+        pos++;
+      }
+    } else return false;
+    if (pos < end && s[pos] === 0x2e) {
+      numInteger = false;
+      pos++;
+      const from = pos;
+      while (pos < end && (c = s[pos]) >= 0x30 && c <= 0x39) {
+        if (numDigits < 16) numMantissa = numMantissa * 10 + (c - 0x30);
+        numDigits++;
+        pos++;
+      }
+      numFrac = pos - from;
+      if (numFrac === 0) return false;
+    }
+    if (pos < end && (s[pos] === 0x65 || s[pos] === 0x45)) {
+      numInteger = false;
+      numFrac = -1; // exponent: read through Number()
+      pos++;
+      if (pos < end && (s[pos] === 0x2b || s[pos] === 0x2d)) pos++;
+      const from = pos;
+      while (pos < end && (c = s[pos]) >= 0x30 && c <= 0x39) pos++;
+      if (pos === from) return false;
+    }
+    return true;
+  };
+
+  /** Scans a scalar of an unknown field (string, number, true, false, null); false = fall back. */
+  const skipScalar = (): boolean => {
+    const c = src[pos];
+    if (c === 0x22) {
+      pos++;
+      return scanString() >= 0;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return scanNumber();
+    return literal() >= 0;
+  };
+
+  /** `true`/`false`/`null` at pos: 1, 0, 2; −1 otherwise. */
+  const literal = (): number => {
+    const s = src;
+    if (s[pos] === 0x6e && pos + 4 <= end && s[pos + 1] === 0x75 && s[pos + 2] === 0x6c && s[pos + 3] === 0x6c) {
+      pos += 4;
+      return 2;
+    }
+    if (s[pos] === 0x74 && pos + 4 <= end && s[pos + 1] === 0x72 && s[pos + 2] === 0x75 && s[pos + 3] === 0x65) {
+      pos += 4;
+      return 1;
+    }
+    if (s[pos] === 0x66 && pos + 5 <= end && s[pos + 1] === 0x61 && s[pos + 2] === 0x6c && s[pos + 3] === 0x73 && s[pos + 4] === 0x65) {
+      pos += 5;
+      return 0;
+    }
+    return -1;
+  };
+
+  const isNull = (): boolean => {
+    const s = src;
+    if (s[pos] === 0x6e && pos + 4 <= end && s[pos + 1] === 0x75 && s[pos + 2] === 0x6c && s[pos + 3] === 0x6c) {
+      pos += 4;
+      return true;
+    }
+    return false;
+  };
+
+  const d2 = (i: number) => {
+    const a = src[i] - 0x30;
+    const b = src[i + 1] - 0x30;
+    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1000;
+  };
+  /** conform.ts's fastIsoUtc on bytes: `YYYY-MM-DDTHH:MM:SS(.sss)Z`, years 1970..9999; −1 otherwise. */
+  const isoUtc = (a: number, b: number): number => {
+    const s = src;
+    const len = b - a;
+    if ((len !== 20 && len !== 24) || s[b - 1] !== 0x5a || s[a + 4] !== 0x2d || s[a + 7] !== 0x2d || s[a + 10] !== 0x54 || s[a + 13] !== 0x3a || s[a + 16] !== 0x3a) return -1;
+    const y = d2(a) * 100 + d2(a + 2);
+    const mo = d2(a + 5);
+    const d = d2(a + 8);
+    const h = d2(a + 11);
+    const mi = d2(a + 14);
+    const sec = d2(a + 17);
+    let frac = 0;
+    if (len === 24) {
+      if (s[a + 19] !== 0x2e) return -1;
+      const f0 = s[a + 20] - 0x30;
+      const f1 = s[a + 21] - 0x30;
+      const f2 = s[a + 22] - 0x30;
+      if (f0 < 0 || f0 > 9 || f1 < 0 || f1 > 9 || f2 < 0 || f2 > 9) return -1;
+      frac = f0 * 100 + f1 * 10 + f2;
+    }
+    if (y < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || !validDay(y, mo, d)) return -1;
+    return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+  };
+
+  /** Finds the column of the key src[a, b), or −1. */
+  const columnOf = (a: number, b: number): number => {
+    const len = b - a;
+    if (len > maxLen) return -1;
+    const cands = lookup[len];
+    if (cands === undefined) return -1;
+    for (let k = 0; k < cands.length; k++) {
+      const nb = cands[k].bytes;
+      let j = 0;
+      while (j < len && nb[j] === src[a + j]) j++;
+      if (j === len) return cands[k].index;
+    }
+    return -1;
+  };
+
+  /** A map<string,string> object at pos (after `{`); false = fall back. */
+  const parseMap = (m: FastMap): boolean => {
+    m.count = 0;
+    skipWs();
+    if (pos < end && src[pos] === 0x7d) {
+      pos++;
+      return true;
+    }
+    for (;;) {
+      if (pos >= end || src[pos] !== 0x22) return false;
+      pos++;
+      const ks = pos;
+      const ke = scanString();
+      if (ke < 0) return false;
+      // An array-index-like key is ordered first by Object.keys: leave such maps to the old path.
+      if (ke > ks && src[ks] >= 0x30 && src[ks] <= 0x39) return false;
+      // Duplicate keys: JSON.parse keeps the last value at the first key's position.
+      const klen = ke - ks;
+      for (let e = 0; e < m.count; e++) {
+        if (m.keyEnd[e] - m.keyStart[e] !== klen) continue;
+        const o = m.keyStart[e];
+        let j = 0;
+        while (j < klen && src[o + j] === src[ks + j]) j++;
+        if (j === klen) return false;
+      }
+      skipWs();
+      if (pos >= end || src[pos] !== 0x3a) return false;
+      pos++;
+      skipWs();
+      if (pos >= end) return false;
+      if (src[pos] === 0x22) {
+        pos++;
+        const vs = pos;
+        const ve = scanString();
+        if (ve < 0) return false;
+        m.push(ks, ke, vs, ve);
+      } else if (isNull()) {
+        m.push(ks, ke, -1, -1);
+      } else return false;
+      skipWs();
+      if (pos >= end) return false;
+      const c = src[pos++];
+      if (c === 0x7d) return true;
+      if (c !== 0x2c) return false;
+      skipWs();
+    }
+  };
+
+  /** The value of column i at pos; false = fall back. */
+  const parseValue = (i: number): boolean => {
+    const s = src;
+    const kind = kinds[i];
+    const c = s[pos];
+    if (c === 0x6e) {
+      if (!isNull()) return false;
+      if (required[i] === 1) return false; // missing required column: the old path's reason
+      row.tags[i] = TAG_NULL;
+      row.vals[i] = null;
+      return true;
+    }
+    switch (kind) {
+      case K_STRING: {
+        if (c !== 0x22) return false;
+        pos++;
+        const a = pos;
+        const b = scanString();
+        if (b < 0) return false;
+        row.tags[i] = TAG_BYTES;
+        row.starts[i] = a;
+        row.ends[i] = b;
+        row.vals[i] = null;
+        return true;
+      }
+      case K_TIMESTAMP: {
+        if (c !== 0x22) return false;
+        pos++;
+        const a = pos;
+        const b = scanString();
+        if (b < 0) return false;
+        const ms = isoUtc(a, b);
+        if (ms < 0) return false;
+        row.tags[i] = TAG_VALUE;
+        row.vals[i] = ms;
+        return true;
+      }
+      case K_BIGINT: {
+        if (!(c === 0x2d || (c >= 0x30 && c <= 0x39))) return false;
+        if (!scanNumber() || !numInteger) return false;
+        let v: number | bigint;
+        if (numDigits <= 15) v = numNeg ? -numMantissa : numMantissa;
+        else {
+          const text = s.toString('latin1', numStart, pos);
+          const x = Number(text);
+          if (Number.isSafeInteger(x)) v = x;
+          else {
+            const big = BigInt(text);
+            if (big < INT64_MIN || big > INT64_MAX) return false;
+            v = big;
+          }
+        }
+        row.tags[i] = TAG_VALUE;
+        row.vals[i] = v;
+        return true;
+      }
+      case K_DOUBLE: {
+        if (!(c === 0x2d || (c >= 0x30 && c <= 0x39))) return false;
+        if (!scanNumber()) return false;
+        let v: number;
+        // Both operands exact doubles, one division: correctly rounded, as Number(text) is.
+        if (numDigits <= 15 && numFrac >= 0) v = numNeg ? -(numMantissa / POW10[numFrac]) : numMantissa / POW10[numFrac];
+        else v = Number(s.toString('latin1', numStart, pos));
+        if (!(v <= MAX_SAFE && v >= -MAX_SAFE)) return false;
+        row.tags[i] = TAG_VALUE;
+        row.vals[i] = v;
+        return true;
+      }
+      case K_MAP: {
+        if (c !== 0x7b) return false;
+        pos++;
+        if (!parseMap(row.maps[i]!)) return false;
+        row.tags[i] = TAG_MAP;
+        row.vals[i] = null;
+        return true;
+      }
+    }
+    return false;
+  };
+
+  const parseObject = (): boolean => {
+    skipWs();
+    if (pos >= end || src[pos] !== 0x7b) return false;
+    pos++;
+    skipWs();
+    if (pos < end && src[pos] === 0x7d) pos++;
+    else {
+      for (;;) {
+        if (pos >= end || src[pos] !== 0x22) return false;
+        pos++;
+        const ks = pos;
+        const ke = scanString();
+        if (ke < 0) return false;
+        skipWs();
+        if (pos >= end || src[pos] !== 0x3a) return false;
+        pos++;
+        skipWs();
+        if (pos >= end) return false;
+        const i = columnOf(ks, ke);
+        if (i >= 0) {
+          if (seen[i] === 1) return false; // duplicate key
+          seen[i] = 1;
+          if (!parseValue(i)) return false;
+        } else if (!skipScalar()) return false;
+        skipWs();
+        if (pos >= end) return false;
+        const c = src[pos++];
+        if (c === 0x7d) break;
+        if (c !== 0x2c) return false;
+        skipWs();
+      }
+    }
+    skipWs();
+    return pos === end;
+  };
+
+  return {
+    parse(valueBase64, meta) {
+      if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return null;
+      const size = base64ByteLength(valueBase64);
+      if (size > limits.maxValueBytes) return null;
+      if (src.length < size + 4) {
+        src = Buffer.allocUnsafe(Math.max(size + 4, src.length * 2));
+        row.src = src;
+      }
+      end = writeBase64(src, valueBase64);
+      src[end] = 0x22; // sentinel for scanString
+      src[end + 1] = 0; // and a non-continuation byte after it (reads at most 3 bytes past a lead byte)
+      src[end + 2] = 0;
+      pos = 0;
+      seen.fill(0);
+      const ok = parseObject();
+      if (!ok) return null;
+      for (let i = 0; i < n; i++) {
+        const k = kafka[i];
+        if (k !== null) {
+          row.tags[i] = TAG_VALUE;
+          row.vals[i] = k === 'topic' ? meta.topic : k === 'partition' ? meta.partition : k === 'offset' ? meta.offset : meta.timestamp;
+        } else if (seen[i] === 0) {
+          if (required[i] === 1) return null;
+          row.tags[i] = TAG_NULL;
+          row.vals[i] = null;
+        }
+      }
+      return row;
+    },
+  };
+}
