@@ -20,7 +20,7 @@
  * whose file columns are string, bigint, double, timestamp or map<string,string> (plus the Kafka
  * coordinate columns) use it; every other pipeline takes the old path only.
  */
-import type { Conformed } from './conform';
+import { INT64_MAX, INT64_MIN, MS_PER_DAY, daysFromCivil, validDay, type Conformed } from './conform';
 import type { DecodeLimits } from './decode';
 import { base64ByteLength } from './decode';
 import type { Pipeline, RecordMeta } from './pipeline';
@@ -88,23 +88,9 @@ const K_DOUBLE = 2;
 const K_TIMESTAMP = 3;
 const K_MAP = 4;
 
-const MS_PER_DAY = 86_400_000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-const validDay = (y: number, m: number, d: number) => m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && !isLeap(y) ? 28 : DAYS_IN_MONTH[m - 1]);
 
 /** The parser of one pipeline, or null when the pipeline cannot use the fast path. */
 export interface FastParser {
