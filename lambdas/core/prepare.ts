@@ -124,7 +124,7 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
           target = null; // the old path gives the reason
         }
         if (target !== null) {
-          appendFast(groups, target, row, rec.offset, pipeline, capacity);
+          groupFor(groups, target, rec.offset, pipeline, capacity).builder.appendFast(row);
           rowsWritten++;
           written++;
           continue;
@@ -150,7 +150,7 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
         const values = rows === null ? conformRounded(conform, rec, value, meta, limits) : conform(rows[0], meta);
         const target = partition(values, rec.timestamp);
         readingTransformRows = false;
-        append(groups, target, values, rec.offset, pipeline, capacity);
+        groupFor(groups, target, rec.offset, pipeline, capacity).builder.append(values);
         rowsWritten++;
       } else {
         pendingValues.length = 0;
@@ -161,7 +161,7 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
           pendingTargets.push(partition(values, rec.timestamp));
         }
         readingTransformRows = false;
-        for (let i = 0; i < pendingValues.length; i++) append(groups, pendingTargets[i], pendingValues[i], rec.offset, pipeline, capacity);
+        for (let i = 0; i < pendingValues.length; i++) groupFor(groups, pendingTargets[i], rec.offset, pipeline, capacity).builder.append(pendingValues[i]);
         rowsWritten += pendingValues.length;
       }
       written++;
@@ -209,26 +209,16 @@ function conformRounded(conform: RowConformer, rec: MskRecord, value: unknown, m
   }
 }
 
-function append(groups: Map<string, Group>, target: PartitionTarget, values: Conformed[], offset: number, pipeline: Pipeline, capacity: number) {
+/** The file group of `target` (created on first use), with the record at `offset` added to its range. */
+function groupFor(groups: Map<string, Group>, target: PartitionTarget, offset: number, pipeline: Pipeline, capacity: number): Group {
   let g = groups.get(target.hivePath);
   if (!g) {
     g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
     groups.set(target.hivePath, g);
   }
-  g.builder.append(values);
   g.lastOffset = offset;
   if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
-}
-
-function appendFast(groups: Map<string, Group>, target: PartitionTarget, row: FastRow, offset: number, pipeline: Pipeline, capacity: number) {
-  let g = groups.get(target.hivePath);
-  if (!g) {
-    g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
-    groups.set(target.hivePath, g);
-  }
-  g.builder.appendFast(row);
-  g.lastOffset = offset;
-  if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
+  return g;
 }
 
 /** A valid Parquet file with the table's schema and zero rows (used as a fencing tombstone by the commit protocol). */
