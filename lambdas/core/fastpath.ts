@@ -2,19 +2,19 @@
  * Schema-directed byte parser: the fast path of prepareBatch for the common record.
  *
  * One scan of a record's UTF-8 bytes (after base64) reads a flat JSON object whose fields are the
- * declared columns and leaves each string value as a byte range of the decoded buffer: the column
- * builders copy those bytes (ParquetFileBuilder.appendFast) without a JS string, a JSON object or
- * a re-encoding. Numbers, timestamps and `map<string,string>` values are read straight from the
- * bytes.
+ * declared columns and appends each value straight to its column builder in the target file
+ * (ParquetFileBuilder.columns): a string's bytes are copied into the column's buffer by the same
+ * loop that scans them, with no JS string, JSON object or re-encoding in between. Numbers,
+ * timestamps and `map<string,string>` entries are read straight from the bytes.
  *
- * Strict fallback: {@link FastParser.parse} returns null for ANY record it does not handle in
+ * Strict fallback: {@link FastParser.append} returns false for ANY record it does not handle in
  * full — an escape in a string or key, invalid UTF-8, a nested value in an unknown field, a
  * duplicate key, a missing required column, a value of another JSON type than the column's
- * natural one, a number it cannot read exactly, anything invalid — and the caller then runs the
- * record through the old path (decode → conform → partition), which gives the same row or the
- * same quarantine stage and reason as before. Nothing is appended before a record is parsed in
- * full, so a fallback needs no rollback. The fast path only accepts what the old path accepts
- * with the identical conformed value (see test/unit/fastpath.test.ts).
+ * natural one, a number it cannot read exactly, anything invalid — after dropping what it had
+ * appended (ParquetFileBuilder.rollback), and the caller then runs the record through the old path
+ * (decode → conform → partition), which gives the same row or the same quarantine stage and
+ * reason as before. The fast path only accepts what the old path accepts with the identical
+ * conformed value (see test/unit/fastpath.test.ts).
  *
  * Only pipelines without a transform, with `unknownFields: 'drop'`, not partitioned by columns,
  * whose file columns are string, bigint, double, timestamp or map<string,string> (plus the Kafka
@@ -24,6 +24,7 @@ import { INT64_MAX, INT64_MIN, MS_PER_DAY, daysFromCivil, validDay, type Conform
 import type { DecodeLimits } from './decode';
 import { base64ByteLength } from './decode';
 import type { Pipeline, RecordMeta } from './pipeline';
+import type { FixedBuilder, MapBuilder, ParquetFileBuilder, StringBuilder } from './parquet';
 import { writeBase64 } from './raw-buffer';
 
 let enabled = true;
@@ -33,53 +34,6 @@ export function setFastPath(on: boolean): void {
 }
 export function fastPathEnabled(): boolean {
   return enabled;
-}
-
-/** Per column: what {@link FastRow} holds for it. */
-export const TAG_NULL = 0;
-/** `vals[i]` holds the conformed value (number, bigint, or a JS string from the Kafka metadata). */
-export const TAG_VALUE = 1;
-/** The value is the UTF-8 bytes `src[starts[i], ends[i])`. */
-export const TAG_BYTES = 2;
-/** `maps[i]` holds the entries of a map<string,string>. */
-export const TAG_MAP = 3;
-
-/** Entries of one map<string,string> value as byte ranges of `src` (valStart −1: null value). */
-export class FastMap {
-  count = 0;
-  keyStart = new Int32Array(16);
-  keyEnd = new Int32Array(16);
-  valStart = new Int32Array(16);
-  valEnd = new Int32Array(16);
-  push(ks: number, ke: number, vs: number, ve: number) {
-    if (this.count === this.keyStart.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.keyStart = grow(this.keyStart);
-      this.keyEnd = grow(this.keyEnd);
-      this.valStart = grow(this.valStart);
-      this.valEnd = grow(this.valEnd);
-    }
-    const c = this.count++;
-    this.keyStart[c] = ks;
-    this.keyEnd[c] = ke;
-    this.valStart[c] = vs;
-    this.valEnd[c] = ve;
-  }
-}
-
-/** One parsed record; reused by the next parse (append it before parsing the next record). */
-export interface FastRow {
-  src: Buffer;
-  tags: Uint8Array;
-  /** Conformed values of TAG_VALUE columns (null elsewhere; what the partitioner reads). */
-  vals: Conformed[];
-  starts: Int32Array;
-  ends: Int32Array;
-  maps: (FastMap | null)[];
 }
 
 const K_STRING = 0;
@@ -94,8 +48,18 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 
 /** The parser of one pipeline, or null when the pipeline cannot use the fast path. */
 export interface FastParser {
-  /** Parses one record value; null = take the old path. */
-  parse(valueBase64: string | undefined, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): FastRow | null;
+  /**
+   * Parses one record value and appends one value to every column of `file` — without completing
+   * the row: the caller calls `file.commitRow()` once the row's partition is known to be this
+   * file's, or `file.rollback()`. Returns false, with `file` as it was, when the record must take
+   * the old path.
+   */
+  append(valueBase64: string | undefined, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>, file: ParquetFileBuilder): boolean;
+  /**
+   * The conformed values of the last record appended, by column, for the partitioner: numbers,
+   * bigints, timestamps and the Kafka coordinates; null for strings, maps and nulls.
+   */
+  readonly values: Conformed[];
 }
 
 const parsers = new WeakMap<Pipeline, FastParser | null>();
@@ -125,13 +89,19 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   const n = cols.length;
   const kinds = new Int8Array(n).fill(-1);
   const kafka: (string | null)[] = [];
+  /** Kafka coordinate columns declared as strings (1) or numbers (0). */
+  const kafkaString = new Uint8Array(n);
   const required = new Uint8Array(n);
   /** Declared (non-Kafka) fields: name bytes → column index. */
   const names: { bytes: Buffer; index: number }[] = [];
   for (let i = 0; i < n; i++) {
     const c = cols[i];
     kafka.push(c.kafka ?? null);
-    if (c.kafka) continue;
+    if (c.kafka) {
+      if (c.type.kind === 'string') kafkaString[i] = 1;
+      else if (c.type.kind !== 'int' && c.type.kind !== 'bigint' && c.type.kind !== 'timestamp') return null;
+      continue;
+    }
     const t = c.type;
     if (t.kind === 'string') kinds[i] = K_STRING;
     else if (t.kind === 'bigint') kinds[i] = K_BIGINT;
@@ -158,7 +128,7 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   for (let l = 0; l <= maxLen; l++) lookup.push(byLength.get(l));
 
   let src = Buffer.allocUnsafe(64 * 1024);
-  const row: FastRow = { src, tags: new Uint8Array(n), vals: new Array<Conformed>(n).fill(null), starts: new Int32Array(n), ends: new Int32Array(n), maps: cols.map((_, i) => (kinds[i] === K_MAP ? new FastMap() : null)) };
+  const vals = new Array<Conformed>(n).fill(null);
   const seen = new Uint8Array(n);
 
   // Scan state (module-closure variables: no per-record allocation).
@@ -348,31 +318,106 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     return -1;
   };
 
-  /** A map<string,string> object at pos (after `{`); false = fall back. */
-  const parseMap = (m: FastMap): boolean => {
-    m.count = 0;
+    /**
+   * After an opening quote: like {@link scanString}, and copies the string's bytes to `dst` from
+   * `q` on (the caller reserved room for the rest of the record); returns the end in `dst`, or −1.
+   * One loop scans and copies (the copy is a store per byte of a value already in a register).
+   */
+  const copyString = (dst: Buffer, q: number): number => {
+    const s = src;
+    let p = pos;
+    for (;;) {
+      let c = s[p];
+      while (STOP[c] === 0) {
+        dst[q++] = c;
+        c = s[++p];
+      }
+      if (c === 0x22) {
+        if (p >= end) return -1;
+        pos = p + 1;
+        return q;
+      }
+      if (c < 0x80) return -1; // backslash or control character
+      // Strict UTF-8, as in scanString.
+      if (c >= 0xc2 && c <= 0xdf) {
+        const c1 = s[p + 1];
+        if ((c1 & 0xc0) !== 0x80) return -1;
+        dst[q] = c;
+        dst[q + 1] = c1;
+        q += 2;
+        p += 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        const c1 = s[p + 1];
+        if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
+        const c2 = s[p + 2];
+        if ((c2 & 0xc0) !== 0x80) return -1;
+        dst[q] = c;
+        dst[q + 1] = c1;
+        dst[q + 2] = c2;
+        q += 3;
+        p += 3;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        const c1 = s[p + 1];
+        if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
+        const c2 = s[p + 2];
+        const c3 = s[p + 3];
+        if ((c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return -1;
+        dst[q] = c;
+        dst[q + 1] = c1;
+        dst[q + 2] = c2;
+        dst[q + 3] = c3;
+        q += 4;
+        p += 4;
+      } else return -1;
+      if (p > end) return -1;
+    }
+  };
+
+  /** Key ranges (in `src`) of the map being parsed, for the duplicate-key check. */
+  let mapKeyStart = new Int32Array(16);
+  let mapKeyEnd = new Int32Array(16);
+
+  /** A map<string,string> object at pos (after `{`), its entries appended to `mb`; false = fall back. */
+  const parseMap = (mb: MapBuilder, vb: StringBuilder): boolean => {
+    const kb = mb.keys;
+    let count = 0;
     skipWs();
     if (pos < end && src[pos] === 0x7d) {
       pos++;
+      mb.push();
       return true;
     }
     for (;;) {
       if (pos >= end || src[pos] !== 0x22) return false;
       pos++;
       const ks = pos;
-      const ke = scanString();
-      if (ke < 0) return false;
       // An array-index-like key is ordered first by Object.keys: leave such maps to the old path.
-      if (ke > ks && src[ks] >= 0x30 && src[ks] <= 0x39) return false;
+      if (src[ks] >= 0x30 && src[ks] <= 0x39) return false;
+      kb.reserve(end - pos);
+      const kq = copyString(kb.bytes, kb.pos);
+      if (kq < 0) return false;
+      const ke = pos - 1;
       // Duplicate keys: JSON.parse keeps the last value at the first key's position.
       const klen = ke - ks;
-      for (let e = 0; e < m.count; e++) {
-        if (m.keyEnd[e] - m.keyStart[e] !== klen) continue;
-        const o = m.keyStart[e];
+      for (let e = 0; e < count; e++) {
+        if (mapKeyEnd[e] - mapKeyStart[e] !== klen) continue;
+        const o = mapKeyStart[e];
         let j = 0;
         while (j < klen && src[o + j] === src[ks + j]) j++;
         if (j === klen) return false;
       }
+      if (count === mapKeyStart.length) {
+        const a = new Int32Array(count * 2);
+        a.set(mapKeyStart);
+        mapKeyStart = a;
+        const b = new Int32Array(count * 2);
+        b.set(mapKeyEnd);
+        mapKeyEnd = b;
+      }
+      mapKeyStart[count] = ks;
+      mapKeyEnd[count] = ke;
+      count++;
+      kb.push(kq);
       skipWs();
       if (pos >= end || src[pos] !== 0x3a) return false;
       pos++;
@@ -380,23 +425,52 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       if (pos >= end) return false;
       if (src[pos] === 0x22) {
         pos++;
-        const vs = pos;
-        const ve = scanString();
-        if (ve < 0) return false;
-        m.push(ks, ke, vs, ve);
+        vb.reserve(end - pos);
+        const vq = copyString(vb.bytes, vb.pos);
+        if (vq < 0) return false;
+        vb.push(vq);
       } else if (isNull()) {
-        m.push(ks, ke, -1, -1);
+        vb.append(null);
       } else return false;
       skipWs();
       if (pos >= end) return false;
       const c = src[pos++];
-      if (c === 0x7d) return true;
+      if (c === 0x7d) {
+        mb.push();
+        return true;
+      }
       if (c !== 0x2c) return false;
       skipWs();
     }
   };
 
-  /** The value of column i at pos; false = fall back. */
+  // The columns of the file being appended to (bound by bind()).
+  let bound: ParquetFileBuilder | null = null;
+  const strs: (StringBuilder | null)[] = new Array(n).fill(null);
+  const fixed: (FixedBuilder | null)[] = new Array(n).fill(null);
+  const maps: (MapBuilder | null)[] = new Array(n).fill(null);
+  const mapValues: (StringBuilder | null)[] = new Array(n).fill(null);
+  const bind = (file: ParquetFileBuilder) => {
+    bound = file;
+    for (let i = 0; i < n; i++) {
+      const b = file.columns[i];
+      strs[i] = kinds[i] === K_STRING || kafkaString[i] === 1 ? (b as StringBuilder) : null;
+      fixed[i] = kinds[i] === K_BIGINT || kinds[i] === K_DOUBLE || kinds[i] === K_TIMESTAMP || (kafka[i] !== null && kafkaString[i] === 0) ? (b as FixedBuilder) : null;
+      maps[i] = kinds[i] === K_MAP ? (b as MapBuilder) : null;
+      mapValues[i] = kinds[i] === K_MAP ? ((b as MapBuilder).values as StringBuilder) : null;
+    }
+  };
+
+  /** Appends null to column i (not required). */
+  const appendNull = (i: number) => {
+    const k = kinds[i];
+    if (k === K_STRING) strs[i]!.append(null);
+    else if (k === K_MAP) maps[i]!.append(null);
+    else fixed[i]!.append(null);
+    vals[i] = null;
+  };
+
+  /** The value of column i at pos, appended to its column; false = fall back. */
   const parseValue = (i: number): boolean => {
     const s = src;
     const kind = kinds[i];
@@ -404,21 +478,19 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     if (c === 0x6e) {
       if (!isNull()) return false;
       if (required[i] === 1) return false; // missing required column: the old path's reason
-      row.tags[i] = TAG_NULL;
-      row.vals[i] = null;
+      appendNull(i);
       return true;
     }
     switch (kind) {
       case K_STRING: {
         if (c !== 0x22) return false;
         pos++;
-        const a = pos;
-        const b = scanString();
-        if (b < 0) return false;
-        row.tags[i] = TAG_BYTES;
-        row.starts[i] = a;
-        row.ends[i] = b;
-        row.vals[i] = null;
+        const sb = strs[i]!;
+        sb.reserve(end - pos);
+        const q = copyString(sb.bytes, sb.pos);
+        if (q < 0) return false;
+        sb.push(q);
+        vals[i] = null;
         return true;
       }
       case K_TIMESTAMP: {
@@ -429,8 +501,8 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         if (b < 0) return false;
         const ms = isoUtc(a, b);
         if (ms < 0) return false;
-        row.tags[i] = TAG_VALUE;
-        row.vals[i] = ms;
+        fixed[i]!.append(ms);
+        vals[i] = ms;
         return true;
       }
       case K_BIGINT: {
@@ -448,8 +520,8 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
             v = big;
           }
         }
-        row.tags[i] = TAG_VALUE;
-        row.vals[i] = v;
+        fixed[i]!.append(v);
+        vals[i] = v;
         return true;
       }
       case K_DOUBLE: {
@@ -460,16 +532,15 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         if (numDigits <= 15 && numFrac >= 0) v = numNeg ? -(numMantissa / POW10[numFrac]) : numMantissa / POW10[numFrac];
         else v = Number(s.toString('latin1', numStart, pos));
         if (!(v <= MAX_SAFE && v >= -MAX_SAFE)) return false;
-        row.tags[i] = TAG_VALUE;
-        row.vals[i] = v;
+        fixed[i]!.append(v);
+        vals[i] = v;
         return true;
       }
       case K_MAP: {
         if (c !== 0x7b) return false;
         pos++;
-        if (!parseMap(row.maps[i]!)) return false;
-        row.tags[i] = TAG_MAP;
-        row.vals[i] = null;
+        if (!parseMap(maps[i]!, mapValues[i]!)) return false;
+        vals[i] = null;
         return true;
       }
     }
@@ -512,35 +583,40 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     return pos === end;
   };
 
-  return {
-    parse(valueBase64, meta) {
-      if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return null;
-      const size = base64ByteLength(valueBase64);
-      if (size > limits.maxValueBytes) return null;
-      if (src.length < size + 4) {
-        src = Buffer.allocUnsafe(Math.max(size + 4, src.length * 2));
-        row.src = src;
+  /** The rest of the row after the object: Kafka coordinates, nulls for absent optional columns. */
+  const finishRow = (meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): boolean => {
+    for (let i = 0; i < n; i++) {
+      const k = kafka[i];
+      if (k !== null) {
+        const v = k === 'topic' ? meta.topic : k === 'partition' ? meta.partition : k === 'offset' ? meta.offset : meta.timestamp;
+        if (kafkaString[i] === 1) strs[i]!.append(v);
+        else fixed[i]!.append(v);
+        vals[i] = v;
+      } else if (seen[i] === 0) {
+        if (required[i] === 1) return false;
+        appendNull(i);
       }
+    }
+    return true;
+  };
+
+  return {
+    values: vals,
+    append(valueBase64, meta, file) {
+      if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return false;
+      const size = base64ByteLength(valueBase64);
+      if (size > limits.maxValueBytes) return false;
+      if (src.length < size + 4) src = Buffer.allocUnsafe(Math.max(size + 4, src.length * 2));
       end = writeBase64(src, valueBase64);
       src[end] = 0x22; // sentinel for scanString
       src[end + 1] = 0; // and a non-continuation byte after it (reads at most 3 bytes past a lead byte)
       src[end + 2] = 0;
       pos = 0;
       seen.fill(0);
-      const ok = parseObject();
-      if (!ok) return null;
-      for (let i = 0; i < n; i++) {
-        const k = kafka[i];
-        if (k !== null) {
-          row.tags[i] = TAG_VALUE;
-          row.vals[i] = k === 'topic' ? meta.topic : k === 'partition' ? meta.partition : k === 'offset' ? meta.offset : meta.timestamp;
-        } else if (seen[i] === 0) {
-          if (required[i] === 1) return null;
-          row.tags[i] = TAG_NULL;
-          row.vals[i] = null;
-        }
-      }
-      return row;
+      if (file !== bound) bind(file);
+      if (parseObject() && finishRow(meta)) return true;
+      file.rollback();
+      return false;
     },
   };
 }

@@ -23,7 +23,6 @@ import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
 import { IpcBatchParts, encodeIpcStream, schemaMessage } from './ipc';
 import { writeUtf8 } from './raw-buffer';
-import { TAG_BYTES, TAG_MAP, TAG_VALUE, type FastMap, type FastRow } from './fastpath';
 
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
@@ -93,15 +92,18 @@ interface ColumnBuilder {
   append(v: Conformed): void;
   /** Adds this column's arrays to `parts` in IPC order (does not consume the builder). */
   collect(parts: IpcBatchParts): void;
+  /** Drops the values from index `n` on (the fast path's rollback of a half-appended record). */
+  truncate(n: number): void;
 }
 
 /**
  * Validity bitmap; a bit is set for each non-null value. Allocated at the first null (a column
- * without nulls, the common case, writes no bitmap and spends nothing on one).
+ * without nulls, the common case, writes no bitmap and spends nothing on one). The null count is
+ * not kept while appending but counted at encode, so truncating a column needs nothing here:
+ * every index below the length was written by {@link set}, and bits beyond it are ignored.
  */
 class Validity {
   bits: Uint8Array | null = null;
-  nulls = 0;
   constructor(private readonly capacity: number) {}
   set(i: number, valid: boolean) {
     const bits = this.bits;
@@ -110,10 +112,10 @@ class Validity {
         if (i >> 3 >= bits.length) this.grow(i);
         this.bits![i >> 3] |= 1 << (i & 7);
       }
-    } else {
-      if (bits === null) this.firstNull(i);
-      else if (i >> 3 >= bits.length) this.grow(i);
-      this.nulls++;
+    } else if (bits === null) this.firstNull(i);
+    else {
+      if (i >> 3 >= bits.length) this.grow(i);
+      this.bits![i >> 3] &= ~(1 << (i & 7));
     }
   }
   /** The values before index `i` were all valid. */
@@ -128,32 +130,45 @@ class Validity {
     next.set(this.bits!);
     this.bits = next;
   }
+  /** Nulls among the first `length` values (clears the bits beyond `length` in its last byte). */
+  nullCount(length: number): number {
+    const bits = this.bits;
+    if (bits === null || length === 0) return 0;
+    const full = length >> 3;
+    const rest = length & 7;
+    if (rest !== 0) bits[full] &= (1 << rest) - 1;
+    let set = 0;
+    for (let k = 0, last = rest === 0 ? full : full + 1; k < last; k++) set += POPCOUNT[bits[k]];
+    return length - set;
+  }
+  /** The bitmap of the first `length` values, or undefined when none of them is null. */
   bitmap(length: number): Uint8Array | undefined {
-    return this.nulls === 0 ? undefined : this.bits!.subarray(0, (length + 7) >> 3);
+    return this.nullCount(length) === 0 ? undefined : this.bits!.subarray(0, (length + 7) >> 3);
   }
 }
+const POPCOUNT = new Uint8Array(256);
+for (let b = 1; b < 256; b++) POPCOUNT[b] = (b & 1) + POPCOUNT[b >> 1];
 
 /**
- * Counts distinct values among the first {@link DistinctSample.SIZE} non-null values of a column.
- * A column whose sample is mostly distinct (ids, offsets, timestamps, URLs) gets no Parquet
- * dictionary: it would cost CPU and bytes and save nothing.
+ * Whether a column is mostly distinct, judged on its first {@link SAMPLE_SIZE} non-null values
+ * (read back from the column buffers at encode). A column whose sample is mostly distinct (ids,
+ * offsets, timestamps, URLs) gets no Parquet dictionary: it would cost CPU and bytes and save
+ * nothing. True when at least 64 values were seen and more than two thirds of them were
+ * distinct, i.e. a value repeats less than 1.5 times on average: its dictionary entry costs about
+ * what it saves (measured on the example's page URLs, 74 % distinct: ≈ −2 CPU ms per batch for
+ * +3 % bytes).
  */
-class DistinctSample {
-  static readonly SIZE = 256;
-  private readonly seen = new Set<unknown>();
-  n = 0;
-  add(v: unknown) {
-    this.n++;
-    this.seen.add(v);
+const SAMPLE_SIZE = 256;
+function mostlyDistinct(validity: Validity, length: number, key: (i: number) => unknown): boolean {
+  const bits = validity.bits;
+  const seen = new Set<unknown>();
+  let n = 0;
+  for (let i = 0; i < length && n < SAMPLE_SIZE; i++) {
+    if (bits !== null && (bits[i >> 3] & (1 << (i & 7))) === 0) continue;
+    seen.add(key(i));
+    n++;
   }
-  /**
-   * True when at least 64 values were seen and more than two thirds of them were distinct, i.e. a
-   * value repeats less than 1.5 times on average: its dictionary entry costs about what it saves
-   * (measured on the example's page URLs, 74 % distinct: ≈ −2 CPU ms per batch for +3 % bytes).
-   */
-  mostlyDistinct(): boolean {
-    return this.n >= 64 && this.seen.size * 3 > this.n * 2;
-  }
+  return n >= 64 && seen.size * 3 > n * 2;
 }
 
 function grow<T extends Int32Array | Float64Array | Float32Array | Uint32Array | Uint8Array>(a: T, need: number): T {
@@ -165,16 +180,21 @@ function grow<T extends Int32Array | Float64Array | Float32Array | Uint32Array |
   return next;
 }
 
+/** The field node and validity buffer every array starts with in IPC order. */
+function collectValidity(parts: IpcBatchParts, validity: Validity, n: number): void {
+  const nulls = validity.nullCount(n);
+  parts.node(n, nulls);
+  parts.buffer(nulls === 0 ? undefined : validity.bits!.subarray(0, (n + 7) >> 3));
+}
+
 /** Fixed-width numbers kept in a 32-bit word array: int/date (1 word), float (Float32), double, int64/timestamp (2 words), decimal (4 words). */
-class FixedBuilder implements ColumnBuilder {
+export class FixedBuilder implements ColumnBuilder {
   length = 0;
   private words: Uint32Array;
   private f64: Float64Array | null = null;
   private f32: Float32Array | null = null;
   private i32: Int32Array | null = null;
   private readonly validity: Validity;
-  /** Set on top-level columns only (see DistinctSample). */
-  sample: DistinctSample | null = null;
   /** 32-bit words per value. */
   private readonly width: number;
   constructor(
@@ -200,9 +220,11 @@ class FixedBuilder implements ColumnBuilder {
       this.views();
     }
     this.validity.set(i, v !== null);
-    if (v === null) return;
-    const sample = this.sample;
-    if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(v);
+    if (v === null) {
+      // Zero the slot: it may hold a rolled-back value, and the bytes should not depend on that.
+      for (let k = i * w; k < (i + 1) * w; k++) this.words[k] = 0;
+      return;
+    }
     switch (this.kind) {
       case 'int32':
         this.i32![i] = v as number;
@@ -235,10 +257,29 @@ class FixedBuilder implements ColumnBuilder {
       }
     }
   }
+  truncate(n: number) {
+    this.length = n;
+  }
+  /** See {@link mostlyDistinct}; values compared by their bits (int64 and decimal as exact words). */
+  mostlyDistinct(): boolean {
+    const words = this.words;
+    switch (this.kind) {
+      case 'int32':
+        return mostlyDistinct(this.validity, this.length, (i) => this.i32![i]);
+      case 'float32':
+        return mostlyDistinct(this.validity, this.length, (i) => this.f32![i]);
+      case 'float64':
+        return mostlyDistinct(this.validity, this.length, (i) => this.f64![i]);
+      case 'int64':
+        // Below 2^53 (as unsigned) the number is exact; above, the two words as text.
+        return mostlyDistinct(this.validity, this.length, (i) => (words[2 * i + 1] < 0x200000 ? words[2 * i + 1] * 4294967296 + words[2 * i] : `${words[2 * i + 1]}:${words[2 * i]}`));
+      case 'decimal':
+        return mostlyDistinct(this.validity, this.length, (i) => `${words[4 * i]}:${words[4 * i + 1]}:${words[4 * i + 2]}:${words[4 * i + 3]}`);
+    }
+  }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
     parts.buffer(new Uint8Array(this.words.buffer, 0, n * this.width * 4));
   }
 }
@@ -256,32 +297,57 @@ class BoolBuilder implements ColumnBuilder {
     if ((i >> 3) + 1 > this.values.length) this.values = grow(this.values, (i >> 3) + 1);
     this.validity.set(i, v !== null);
     if (v === true) this.values[i >> 3] |= 1 << (i & 7);
+    else this.values[i >> 3] &= ~(1 << (i & 7));
+  }
+  truncate(n: number) {
+    this.length = n;
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
+    if ((n & 7) !== 0) this.values[n >> 3] &= (1 << (n & 7)) - 1; // bits of truncated values
     parts.buffer(this.values.subarray(0, (n + 7) >> 3));
   }
 }
 
-class StringBuilder implements ColumnBuilder {
+/**
+ * UTF-8 strings: offsets + bytes. Besides append(string), the fast path (fastpath.ts) writes a
+ * value's bytes straight into {@link bytes} at {@link pos} after {@link reserve}, then calls
+ * {@link push} with the new end.
+ */
+export class StringBuilder implements ColumnBuilder {
   length = 0;
-  /** Mean UTF-8 bytes of the non-null values so far. */
-  averageBytes(): number {
-    const n = this.length - this.validity.nulls;
-    return n === 0 ? 0 : this.pos / n;
-  }
   private offsets: Int32Array;
-  private bytes: Buffer;
-  private pos = 0;
+  /** The UTF-8 bytes of the values; valid up to {@link pos}. */
+  bytes: Buffer;
+  pos = 0;
   private readonly validity: Validity;
-  /** Set on top-level columns only (see DistinctSample). */
-  sample: DistinctSample | null = null;
   constructor(capacity: number) {
     this.offsets = new Int32Array(capacity + 1);
     this.bytes = Buffer.allocUnsafe(Math.max(capacity * 16, 64));
     this.validity = new Validity(capacity);
+  }
+  /** Mean UTF-8 bytes of the non-null values. */
+  averageBytes(): number {
+    const n = this.length - this.validity.nullCount(this.length);
+    return n === 0 ? 0 : this.pos / n;
+  }
+  /** Makes room for `extra` more bytes after {@link pos} (may replace {@link bytes}). */
+  reserve(extra: number) {
+    if (this.pos + extra > this.bytes.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + extra));
+      next.set(this.bytes.subarray(0, this.pos)); // TypedArray#set: no Buffer#copy argument checks
+      this.bytes = next;
+    }
+  }
+  /** Ends one non-null value whose bytes were written to `bytes[pos, end)`. */
+  push(end: number) {
+    const i = this.length++;
+    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
+    this.validity.set(i, true);
+    if (end > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
+    this.pos = end;
+    this.offsets[i + 1] = end;
   }
   append(v: Conformed) {
     const i = this.length++;
@@ -289,14 +355,7 @@ class StringBuilder implements ColumnBuilder {
     this.validity.set(i, v !== null);
     if (v !== null) {
       const s = v as string;
-      const sample = this.sample;
-      if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(s);
-      const max = s.length * 3;
-      if (this.pos + max > this.bytes.length) {
-        const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + max));
-        next.set(this.bytes.subarray(0, this.pos)); // TypedArray#set: no Buffer#copy argument checks
-        this.bytes = next;
-      }
+      this.reserve(s.length * 3);
       // Short ASCII strings are copied in JS (cheaper than a native call); the rest via writeUtf8.
       const bytes = this.bytes;
       let p = this.pos;
@@ -315,31 +374,18 @@ class StringBuilder implements ColumnBuilder {
     }
     this.offsets[i + 1] = this.pos;
   }
-  /** Appends the (already validated) UTF-8 bytes `src[a, b)` as one non-null value: what append(src.toString('utf8', a, b)) appends. */
-  appendBytes(src: Buffer, a: number, b: number) {
-    const i = this.length++;
-    if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
-    this.validity.set(i, true);
-    const sample = this.sample;
-    if (sample !== null && sample.n < DistinctSample.SIZE) sample.add(src.toString('utf8', a, b));
-    const len = b - a;
-    if (this.pos + len > this.bytes.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.pos + len));
-      next.set(this.bytes.subarray(0, this.pos));
-      this.bytes = next;
-    }
-    const bytes = this.bytes;
-    const p = this.pos;
-    if (len <= 160) for (let k = 0; k < len; k++) bytes[p + k] = src[a + k];
-    else bytes.set(src.subarray(a, b), p);
-    this.pos = p + len;
-    if (this.pos > 0x7fffffff) throw new RangeError('a string column of one file exceeds 2 GiB');
-    this.offsets[i + 1] = this.pos;
+  truncate(n: number) {
+    this.length = n;
+    this.pos = this.offsets[n];
+  }
+  /** See {@link mostlyDistinct}; values compared by their bytes. */
+  mostlyDistinct(): boolean {
+    const o = this.offsets;
+    return mostlyDistinct(this.validity, this.length, (i) => this.bytes.toString('latin1', o[i], o[i + 1]));
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     parts.buffer(new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos));
   }
@@ -363,22 +409,29 @@ class ListBuilder implements ColumnBuilder {
     if (v !== null) for (const e of v as Conformed[]) this.child.append(e);
     this.offsets[i + 1] = this.child.length;
   }
+  truncate(n: number) {
+    this.length = n;
+    this.child.truncate(this.offsets[n]);
+  }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     this.child.collect(parts);
   }
 }
 
-class MapBuilder implements ColumnBuilder {
+/**
+ * map<string,T>: offsets into key and value children. The fast path writes a map<string,string>
+ * value's entries into {@link keys} and {@link values} (StringBuilders) and then calls {@link push}.
+ */
+export class MapBuilder implements ColumnBuilder {
   length = 0;
   private offsets: Int32Array;
   private readonly validity: Validity;
-  private readonly keys: StringBuilder;
+  readonly keys: StringBuilder;
   constructor(
-    private readonly values: ColumnBuilder,
+    readonly values: ColumnBuilder,
     capacity: number,
   ) {
     this.offsets = new Int32Array(capacity + 1);
@@ -398,24 +451,22 @@ class MapBuilder implements ColumnBuilder {
     }
     this.offsets[i + 1] = this.keys.length;
   }
-  /** Appends a map<string,string> value given as byte ranges of `src` (see FastMap). */
-  appendFast(src: Buffer, m: FastMap) {
+  /** Ends one non-null map value whose entries were appended to {@link keys} and {@link values}. */
+  push() {
     const i = this.length++;
     if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, true);
-    const values = this.values as StringBuilder;
-    for (let k = 0; k < m.count; k++) {
-      this.keys.appendBytes(src, m.keyStart[k], m.keyEnd[k]);
-      const vs = m.valStart[k];
-      if (vs < 0) values.append(null);
-      else values.appendBytes(src, vs, m.valEnd[k]);
-    }
     this.offsets[i + 1] = this.keys.length;
+  }
+  truncate(n: number) {
+    this.length = n;
+    const entries = this.offsets[n];
+    this.keys.truncate(entries);
+    this.values.truncate(entries);
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     // The entries struct (never null), then its key and value children.
     parts.node(this.keys.length, 0);
@@ -440,10 +491,13 @@ class StructBuilder implements ColumnBuilder {
     const vals = v as Conformed[] | null;
     for (let k = 0; k < this.children.length; k++) this.children[k].append(vals === null ? null : vals[k]);
   }
+  truncate(n: number) {
+    this.length = n;
+    for (const c of this.children) c.truncate(n);
+  }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    parts.node(n, this.validity.nulls);
-    parts.buffer(this.validity.bitmap(n));
+    collectValidity(parts, this.validity, n);
     for (const c of this.children) c.collect(parts);
   }
 }
@@ -491,30 +545,32 @@ export interface FileMetadata {
  * The rows of one Parquet file, appended column by column as they are conformed (measured: holding
  * the conformed rows until encode and building column by column was ~15% slower, as the rows then
  * outlive the young generation).
+ *
+ * Two ways in: {@link append} takes a conformed row; the fast path (fastpath.ts) appends one value
+ * to each of {@link columns} itself and then calls {@link commitRow}, or {@link rollback} to drop
+ * a half-appended record.
  */
 export class ParquetFileBuilder {
-  private readonly builders: ColumnBuilder[];
+  /** One builder per column of `pipeline.columns`. */
+  readonly columns: ColumnBuilder[];
+  /** Complete rows appended. */
   rows = 0;
   constructor(
     private readonly pipeline: Pipeline,
     capacity = 1024,
   ) {
-    this.builders = pipeline.columns.map((c) => {
-      const b = createBuilder(c.type, capacity);
-      if (b instanceof StringBuilder || b instanceof FixedBuilder) b.sample = new DistinctSample();
-      return b;
-    });
-    this.kinds = Uint8Array.from(this.builders, (b) => (b instanceof StringBuilder ? 0 : b instanceof FixedBuilder ? 1 : 2));
+    this.columns = pipeline.columns.map((c) => createBuilder(c.type, capacity));
+    this.kinds = Uint8Array.from(this.columns, (b) => (b instanceof StringBuilder ? 0 : b instanceof FixedBuilder ? 1 : 2));
   }
 
   /** Per column: 0 = StringBuilder, 1 = FixedBuilder, 2 = other. */
   private readonly kinds: Uint8Array;
 
-  /** Top-level columns whose values are mostly distinct so far (written without a dictionary). */
+  /** Top-level string and fixed-width columns whose values are mostly distinct (written without a dictionary). */
   mostlyDistinctColumns(): string[] {
     const out: string[] = [];
-    this.builders.forEach((b, i) => {
-      if ((b instanceof StringBuilder || b instanceof FixedBuilder) && b.sample?.mostlyDistinct()) out.push(this.pipeline.columns[i].name);
+    this.columns.forEach((b, i) => {
+      if ((b instanceof StringBuilder || b instanceof FixedBuilder) && b.mostlyDistinct()) out.push(this.pipeline.columns[i].name);
     });
     return out;
   }
@@ -529,8 +585,8 @@ export class ParquetFileBuilder {
    */
   statisticsColumns(): string[] {
     const out: string[] = [];
-    this.builders.forEach((b, i) => {
-      const keep = b instanceof FixedBuilder || b instanceof BoolBuilder || (b instanceof StringBuilder && !b.sample?.mostlyDistinct() && b.averageBytes() <= MAX_STATISTICS_STRING_BYTES);
+    this.columns.forEach((b, i) => {
+      const keep = b instanceof FixedBuilder || b instanceof BoolBuilder || (b instanceof StringBuilder && !b.mostlyDistinct() && b.averageBytes() <= MAX_STATISTICS_STRING_BYTES);
       if (keep) out.push(this.pipeline.columns[i].name);
     });
     return out;
@@ -540,7 +596,7 @@ export class ParquetFileBuilder {
   append(values: Conformed[]): void {
     // One call site per builder class keeps each call monomorphic (a single `b[i].append` site
     // sees six classes and goes megamorphic).
-    const b = this.builders;
+    const b = this.columns;
     const kinds = this.kinds;
     for (let i = 0; i < b.length; i++) {
       const k = kinds[i];
@@ -551,29 +607,15 @@ export class ParquetFileBuilder {
     this.rows++;
   }
 
-  /**
-   * Appends one row parsed by the fast path (fastpath.ts): the same column contents as
-   * append(values) with the row the old path conforms from the same record.
-   */
-  appendFast(row: FastRow): void {
-    const b = this.builders;
-    const kinds = this.kinds;
-    const tags = row.tags;
-    const vals = row.vals;
-    const src = row.src;
-    for (let i = 0; i < b.length; i++) {
-      const t = tags[i];
-      const k = kinds[i];
-      if (t === TAG_BYTES) (b[i] as StringBuilder).appendBytes(src, row.starts[i], row.ends[i]);
-      else if (t === TAG_MAP) (b[i] as MapBuilder).appendFast(src, row.maps[i]!);
-      else {
-        const v = t === TAG_VALUE ? vals[i] : null;
-        if (k === 0) (b[i] as StringBuilder).append(v);
-        else if (k === 1) (b[i] as FixedBuilder).append(v);
-        else b[i].append(v);
-      }
-    }
+  /** Completes the row whose values the fast path appended to every column. */
+  commitRow(): void {
     this.rows++;
+  }
+
+  /** Drops whatever was appended to the columns since the last complete row. */
+  rollback(): void {
+    const n = this.rows;
+    for (const b of this.columns) b.truncate(n);
   }
 
   /**
@@ -582,7 +624,7 @@ export class ParquetFileBuilder {
    */
   toIpcStream(transient = false): Uint8Array {
     const parts = new IpcBatchParts();
-    for (const b of this.builders) b.collect(parts);
+    for (const b of this.columns) b.collect(parts);
     return encodeIpcStream(schemaMessageOf(this.pipeline), this.rows, parts, transient);
   }
 

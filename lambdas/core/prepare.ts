@@ -15,7 +15,7 @@ import { PartitionError, createPartitioner, type PartitionTarget } from './parti
 import { ParquetFileBuilder, encodeEmptyFile } from './parquet';
 import { TransformError, applyTransform } from './transform';
 import { quarantineEntry } from './quarantine';
-import { fastParserFor, type FastRow } from './fastpath';
+import { fastParserFor } from './fastpath';
 import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
 import type { Pipeline, RecordMeta, Row } from './pipeline';
 
@@ -102,6 +102,8 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
   const meta = { topic, partition: kafkaPartition, offset: 0, timestamp: 0 };
   // The schema-directed byte parser (fastpath.ts) for the common record; null = old path only.
   const fast = transform ? null : fastParserFor(pipeline, limits);
+  /** The file the last row went to (where the fast path appends the next one first). */
+  let last: Group | null = null;
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
     if (rec.topic !== topic || rec.partition !== kafkaPartition) {
@@ -114,21 +116,30 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     // True while conforming rows a transform returned: those are arbitrary JS objects (getters,
     // proxies), so anything they throw is the record's fault, not the loader's.
     let readingTransformRows = false;
-    if (fast !== null) {
-      const row = fast.parse(rec.value, meta);
-      if (row !== null) {
-        let target: PartitionTarget | null;
-        try {
-          target = partition(row.vals, rec.timestamp);
-        } catch {
-          target = null; // the old path gives the reason
-        }
-        if (target !== null) {
-          groupFor(groups, target, rec.offset, pipeline, capacity).builder.appendFast(row);
-          rowsWritten++;
-          written++;
-          continue;
-        }
+    // The fast path appends straight into a file's columns, so it needs the file before it knows
+    // the row's partition: it takes the previous row's file and, when the row belongs elsewhere
+    // (a late event, the next hour), rolls back and appends again into the right one.
+    if (fast !== null && last !== null && fast.append(rec.value, meta, last.builder)) {
+      let target: PartitionTarget | null;
+      try {
+        target = partition(fast.values, rec.timestamp);
+      } catch {
+        target = null; // the old path gives the reason
+      }
+      if (target === null) last.builder.rollback();
+      else {
+        let g: Group = last;
+        if (target.hivePath !== last.target.hivePath) {
+          last.builder.rollback();
+          g = groupFor(groups, target, rec.offset, pipeline, capacity);
+          // Deterministic: the same record parses the same way into any file.
+          if (!fast.append(rec.value, meta, g.builder)) throw new Error(`fast path: record ${topic}-${kafkaPartition}@${rec.offset} parsed once but not twice`);
+        } else noteRow(g, target, rec.offset);
+        g.builder.commitRow();
+        last = g;
+        rowsWritten++;
+        written++;
+        continue;
       }
     }
     try {
@@ -150,7 +161,8 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
         const values = rows === null ? conformRounded(conform, rec, value, meta, limits) : conform(rows[0], meta);
         const target = partition(values, rec.timestamp);
         readingTransformRows = false;
-        groupFor(groups, target, rec.offset, pipeline, capacity).builder.append(values);
+        last = groupFor(groups, target, rec.offset, pipeline, capacity);
+        last.builder.append(values);
         rowsWritten++;
       } else {
         pendingValues.length = 0;
@@ -216,9 +228,14 @@ function groupFor(groups: Map<string, Group>, target: PartitionTarget, offset: n
     g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
     groups.set(target.hivePath, g);
   }
+  noteRow(g, target, offset);
+  return g;
+}
+
+/** Adds the record at `offset` (row target `target`) to the group's offset range and event time. */
+function noteRow(g: Group, target: PartitionTarget, offset: number): void {
   g.lastOffset = offset;
   if (target.eventTime !== null && (g.maxEventTime === null || target.eventTime > g.maxEventTime)) g.maxEventTime = target.eventTime;
-  return g;
 }
 
 /** A valid Parquet file with the table's schema and zero rows (used as a fencing tombstone by the commit protocol). */
