@@ -13,7 +13,7 @@ import { ParquetFileBuilder } from '../../lambdas/core/parquet';
 import { cleanupDuckdbFiles, parquetFile, query } from '../support/duckdb';
 import fc from 'fast-check';
 import { prepareBatch } from '../../lambdas/core/prepare';
-import { fastParserFor, setFastPath, type FastParser } from '../../lambdas/core/fastpath';
+import { fastParserFor, plainWord, setFastPath, type FastParser } from '../../lambdas/core/fastpath';
 import type { MskRecord } from '../../lambdas/core/model';
 import { clickstream } from '../../pipelines/clickstream';
 import { definePipeline } from '../../lambdas/core/pipeline';
@@ -251,5 +251,30 @@ describe('fast path (schema-directed byte parser) = old path', () => {
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }], unknownFields: 'quarantine' }), LIMITS)).toBeNull();
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'int' }] }), LIMITS)).toBeNull();
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }] }), LIMITS)).not.toBeNull();
+  });
+});
+
+describe('plainWord (the four-bytes-at-a-time string scan)', () => {
+  /** The byte loop's rule: `"`, `\`, control characters and non-ASCII end a plain run. */
+  const stops = (b: number) => b === 0x22 || b === 0x5c || b < 0x20 || b >= 0x80;
+  const word = (b: number[]) => Buffer.from(b).readInt32LE(0);
+
+  it('reports a word with any stop byte in any position as not plain, and every other byte as plain', () => {
+    for (let b = 0; b < 256; b++) {
+      for (let at = 0; at < 4; at++) {
+        const bytes = [0x61, 0x7e, 0x20, 0x23];
+        bytes[at] = b;
+        expect(plainWord(word(bytes)), `byte 0x${b.toString(16)} at ${at}`).toBe(!stops(b));
+      }
+    }
+  });
+
+  it('agrees with the byte loop on random words', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), (bytes) => {
+        expect(plainWord(word(bytes))).toBe(!bytes.some(stops));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });
