@@ -148,7 +148,9 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   let src = Buffer.allocUnsafe(64 * 1024);
   let srcView = viewOf(src);
   const vals = new Array<Conformed>(n).fill(null);
-  const seen = new Uint8Array(n);
+  /** seen[i] === record: column i's key appeared in the current record (a counter, so no per-record clearing). */
+  const seen = new Uint32Array(n);
+  let record = 0;
 
   // Scan state (module-closure variables: no per-record allocation).
   let pos = 0;
@@ -578,8 +580,17 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   const START = n;
   const AFTER_UNKNOWN = n + 1;
   const nextKey = new Int16Array(n + 2).fill(-1);
-  const fieldBytes: (Buffer | null)[] = new Array(n).fill(null);
-  for (const x of names) fieldBytes[x.index] = x.bytes;
+  // Per declared column, the bytes `name":` as little-endian words and the 0–3 bytes left over.
+  const keyWords: (Int32Array | null)[] = new Array(n).fill(null);
+  const keyTail: (Uint8Array | null)[] = new Array(n).fill(null);
+  const keyLength = new Int32Array(n);
+  for (const x of names) {
+    const pattern = Buffer.concat([x.bytes, Buffer.from('":', 'latin1')]);
+    const whole = pattern.length >> 2;
+    keyWords[x.index] = Int32Array.from({ length: whole }, (_, w) => pattern.readInt32LE(4 * w));
+    keyTail[x.index] = Uint8Array.from(pattern.subarray(4 * whole));
+    keyLength[x.index] = pattern.length;
+  }
   let state = START;
 
   const parseObject = (): boolean => {
@@ -599,14 +610,21 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         let i = -1;
         const guess = nextKey[state];
         if (guess >= 0) {
-          const nb = fieldBytes[guess]!;
-          const len = nb.length;
-          if (pos + len < end && src[pos + len] === 0x22) {
-            let j = 0;
-            while (j < len && nb[j] === src[pos + j]) j++;
-            if (j === len) {
-              i = guess;
-              pos += len + 1;
+          // `name":` compared four bytes at a time (compact JSON; otherwise the general path).
+          const words = keyWords[guess]!;
+          const len = keyLength[guess];
+          if (pos + len <= end) {
+            let w = 0;
+            while (w < words.length && srcView.getInt32(pos + 4 * w, true) === words[w]) w++;
+            if (w === words.length) {
+              const tail = keyTail[guess]!;
+              let j = 0;
+              const at = pos + 4 * w;
+              while (j < tail.length && src[at + j] === tail[j]) j++;
+              if (j === tail.length) {
+                i = guess;
+                pos += len;
+              }
             }
           }
         }
@@ -616,16 +634,16 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
           if (ke < 0) return false;
           i = columnOf(ks, ke);
           nextKey[state] = i;
+          skipWs();
+          if (pos >= end || src[pos] !== 0x3a) return false;
+          pos++;
         }
         state = i < 0 ? AFTER_UNKNOWN : i;
         skipWs();
-        if (pos >= end || src[pos] !== 0x3a) return false;
-        pos++;
-        skipWs();
         if (pos >= end) return false;
         if (i >= 0) {
-          if (seen[i] === 1) return false; // duplicate key
-          seen[i] = 1;
+          if (seen[i] === record) return false; // duplicate key
+          seen[i] = record;
           if (!parseValue(i)) return false;
         } else if (!skipScalar()) return false;
         skipWs();
@@ -649,7 +667,7 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         if (kafkaString[i] === 1) strs[i]!.append(v);
         else fixed[i]!.append(v);
         vals[i] = v;
-      } else if (seen[i] === 0) {
+      } else if (seen[i] !== record) {
         if (required[i] === 1) return false;
         appendNull(i);
       }
@@ -672,7 +690,10 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       src[end + 1] = 0; // and a non-continuation byte after it (reads at most 3 bytes past a lead byte)
       src[end + 2] = 0;
       pos = 0;
-      seen.fill(0);
+      if (++record === 0xffffffff) {
+        seen.fill(0);
+        record = 1;
+      }
       if (file !== bound) bind(file);
       if (parseObject() && finishRow(meta)) return true;
       file.rollback();

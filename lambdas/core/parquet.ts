@@ -570,13 +570,14 @@ export class ParquetFileBuilder {
   /** Per column: 0 = StringBuilder, 1 = FixedBuilder, 2 = other. */
   private readonly kinds: Uint8Array;
 
+  /** Per column: mostly distinct (see {@link mostlyDistinct}; false for other than top-level string and fixed-width columns). */
+  private distinct(): boolean[] {
+    return this.columns.map((b) => (b instanceof StringBuilder || b instanceof FixedBuilder) && b.mostlyDistinct());
+  }
+
   /** Top-level string and fixed-width columns whose values are mostly distinct (written without a dictionary). */
-  mostlyDistinctColumns(): string[] {
-    const out: string[] = [];
-    this.columns.forEach((b, i) => {
-      if ((b instanceof StringBuilder || b instanceof FixedBuilder) && b.mostlyDistinct()) out.push(this.pipeline.columns[i].name);
-    });
-    return out;
+  mostlyDistinctColumns(distinct = this.distinct()): string[] {
+    return this.pipeline.columns.filter((_, i) => distinct[i]).map((c) => c.name);
   }
 
   /**
@@ -587,10 +588,10 @@ export class ParquetFileBuilder {
    * nor nested columns — their min/max spans nearly the whole domain in every file, so it prunes
    * nothing, and computing it was a third of parquet-wasm's time on the example pipeline.
    */
-  statisticsColumns(): string[] {
+  statisticsColumns(distinct = this.distinct()): string[] {
     const out: string[] = [];
     this.columns.forEach((b, i) => {
-      const keep = b instanceof FixedBuilder || b instanceof BoolBuilder || (b instanceof StringBuilder && !b.mostlyDistinct() && b.averageBytes() <= MAX_STATISTICS_STRING_BYTES);
+      const keep = b instanceof FixedBuilder || b instanceof BoolBuilder || (b instanceof StringBuilder && !distinct[i] && b.averageBytes() <= MAX_STATISTICS_STRING_BYTES);
       if (keep) out.push(this.pipeline.columns[i].name);
     });
     return out;
@@ -635,7 +636,8 @@ export class ParquetFileBuilder {
   /** Encodes the rows appended so far as one Parquet file with one row group. */
   encode(meta: FileMetadata): Uint8Array {
     // fromIPCStream copies the stream into wasm memory at once, so a reused buffer will do.
-    return encodeIpc(this.toIpcStream(true), this.pipeline, meta, this.rows, this.mostlyDistinctColumns(), this.statisticsColumns());
+    const distinct = this.distinct();
+    return encodeIpc(this.toIpcStream(true), this.pipeline, meta, this.rows, this.mostlyDistinctColumns(distinct), this.statisticsColumns(distinct));
   }
 }
 
