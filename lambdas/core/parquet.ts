@@ -118,6 +118,10 @@ class Validity {
       this.bits![i >> 3] &= ~(1 << (i & 7));
     }
   }
+  /** Forgets the bitmap (the column is empty again, as new). */
+  clear() {
+    this.bits = null;
+  }
   /** The values before index `i` were all valid. */
   private firstNull(i: number) {
     const bits = new Uint8Array(Math.max(this.capacity, i + 1, 8) >> 2);
@@ -258,6 +262,7 @@ export class FixedBuilder implements ColumnBuilder {
     }
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
   }
   /** See {@link mostlyDistinct}; values compared by their bits (int64 and decimal as exact words). */
@@ -300,6 +305,7 @@ class BoolBuilder implements ColumnBuilder {
     else this.values[i >> 3] &= ~(1 << (i & 7));
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
   }
   collect(parts: IpcBatchParts) {
@@ -379,6 +385,7 @@ export class StringBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.pos;
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
     this.pos = this.offsets[n];
   }
@@ -414,6 +421,7 @@ class ListBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.child.length;
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
     this.child.truncate(this.offsets[n]);
   }
@@ -463,6 +471,7 @@ export class MapBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.keys.length;
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
     const entries = this.offsets[n];
     this.keys.truncate(entries);
@@ -496,6 +505,7 @@ class StructBuilder implements ColumnBuilder {
     for (let k = 0; k < this.children.length; k++) this.children[k].append(vals === null ? null : vals[k]);
   }
   truncate(n: number) {
+    if (n === 0) this.validity.clear();
     this.length = n;
     for (const c of this.children) c.truncate(n);
   }
@@ -615,6 +625,12 @@ export class ParquetFileBuilder {
   /** Completes the row whose values the fast path appended to every column. */
   commitRow(): void {
     this.rows++;
+  }
+
+  /** Empties the builder for reuse by another file (its buffers are kept). */
+  reset(): void {
+    this.rows = 0;
+    this.rollback();
   }
 
   /** Drops whatever was appended to the columns since the last complete row. */

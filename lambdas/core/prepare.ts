@@ -200,6 +200,13 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
       body: g.builder.encode({ pipeline: pipeline.name, topic, partition: kafkaPartition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
     });
   }
+  // The encoded bodies are copies (out of wasm memory): the builders can serve the next batch.
+  const spare = spareBuilders(pipeline);
+  for (const g of groups.values()) {
+    if (spare.length >= MAX_SPARE_BUILDERS) break;
+    g.builder.reset();
+    spare.push(g.builder);
+  }
   return {
     topic,
     partition: kafkaPartition,
@@ -221,11 +228,29 @@ function conformRounded(conform: RowConformer, rec: MskRecord, value: unknown, m
   }
 }
 
+/**
+ * File builders of finished batches, per pipeline, taken by the next batch: a warm container
+ * appends into buffers that already have the size of a batch instead of allocating and growing
+ * new ones (and collecting the old) for every file. A builder is in this list only while no batch
+ * uses it.
+ */
+const spares = new WeakMap<Pipeline, ParquetFileBuilder[]>();
+/** At most this many builders are kept per pipeline (each holds about one file's column buffers). */
+const MAX_SPARE_BUILDERS = 8;
+function spareBuilders(pipeline: Pipeline): ParquetFileBuilder[] {
+  let s = spares.get(pipeline);
+  if (s === undefined) {
+    s = [];
+    spares.set(pipeline, s);
+  }
+  return s;
+}
+
 /** The file group of `target` (created on first use), with the record at `offset` added to its range. */
 function groupFor(groups: Map<string, Group>, target: PartitionTarget, offset: number, pipeline: Pipeline, capacity: number): Group {
   let g = groups.get(target.hivePath);
   if (!g) {
-    g = { target, builder: new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
+    g = { target, builder: spareBuilders(pipeline).pop() ?? new ParquetFileBuilder(pipeline, capacity), firstOffset: offset, lastOffset: offset, maxEventTime: target.eventTime };
     groups.set(target.hivePath, g);
   }
   noteRow(g, target, offset);

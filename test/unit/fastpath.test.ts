@@ -246,6 +246,28 @@ describe('fast path (schema-directed byte parser) = old path', () => {
     for (let i = 0; i < oldBodies.length; i++) expect(await readBack(fastBodies[i])).toEqual(await readBack(oldBodies[i]));
   });
 
+  it('file builders reused from earlier batches give the same parquet-wasm input as new ones', async () => {
+    const batch = Object.values(buildMskEvent(generateClickstreamRecords({ seed: 11, count: 400, partitions: 1 }).records).records)[0];
+    // Another batch first: other partitions, nulls, escapes and long values, through both paths.
+    const messy = toRecords([
+      ...generateClickstreamRecords({ seed: 12, count: 300, partitions: 1 }).records.map((r) => Buffer.from(r.value!, 'utf8')),
+      Buffer.from('{"event_id":"e\\u0031","user_id":1,"ts":"2030-01-01T00:00:00Z","country":null,"props":{"k":null}}'),
+      Buffer.from(`{"event_id":"${'x'.repeat(5000)}","user_id":2,"ts":"1999-01-01T00:00:00Z","amount":1.5}`),
+    ]);
+    const fresh = { ...clickstream };
+    encoded = [];
+    await prepareBatch(fresh, batch);
+    const first = encoded;
+    const reused = { ...clickstream };
+    encoded = [];
+    await prepareBatch(reused, messy);
+    expect(encoded.length).toBeGreaterThan(2);
+    encoded = [];
+    await prepareBatch(reused, batch);
+    expect(encoded.length).toBeGreaterThan(1);
+    expect(encoded).toEqual(first);
+  });
+
   it('is not used where it does not apply (transform, unknownFields quarantine, unsupported column types)', () => {
     const base = { name: 'p', topics: ['t'], valueFormat: 'json' as const, partitioning: { by: 'none' as const } };
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }], unknownFields: 'quarantine' }), LIMITS)).toBeNull();
