@@ -580,17 +580,43 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   const START = n;
   const AFTER_UNKNOWN = n + 1;
   const nextKey = new Int16Array(n + 2).fill(-1);
-  // Per declared column, the bytes `name":` as little-endian words and the 0–3 bytes left over.
-  const keyWords: (Int32Array | null)[] = new Array(n).fill(null);
-  const keyTail: (Uint8Array | null)[] = new Array(n).fill(null);
+  // Per declared column, the bytes `name":` as (offset, little-endian word, mask) compares, all in
+  // flat arrays: whole words, then one word overlapping the end (masked below four bytes), so a
+  // key of any length is two or three compares.
+  const kwFrom = new Int32Array(n);
+  const kwTo = new Int32Array(n);
   const keyLength = new Int32Array(n);
+  const kwOff: number[] = [];
+  const kwVal: number[] = [];
+  const kwMask: number[] = [];
   for (const x of names) {
     const pattern = Buffer.concat([x.bytes, Buffer.from('":', 'latin1')]);
-    const whole = pattern.length >> 2;
-    keyWords[x.index] = Int32Array.from({ length: whole }, (_, w) => pattern.readInt32LE(4 * w));
-    keyTail[x.index] = Uint8Array.from(pattern.subarray(4 * whole));
-    keyLength[x.index] = pattern.length;
+    const len = pattern.length;
+    kwFrom[x.index] = kwOff.length;
+    if (len < 4) {
+      const padded = Buffer.alloc(4);
+      pattern.copy(padded);
+      kwOff.push(0);
+      kwVal.push(padded.readInt32LE(0));
+      kwMask.push(len === 3 ? 0xffffff : 0xffff);
+    } else {
+      for (let o = 0; o + 4 <= len; o += 4) {
+        kwOff.push(o);
+        kwVal.push(pattern.readInt32LE(o));
+        kwMask.push(-1);
+      }
+      if (len % 4 !== 0) {
+        kwOff.push(len - 4);
+        kwVal.push(pattern.readInt32LE(len - 4));
+        kwMask.push(-1);
+      }
+    }
+    kwTo[x.index] = kwOff.length;
+    keyLength[x.index] = len;
   }
+  const keyOff = Int32Array.from(kwOff);
+  const keyVal = Int32Array.from(kwVal);
+  const keyMask = Int32Array.from(kwMask);
   let state = START;
 
   const parseObject = (): boolean => {
@@ -611,20 +637,14 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         const guess = nextKey[state];
         if (guess >= 0) {
           // `name":` compared four bytes at a time (compact JSON; otherwise the general path).
-          const words = keyWords[guess]!;
-          const len = keyLength[guess];
-          if (pos + len <= end) {
-            let w = 0;
-            while (w < words.length && srcView.getInt32(pos + 4 * w, true) === words[w]) w++;
-            if (w === words.length) {
-              const tail = keyTail[guess]!;
-              let j = 0;
-              const at = pos + 4 * w;
-              while (j < tail.length && src[at + j] === tail[j]) j++;
-              if (j === tail.length) {
-                i = guess;
-                pos += len;
-              }
+          // Reading up to 3 bytes past `end` is safe: the buffer has 4 bytes of slack.
+          if (pos + keyLength[guess] <= end) {
+            let k = kwFrom[guess];
+            const last = kwTo[guess];
+            while (k < last && (srcView.getInt32(pos + keyOff[k], true) & keyMask[k]) === keyVal[k]) k++;
+            if (k === last) {
+              i = guess;
+              pos += keyLength[guess];
             }
           }
         }

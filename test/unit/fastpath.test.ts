@@ -250,7 +250,7 @@ describe('fast path (schema-directed byte parser) = old path', () => {
     const batch = Object.values(buildMskEvent(generateClickstreamRecords({ seed: 11, count: 400, partitions: 1 }).records).records)[0];
     // Another batch first: other partitions, nulls, escapes and long values, through both paths.
     const messy = toRecords([
-      ...generateClickstreamRecords({ seed: 12, count: 300, partitions: 1 }).records.map((r) => Buffer.from(r.value!, 'utf8')),
+      ...generateClickstreamRecords({ seed: 12, count: 300, partitions: 1 }).records.map((r) => Buffer.from(r.value as string, 'utf8')),
       Buffer.from('{"event_id":"e\\u0031","user_id":1,"ts":"2030-01-01T00:00:00Z","country":null,"props":{"k":null}}'),
       Buffer.from(`{"event_id":"${'x'.repeat(5000)}","user_id":2,"ts":"1999-01-01T00:00:00Z","amount":1.5}`),
     ]);
@@ -266,6 +266,46 @@ describe('fast path (schema-directed byte parser) = old path', () => {
     await prepareBatch(reused, batch);
     expect(encoded.length).toBeGreaterThan(1);
     expect(encoded).toEqual(first);
+  });
+
+  it('matches short and long field names by their predicted key order, and falls back when the order or spacing changes', async () => {
+    const p = definePipeline({
+      name: 'keys',
+      topics: ['clicks'],
+      valueFormat: 'json',
+      columns: [
+        { name: 'a', type: 'string' },
+        { name: 'bc', type: 'bigint' },
+        { name: 'def', type: 'string' },
+        { name: 'ghij', type: 'double' },
+        { name: 'klmnopqrs', type: 'string' },
+        { name: 't', type: 'timestamp', required: true },
+      ],
+      partitioning: { by: 'eventTime', source: 't', granularity: 'hour' },
+    });
+    const texts = [
+      '{"a":"1","bc":2,"def":"3","ghij":4.5,"klmnopqrs":"6","t":"2026-11-21T07:00:00Z"}',
+      '{"a":"x","bc":-2,"def":"y","ghij":0.5,"klmnopqrs":"z","t":"2026-11-21T07:10:00Z"}',
+      '{"a":"x","bc":-2,"def":"y","ghij":0.5,"klmnopqrs":"z","t":"2026-11-21T08:10:00Z"}',
+      '{"ab":"x","bc":3,"defg":"y","t":"2026-11-21T07:20:00Z","klmnopqr":"z","klmnopqrs":"w"}',
+      '{"a" :"x", "bc": 3,"def":"y","t":"2026-11-21T07:30:00Z"}',
+      '{"t":"2026-11-21T07:40:00Z","klmnopqrs":"s","ghij":1,"def":"d","bc":7,"a":"a"}',
+      '{"a":"1","bc":2,"def":"3","ghij":4.5,"klmnopqrs":"6","t":"2026-11-21T07:50:00Z","a":"dup"}',
+      '{"a":"1","b":2,"de":"3","ghi":4.5,"klmnopqrst":"6","t":"2026-11-21T07:55:00Z"}',
+    ];
+    const recs = toRecords([...texts, ...texts].map((t) => Buffer.from(t, 'utf8')));
+    const { old, fast } = await bothPaths(p, recs);
+    expect(fast).toEqual(old);
+    expect(old.batch.counts.written).toBe(recs.length);
+    const parser = fastParserFor(p, LIMITS)!;
+    const scratch = new ParquetFileBuilder(p, 16);
+    const taken = recs.map((r) => {
+      const ok = parser.append(r.value, r, scratch);
+      scratch.rollback();
+      return ok;
+    });
+    // All but the duplicate-key records (the old path keeps the last value, as JSON.parse does).
+    expect(taken.filter(Boolean).length).toBe(recs.length - 2);
   });
 
   it('is not used where it does not apply (transform, unknownFields quarantine, unsupported column types)', () => {
