@@ -408,6 +408,9 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   /** A map<string,string> object at pos (after `{`), its entries appended to `mb`; false = fall back. */
   const parseMap = (mb: MapBuilder, vb: StringBuilder): boolean => {
     const kb = mb.keys;
+    // Room for the rest of the record in both children: no entry can need more.
+    kb.reserve(end - pos);
+    vb.reserve(end - pos);
     let count = 0;
     skipWs();
     if (pos < end && src[pos] === 0x7d) {
@@ -421,7 +424,6 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       const ks = pos;
       // An array-index-like key is ordered first by Object.keys: leave such maps to the old path.
       if (src[ks] >= 0x30 && src[ks] <= 0x39) return false;
-      kb.reserve(end - pos);
       const kq = copyString(kb.bytes, kb.view, kb.pos);
       if (kq < 0) return false;
       const ke = pos - 1;
@@ -453,7 +455,6 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       if (pos >= end) return false;
       if (src[pos] === 0x22) {
         pos++;
-        vb.reserve(end - pos);
         const vq = copyString(vb.bytes, vb.view, vb.pos);
         if (vq < 0) return false;
         vb.push(vq);
