@@ -100,6 +100,74 @@ function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);
 }
 
+/**
+ * Key tokens `key":` (the key's raw bytes, its closing quote and the colon), each compared as two
+ * or three masked little-endian words: whole words, then one word overlapping the end (masked
+ * below four bytes). A key that is plain bytes without `"` or `\\` matches exactly when its token
+ * does. Used to try the predicted next key before scanning one.
+ */
+export class KeyPatterns {
+  /** Number of patterns (ids 0 … size−1). */
+  size = 0;
+  private from: Int32Array = new Int32Array(16);
+  private to: Int32Array = new Int32Array(16);
+  /** Token length in bytes (key + 2). */
+  tokenLength: Int32Array = new Int32Array(16);
+  private off: Int32Array = new Int32Array(64);
+  private val: Int32Array = new Int32Array(64);
+  private mask: Int32Array = new Int32Array(64);
+  private words = 0;
+
+  /** Adds the token of `key` (raw bytes); returns its id. */
+  add(key: Uint8Array): number {
+    const token = Buffer.concat([key, Buffer.from('":', 'latin1')]);
+    const len = token.length;
+    const id = this.size++;
+    if (id === this.from.length) {
+      this.from = grow32(this.from);
+      this.to = grow32(this.to);
+      this.tokenLength = grow32(this.tokenLength);
+    }
+    if (this.words + (len >> 2) + 2 > this.off.length) {
+      this.off = grow32(this.off, this.words + (len >> 2) + 2);
+      this.val = grow32(this.val, this.off.length);
+      this.mask = grow32(this.mask, this.off.length);
+    }
+    this.from[id] = this.words;
+    const push = (o: number, v: number, m: number) => {
+      this.off[this.words] = o;
+      this.val[this.words] = v;
+      this.mask[this.words] = m;
+      this.words++;
+    };
+    if (len < 4) {
+      const padded = Buffer.alloc(4);
+      token.copy(padded);
+      push(0, padded.readInt32LE(0), len === 3 ? 0xffffff : 0xffff);
+    } else {
+      for (let o = 0; o + 4 <= len; o += 4) push(o, token.readInt32LE(o), -1);
+      if (len % 4 !== 0) push(len - 4, token.readInt32LE(len - 4), -1);
+    }
+    this.to[id] = this.words;
+    this.tokenLength[id] = len;
+    return id;
+  }
+
+  /** Whether the token of `id` stands at `pos` (the caller checked that it fits before the record's end; up to 3 bytes beyond are read). */
+  match(view: DataView, pos: number, id: number): boolean {
+    const last = this.to[id];
+    let k = this.from[id];
+    while (k < last && (view.getInt32(pos + this.off[k], true) & this.mask[k]) === this.val[k]) k++;
+    return k === last;
+  }
+}
+
+function grow32(a: Int32Array, need = a.length * 2): Int32Array {
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
 function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
   if (pipeline.transform || pipeline.unknownFields !== 'drop' || pipeline.partitioning.by === 'columns') return null;
   if (limits.maxNestingDepth < 2) return null;
@@ -581,43 +649,10 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   const START = n;
   const AFTER_UNKNOWN = n + 1;
   const nextKey = new Int16Array(n + 2).fill(-1);
-  // Per declared column, the bytes `name":` as (offset, little-endian word, mask) compares, all in
-  // flat arrays: whole words, then one word overlapping the end (masked below four bytes), so a
-  // key of any length is two or three compares.
-  const kwFrom = new Int32Array(n);
-  const kwTo = new Int32Array(n);
-  const keyLength = new Int32Array(n);
-  const kwOff: number[] = [];
-  const kwVal: number[] = [];
-  const kwMask: number[] = [];
-  for (const x of names) {
-    const pattern = Buffer.concat([x.bytes, Buffer.from('":', 'latin1')]);
-    const len = pattern.length;
-    kwFrom[x.index] = kwOff.length;
-    if (len < 4) {
-      const padded = Buffer.alloc(4);
-      pattern.copy(padded);
-      kwOff.push(0);
-      kwVal.push(padded.readInt32LE(0));
-      kwMask.push(len === 3 ? 0xffffff : 0xffff);
-    } else {
-      for (let o = 0; o + 4 <= len; o += 4) {
-        kwOff.push(o);
-        kwVal.push(pattern.readInt32LE(o));
-        kwMask.push(-1);
-      }
-      if (len % 4 !== 0) {
-        kwOff.push(len - 4);
-        kwVal.push(pattern.readInt32LE(len - 4));
-        kwMask.push(-1);
-      }
-    }
-    kwTo[x.index] = kwOff.length;
-    keyLength[x.index] = len;
-  }
-  const keyOff = Int32Array.from(kwOff);
-  const keyVal = Int32Array.from(kwVal);
-  const keyMask = Int32Array.from(kwMask);
+  // Per declared column, the id of its key token in `keys` (−1 for Kafka columns).
+  const keys = new KeyPatterns();
+  const keyId = new Int32Array(n).fill(-1);
+  for (const x of names) keyId[x.index] = keys.add(x.bytes);
   let state = START;
 
   const parseObject = (): boolean => {
@@ -638,15 +673,10 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         const guess = nextKey[state];
         if (guess >= 0) {
           // `name":` compared four bytes at a time (compact JSON; otherwise the general path).
-          // Reading up to 3 bytes past `end` is safe: the buffer has 4 bytes of slack.
-          if (pos + keyLength[guess] <= end) {
-            let k = kwFrom[guess];
-            const last = kwTo[guess];
-            while (k < last && (srcView.getInt32(pos + keyOff[k], true) & keyMask[k]) === keyVal[k]) k++;
-            if (k === last) {
-              i = guess;
-              pos += keyLength[guess];
-            }
+          const id = keyId[guess];
+          if (pos + keys.tokenLength[id] <= end && keys.match(srcView, pos, id)) {
+            i = guess;
+            pos += keys.tokenLength[id];
           }
         }
         if (i < 0) {
