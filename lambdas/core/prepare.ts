@@ -29,7 +29,8 @@ export class PrepareInputError extends Error {
   }
 }
 
-interface Group {
+/** One file of a batch: its partition, its column builders and the offsets and event times of its rows. */
+export interface Group {
   target: PartitionTarget;
   builder: ParquetFileBuilder;
   firstOffset: number;
@@ -83,6 +84,28 @@ function recordMeta(r: MskRecord): RecordMeta {
  * @throws PrepareInputError when the records break the contract above; other errors are bugs.
  */
 export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Promise<PreparedBatch> {
+  return encodeBatch(pipeline, appendBatch(pipeline, records));
+}
+
+/** A batch whose rows are appended to their files' column builders but not yet encoded (see {@link appendBatch}). */
+export interface AppendedBatch {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** One per table partition, in the order of their first row. */
+  groups: Group[];
+  quarantine: QuarantineEntry[];
+  counts: PreparedBatch['counts'];
+}
+
+/**
+ * The first half of {@link prepareBatch}: decodes, transforms, conforms and partitions the
+ * records and appends each row to its file's column builders. Hand the result to
+ * {@link encodeBatch} (which also returns the builders for reuse). Exported for the bench's stage
+ * split; same contract as prepareBatch.
+ */
+export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedBatch {
   const { conform, partition, limits } = machineryFor(pipeline);
   const transform = pipeline.transform;
   const first = records[0];
@@ -188,8 +211,22 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
     }
   }
 
+  return {
+    topic,
+    partition: kafkaPartition,
+    firstOffset: first ? first.offset : -1,
+    lastOffset: records.length ? records[records.length - 1].offset : -1,
+    groups: [...groups.values()],
+    quarantine,
+    counts: { in: records.length, written, rows: rowsWritten, quarantined: quarantine.length, filtered, duplicates: 0 },
+  };
+}
+
+/** The second half of {@link prepareBatch}: encodes each file of an {@link AppendedBatch} (once). */
+export function encodeBatch(pipeline: Pipeline, batch: AppendedBatch): PreparedBatch {
+  const { topic, partition, groups } = batch;
   const files: PreparedFile[] = [];
-  for (const g of groups.values()) {
+  for (const g of groups) {
     files.push({
       partitionValues: g.target.values,
       hivePath: g.target.hivePath,
@@ -197,25 +234,17 @@ export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Pr
       firstOffset: g.firstOffset,
       lastOffset: g.lastOffset,
       maxEventTime: g.maxEventTime,
-      body: g.builder.encode({ pipeline: pipeline.name, topic, partition: kafkaPartition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
+      body: g.builder.encode({ pipeline: pipeline.name, topic, partition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
     });
   }
   // The encoded bodies are copies (out of wasm memory): the builders can serve the next batch.
   const spare = spareBuilders(pipeline);
-  for (const g of groups.values()) {
+  for (const g of groups) {
     if (spare.length >= MAX_SPARE_BUILDERS) break;
     g.builder.reset();
     spare.push(g.builder);
   }
-  return {
-    topic,
-    partition: kafkaPartition,
-    firstOffset: first ? first.offset : -1,
-    lastOffset: records.length ? records[records.length - 1].offset : -1,
-    files,
-    quarantine,
-    counts: { in: records.length, written, rows: rowsWritten, quarantined: quarantine.length, filtered, duplicates: 0 },
-  };
+  return { topic, partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, files, quarantine: batch.quarantine, counts: batch.counts };
 }
 
 /** Conforms a value from decodeJsonValueRounded; a record with a number beyond 2^53 is decoded exactly and conformed again. */

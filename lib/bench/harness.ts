@@ -174,7 +174,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const duckMs: number[] = [];
     const duckCpuMs: number[] = [];
     let duckBytes = 0;
-    const stageSamples: Record<Stage, number[]> = { decode: [], transform: [], conform: [], columns: [], encode: [] };
+    const stageSamples = Object.fromEntries(STAGES.map((st) => [st, [] as number[]])) as Record<Stage, number[]>;
     try {
       fullGc(); // the generator's garbage
       for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
@@ -201,7 +201,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       fullGc();
       for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
         progress(`stages ${i + 1}/${cfg.warmup + cfg.runs}`);
-        const stageMs: Record<Stage, number> = { decode: 0, transform: 0, conform: 0, columns: 0, encode: 0 };
+        const stageMs = Object.fromEntries(STAGES.map((st) => [st, 0])) as Record<Stage, number>;
         for (const records of Object.values(event.records)) {
           const s = measureStages(pipeline, records);
           for (const st of STAGES) stageMs[st] += s.ms[st];

@@ -29,7 +29,7 @@ export function formatBenchReport(r: BenchResult): string {
   L.push(`  ms/batch        ${spread(r.loader.ms)}`);
   L.push(`  CPU ms/batch    ${spread(r.loader.cpuMs)}`);
   L.push(`  output          ${(r.loader.outputBytes / 1e6).toFixed(2)} MB Parquet`);
-  L.push('  stages (CPU ms, measured separately with the core\'s stage functions)');
+  L.push('  stages (CPU ms, measured separately: see lib/bench/stages.ts; scan = the fast path\'s fused parse, conform and append)');
   for (const st of STAGES) L.push(`    ${st.padEnd(10)} ${spread(r.loader.stagesMs[st], 1)}   ${(r.loader.stageShare[st] * 100).toFixed(0)}%`);
   L.push('DuckDB (threads=1, read_ndjson with the table\'s column types → COPY TO parquet, snappy)');
   L.push(`  records/s       ${spread(r.duckdb.recordsPerSecond, 0)}`);
@@ -85,6 +85,7 @@ const COMPARED: [string, (r: BenchResult) => number | null | undefined, boolean]
   ['loader records/s', (r) => r.recordsPerSecond, true],
   ['loader CPU ms/batch', (r) => r.loader.cpuMs?.median, false],
   ['  decode ms', (r) => r.loader.stagesMs.decode.median, false],
+  ['  scan ms (fast path)', (r) => r.loader.stagesMs.scan?.median ?? 0, false],
   ['  conform ms', (r) => r.loader.stagesMs.conform.median, false],
   ['  columns ms', (r) => r.loader.stagesMs.columns.median, false],
   ['  encode ms', (r) => r.loader.stagesMs.encode.median, false],

@@ -1,22 +1,30 @@
 /**
- * Per-stage time of the loader core on one Kafka partition's records, measured by running the
- * core's own stage functions (decode.ts, conform.ts, partition.ts, parquet.ts) in sequence the
- * way prepareBatch chains them, each stage timed over the whole batch. The headline throughput
+ * Per-stage time of the loader core on one Kafka partition's records. The headline throughput
  * comes from prepareBatch itself (loader.ts); this only says where its time goes.
  *
- * Stages: decode (base64 → UTF-8 → JSON), transform (the pipeline's function; 0 without one),
- * conform (coerce to column types + compute the partition), columns (`ParquetFileBuilder.append`
- * of the conformed rows; an implementation that buffers rows and builds columns at encode time
- * moves that work into `encode`), encode (columns → Arrow data → IPC → parquet-wasm → Parquet bytes).
+ * For a pipeline the fast path serves (fastpath.ts: no transform, flat JSON, the example
+ * pipeline), its stages are the ones prepareBatch runs: `decode` (base64 of every value, timed on
+ * its own), `scan` (appendBatch: the fused parse + conform + partition + column append, minus the
+ * decode time it includes) and `encode` (encodeBatch: columns → Arrow IPC → parquet-wasm →
+ * Parquet bytes); `conform` and `columns` are 0 there, being part of `scan`.
+ *
+ * For any other pipeline, the core's own stage functions (decode.ts, conform.ts, partition.ts,
+ * parquet.ts) run in sequence the way prepareBatch's old path chains them, each timed over the
+ * whole batch: decode (base64 → UTF-8 → JSON), transform (the pipeline's function), conform
+ * (coerce to column types + compute the partition), columns (`ParquetFileBuilder.append`),
+ * encode; `scan` is 0.
  */
-import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, InexactNumberError, decodeJsonValue, decodeJsonValueRounded } from '../../lambdas/core/decode';
+import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, InexactNumberError, base64ByteLength, decodeJsonValue, decodeJsonValueRounded } from '../../lambdas/core/decode';
 import { createRowConformer, type Conformed } from '../../lambdas/core/conform';
 import { createPartitioner } from '../../lambdas/core/partition';
 import { ParquetFileBuilder } from '../../lambdas/core/parquet';
+import { appendBatch, encodeBatch } from '../../lambdas/core/prepare';
+import { fastParserFor } from '../../lambdas/core/fastpath';
+import { writeBase64 } from '../../lambdas/core/raw-buffer';
 import type { MskRecord } from '../../lambdas/core/model';
 import type { Pipeline, Row } from '../../lambdas/core/pipeline';
 
-export const STAGES = ['decode', 'transform', 'conform', 'columns', 'encode'] as const;
+export const STAGES = ['decode', 'transform', 'scan', 'conform', 'columns', 'encode'] as const;
 
 /**
  * Process CPU time (user + system, all threads), ms. Stages are timed in CPU time, not wall time,
@@ -36,6 +44,7 @@ export type StageTimes = Record<Stage, number>;
  */
 export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: StageTimes; rows: number; skipped: number; outputBytes: number } {
   const limits = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH };
+  if (!pipeline.transform && fastParserFor(pipeline, limits) !== null) return measureFastStages(pipeline, records);
   let skipped = 0;
 
   // As prepareBatch: without a transform, decode rounded and re-decode a record exactly when the
@@ -124,5 +133,26 @@ export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: S
   }
   const encode = cpuNow() - t;
 
-  return { ms: { decode, transform: transformMs, conform, columns, encode }, rows: n, skipped, outputBytes };
+  return { ms: { decode, transform: transformMs, scan: 0, conform, columns, encode }, rows: n, skipped, outputBytes };
+}
+
+/** The fast path's stages (see the header): base64 alone, then appendBatch and encodeBatch as prepareBatch runs them. */
+function measureFastStages(pipeline: Pipeline, records: MskRecord[]): { ms: StageTimes; rows: number; skipped: number; outputBytes: number } {
+  let scratch = Buffer.allocUnsafe(64 * 1024);
+  let t = cpuNow();
+  for (const r of records) {
+    if (!r.value) continue;
+    const size = base64ByteLength(r.value);
+    if (scratch.length < size) scratch = Buffer.allocUnsafe(size * 2);
+    writeBase64(scratch, r.value);
+  }
+  const decode = cpuNow() - t;
+  t = cpuNow();
+  const appended = appendBatch(pipeline, records);
+  const scan = Math.max(0, cpuNow() - t - decode);
+  t = cpuNow();
+  const prepared = encodeBatch(pipeline, appended);
+  const encode = cpuNow() - t;
+  const outputBytes = prepared.files.reduce((s, f) => s + f.body.length, 0);
+  return { ms: { decode, transform: 0, scan, conform: 0, columns: 0, encode }, rows: prepared.counts.rows, skipped: prepared.counts.quarantined, outputBytes };
 }
