@@ -56,8 +56,9 @@ export interface FastParser {
    */
   append(valueBase64: string | undefined, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>, file: ParquetFileBuilder): boolean;
   /**
-   * The conformed values of the last record appended, by column, for the partitioner: numbers,
-   * bigints, timestamps and the Kafka coordinates; null for strings, maps and nulls.
+   * What the partitioner reads of the last record appended, by column: the timestamp columns'
+   * values and the Kafka coordinates (an event-time source is one of them); null elsewhere (not
+   * kept for the other columns, whose values would only cost a heap number each).
    */
   readonly values: Conformed[];
 }
@@ -587,7 +588,6 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         const q = copyString(sb.bytes, sb.view, sb.pos);
         if (q < 0) return false;
         sb.push(q);
-        vals[i] = null;
         return true;
       }
       case K_TIMESTAMP: {
@@ -618,7 +618,6 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
           }
         }
         fixed[i]!.append(v);
-        vals[i] = v;
         return true;
       }
       case K_DOUBLE: {
@@ -630,14 +629,12 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         else v = Number(s.toString('latin1', numStart, pos));
         if (!(v <= MAX_SAFE && v >= -MAX_SAFE)) return false;
         fixed[i]!.append(v);
-        vals[i] = v;
         return true;
       }
       case K_MAP: {
         if (c !== 0x7b) return false;
         pos++;
         if (!parseMap(maps[i]!, mapValues[i]!)) return false;
-        vals[i] = null;
         return true;
       }
     }
