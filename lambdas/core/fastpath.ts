@@ -481,6 +481,7 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     kb.reserve(end - pos);
     vb.reserve(end - pos);
     let count = 0;
+    let keyFilter = 0;
     skipWs();
     if (pos < end && src[pos] === 0x7d) {
       pos++;
@@ -496,9 +497,13 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       const kq = copyString(kb.bytes, kb.view, kb.pos);
       if (kq < 0) return false;
       const ke = pos - 1;
-      // Duplicate keys: JSON.parse keeps the last value at the first key's position.
+      // Duplicate keys: JSON.parse keeps the last value at the first key's position. A 32-bit
+      // filter over (length, first and last byte) skips the comparisons for a key unlike all before.
       const klen = ke - ks;
-      for (let e = 0; e < count; e++) {
+      const bit = 1 << ((klen * 7 + src[ks] * 3 + src[ke - 1]) & 31);
+      const dupPossible = (keyFilter & bit) !== 0;
+      keyFilter |= bit;
+      if (dupPossible) for (let e = 0; e < count; e++) {
         if (mapKeyEnd[e] - mapKeyStart[e] !== klen) continue;
         const o = mapKeyStart[e];
         let j = 0;
