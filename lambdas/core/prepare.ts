@@ -127,6 +127,8 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedB
   const fast = transform ? null : fastParserFor(pipeline, limits);
   /** The file the last row went to (where the fast path appends the next one first). */
   let last: Group | null = null;
+  /** The file of the last row that did not go to `last` (it becomes `last` when the next row goes there too). */
+  let pending: Group | null = null;
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
     if (rec.topic !== topic || rec.partition !== kafkaPartition) {
@@ -140,8 +142,8 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedB
     // proxies), so anything they throw is the record's fault, not the loader's.
     let readingTransformRows = false;
     // The fast path appends straight into a file's columns, so it needs the file before it knows
-    // the row's partition: it takes the previous row's file and, when the row belongs elsewhere
-    // (a late event, the next hour), rolls back and appends again into the right one.
+    // the row's partition: it takes the file of the recent rows (`last`) and, when the row belongs
+    // elsewhere (a late event, the next hour), rolls back and appends again into the right one.
     if (fast !== null && last !== null && fast.append(rec.value, meta, last.builder)) {
       let target: PartitionTarget | null;
       try {
@@ -159,7 +161,14 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedB
           if (!fast.append(rec.value, meta, g.builder)) throw new Error(`fast path: record ${topic}-${kafkaPartition}@${rec.offset} parsed once but not twice`);
         } else noteRow(g, target, rec.offset);
         g.builder.commitRow();
-        last = g;
+        if (g !== last) {
+          // A row elsewhere: switch only when the next row goes there too (a late event is
+          // usually followed by on-time ones; a new hour by more of the new hour).
+          if (g === pending) {
+            last = g;
+            pending = null;
+          } else pending = g;
+        } else pending = null;
         rowsWritten++;
         written++;
         continue;
