@@ -375,9 +375,24 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     const s = src;
     const len = b - a;
     if ((len !== 20 && len !== 24) || s[b - 1] !== 0x5a || s[a + 4] !== 0x2d || s[a + 7] !== 0x2d || s[a + 10] !== 0x54 || s[a + 13] !== 0x3a || s[a + 16] !== 0x3a) return -1;
-    const y = d2(a) * 100 + d2(a + 2);
-    const mo = d2(a + 5);
-    const d = d2(a + 8);
+    // The date part `YYYY-MM-DD` mostly repeats from record to record: reuse its day when its
+    // bytes equal the last valid one's.
+    const w0 = srcView.getInt32(a, true);
+    const w1 = srcView.getInt32(a + 4, true);
+    const w2 = srcView.getInt16(a + 8, true);
+    let dayMs: number;
+    if (w0 === lastDate0 && w1 === lastDate1 && w2 === lastDate2) dayMs = lastDayMs;
+    else {
+      const y = d2(a) * 100 + d2(a + 2);
+      const mo = d2(a + 5);
+      const d = d2(a + 8);
+      if (y < 1970 || !validDay(y, mo, d)) return -1;
+      dayMs = daysFromCivil(y, mo, d) * MS_PER_DAY;
+      lastDate0 = w0;
+      lastDate1 = w1;
+      lastDate2 = w2;
+      lastDayMs = dayMs;
+    }
     const h = d2(a + 11);
     const mi = d2(a + 14);
     const sec = d2(a + 17);
@@ -390,9 +405,14 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       if (f0 < 0 || f0 > 9 || f1 < 0 || f1 > 9 || f2 < 0 || f2 > 9) return -1;
       frac = f0 * 100 + f1 * 10 + f2;
     }
-    if (y < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || !validDay(y, mo, d)) return -1;
-    return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1;
+    return dayMs + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
   };
+  /** The date bytes (as two words and a half-word) and the day of the last valid timestamp. */
+  let lastDate0 = 0;
+  let lastDate1 = 0;
+  let lastDate2 = 0;
+  let lastDayMs = NaN;
 
   /** Finds the column of the key src[a, b), or −1. */
   const columnOf = (a: number, b: number): number => {
