@@ -96,6 +96,25 @@ export function plainWord(x: number): boolean {
   return ((((x - 0x20202020) & ~x) | x | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) & 0x80808080) === 0;
 }
 
+/**
+ * The length (2–4) of the strict UTF-8 sequence whose lead byte `c` is at `s[p]`, or −1: what
+ * TextDecoder({ fatal: true }) accepts (no overlongs, no surrogates, nothing above U+10FFFF). Reads
+ * at most 3 bytes after `p`; the parser's sentinel after the record is not a continuation byte.
+ */
+function utf8SequenceLength(s: Buffer, p: number, c: number): number {
+  if (c >= 0xc2 && c <= 0xdf) return (s[p + 1] & 0xc0) === 0x80 ? 2 : -1;
+  const c1 = s[p + 1];
+  if (c >= 0xe0 && c <= 0xef) {
+    if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
+    return (s[p + 2] & 0xc0) === 0x80 ? 3 : -1;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
+    return (s[p + 2] & 0xc0) === 0x80 && (s[p + 3] & 0xc0) === 0x80 ? 4 : -1;
+  }
+  return -1;
+}
+
 /** A little-endian view of a buffer's bytes (for the word-at-a-time scans). */
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);
@@ -252,21 +271,9 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         return p;
       }
       if (c < 0x80) return -1; // backslash or control character
-      // Strict UTF-8 (what TextDecoder({ fatal: true }) accepts); the sentinel is not a continuation byte.
-      if (c >= 0xc2 && c <= 0xdf) {
-        if ((s[p + 1] & 0xc0) !== 0x80) return -1;
-        p += 2;
-      } else if (c >= 0xe0 && c <= 0xef) {
-        const c1 = s[p + 1];
-        if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
-        if ((s[p + 2] & 0xc0) !== 0x80) return -1;
-        p += 3;
-      } else if (c >= 0xf0 && c <= 0xf4) {
-        const c1 = s[p + 1];
-        if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
-        if ((s[p + 2] & 0xc0) !== 0x80 || (s[p + 3] & 0xc0) !== 0x80) return -1;
-        p += 4;
-      } else return -1;
+      const l = utf8SequenceLength(s, p, c);
+      if (l < 0) return -1;
+      p += l;
       if (p > end) return -1;
     }
   };
@@ -455,37 +462,11 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
         return q;
       }
       if (c < 0x80) return -1; // backslash or control character
-      // Strict UTF-8, as in scanString.
-      if (c >= 0xc2 && c <= 0xdf) {
-        const c1 = s[p + 1];
-        if ((c1 & 0xc0) !== 0x80) return -1;
-        dst[q] = c;
-        dst[q + 1] = c1;
-        q += 2;
-        p += 2;
-      } else if (c >= 0xe0 && c <= 0xef) {
-        const c1 = s[p + 1];
-        if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
-        const c2 = s[p + 2];
-        if ((c2 & 0xc0) !== 0x80) return -1;
-        dst[q] = c;
-        dst[q + 1] = c1;
-        dst[q + 2] = c2;
-        q += 3;
-        p += 3;
-      } else if (c >= 0xf0 && c <= 0xf4) {
-        const c1 = s[p + 1];
-        if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
-        const c2 = s[p + 2];
-        const c3 = s[p + 3];
-        if ((c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return -1;
-        dst[q] = c;
-        dst[q + 1] = c1;
-        dst[q + 2] = c2;
-        dst[q + 3] = c3;
-        q += 4;
-        p += 4;
-      } else return -1;
+      const l = utf8SequenceLength(s, p, c);
+      if (l < 0) return -1;
+      for (let k = 0; k < l; k++) dst[q + k] = s[p + k];
+      q += l;
+      p += l;
       if (p > end) return -1;
     }
   };
