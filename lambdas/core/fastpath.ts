@@ -436,7 +436,7 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     return -1;
   };
 
-    /**
+  /**
    * After an opening quote: like {@link scanString}, and copies the string's bytes to `dst` from
    * `q` on (the caller reserved room for the rest of the record); returns the end in `dst`, or −1.
    * One loop scans and copies (the copy is a store per byte of a value already in a register).

@@ -118,9 +118,13 @@ class Validity {
       this.bits![i >> 3] &= ~(1 << (i & 7));
     }
   }
-  /** Forgets the bitmap (the column is empty again, as new). */
-  clear() {
-    this.bits = null;
+  /**
+   * The column keeps only its first `n` values. Nothing to do for n > 0 (see the class comment);
+   * an emptied column forgets its bitmap, as a new one, so a reused builder whose last file had
+   * nulls does not keep setting bits for a file without any.
+   */
+  truncate(n: number) {
+    if (n === 0) this.bits = null;
   }
   /** The values before index `i` were all valid. */
   private firstNull(i: number) {
@@ -134,20 +138,32 @@ class Validity {
     next.set(this.bits!);
     this.bits = next;
   }
-  /** Nulls among the first `length` values (clears the bits beyond `length` in its last byte). */
+  /** Nulls among the first `length` values. */
   nullCount(length: number): number {
     const bits = this.bits;
     if (bits === null || length === 0) return 0;
     const full = length >> 3;
-    const rest = length & 7;
-    if (rest !== 0) bits[full] &= (1 << rest) - 1;
     let set = 0;
-    for (let k = 0, last = rest === 0 ? full : full + 1; k < last; k++) set += POPCOUNT[bits[k]];
+    for (let k = 0; k < full; k++) set += POPCOUNT[bits[k]];
+    const rest = length & 7;
+    if (rest !== 0) set += POPCOUNT[bits[full] & ((1 << rest) - 1)];
     return length - set;
   }
-  /** The bitmap of the first `length` values, or undefined when none of them is null. */
-  bitmap(length: number): Uint8Array | undefined {
-    return this.nullCount(length) === 0 ? undefined : this.bits!.subarray(0, (length + 7) >> 3);
+  /**
+   * Adds the array's field node and validity buffer (none when no value is null) to `parts`, as
+   * every array starts in IPC order. Bits beyond `length` in the last byte (left by truncated
+   * values) are cleared first, so the bytes do not depend on what was rolled back.
+   */
+  collect(parts: IpcBatchParts, length: number): void {
+    const nulls = this.nullCount(length);
+    parts.node(length, nulls);
+    if (nulls === 0) {
+      parts.buffer(undefined);
+      return;
+    }
+    const bits = this.bits!;
+    if ((length & 7) !== 0) bits[length >> 3] &= (1 << (length & 7)) - 1;
+    parts.buffer(bits.subarray(0, (length + 7) >> 3));
   }
 }
 const POPCOUNT = new Uint8Array(256);
@@ -183,13 +199,6 @@ function grow<T extends Int32Array | Float64Array | Float32Array | Uint32Array |
   const next = new (a.constructor as new (n: number) => T)(cap);
   next.set(a);
   return next;
-}
-
-/** The field node and validity buffer every array starts with in IPC order. */
-function collectValidity(parts: IpcBatchParts, validity: Validity, n: number): void {
-  const nulls = validity.nullCount(n);
-  parts.node(n, nulls);
-  parts.buffer(nulls === 0 ? undefined : validity.bits!.subarray(0, (n + 7) >> 3));
 }
 
 /** Fixed-width numbers kept in a 32-bit word array: int/date (1 word), float (Float32), double, int64/timestamp (2 words), decimal (4 words). */
@@ -263,7 +272,7 @@ export class FixedBuilder implements ColumnBuilder {
     }
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
   }
   /** See {@link mostlyDistinct}; values compared by their bits (int64 and decimal as exact words). */
@@ -285,7 +294,7 @@ export class FixedBuilder implements ColumnBuilder {
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     parts.buffer(new Uint8Array(this.words.buffer, 0, n * this.width * 4));
   }
 }
@@ -306,12 +315,12 @@ class BoolBuilder implements ColumnBuilder {
     else this.values[i >> 3] &= ~(1 << (i & 7));
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     if ((n & 7) !== 0) this.values[n >> 3] &= (1 << (n & 7)) - 1; // bits of truncated values
     parts.buffer(this.values.subarray(0, (n + 7) >> 3));
   }
@@ -386,7 +395,7 @@ export class StringBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.pos;
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
     this.pos = this.offsets[n];
   }
@@ -397,7 +406,7 @@ export class StringBuilder implements ColumnBuilder {
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     parts.buffer(new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.pos));
   }
@@ -422,13 +431,13 @@ class ListBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.child.length;
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
     this.child.truncate(this.offsets[n]);
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     this.child.collect(parts);
   }
@@ -472,7 +481,7 @@ export class MapBuilder implements ColumnBuilder {
     this.offsets[i + 1] = this.keys.length;
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
     const entries = this.offsets[n];
     this.keys.truncate(entries);
@@ -480,7 +489,7 @@ export class MapBuilder implements ColumnBuilder {
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     parts.buffer(new Uint8Array(this.offsets.buffer, 0, (n + 1) * 4));
     // The entries struct (never null), then its key and value children.
     parts.node(this.keys.length, 0);
@@ -506,13 +515,13 @@ class StructBuilder implements ColumnBuilder {
     for (let k = 0; k < this.children.length; k++) this.children[k].append(vals === null ? null : vals[k]);
   }
   truncate(n: number) {
-    if (n === 0) this.validity.clear();
+    this.validity.truncate(n);
     this.length = n;
     for (const c of this.children) c.truncate(n);
   }
   collect(parts: IpcBatchParts) {
     const n = this.length;
-    collectValidity(parts, this.validity, n);
+    this.validity.collect(parts, n);
     for (const c of this.children) c.collect(parts);
   }
 }

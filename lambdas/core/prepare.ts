@@ -21,6 +21,11 @@ import type { Pipeline, RecordMeta, Row } from './pipeline';
 
 export { serializeQuarantine } from './quarantine';
 
+/** Whether prepareBatch reads this pipeline's records with the fast path (fastpath.ts), falling back per record. */
+export function usesFastPath(pipeline: Pipeline): boolean {
+  return !pipeline.transform && fastParserFor(pipeline, machineryFor(pipeline).limits) !== null;
+}
+
 /** The input of prepareBatch breaks its contract (a caller bug, not a bad record). */
 export class PrepareInputError extends Error {
   constructor(message: string) {

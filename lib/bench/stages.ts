@@ -18,8 +18,7 @@ import { DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, InexactNumberError,
 import { createRowConformer, type Conformed } from '../../lambdas/core/conform';
 import { createPartitioner } from '../../lambdas/core/partition';
 import { ParquetFileBuilder } from '../../lambdas/core/parquet';
-import { appendBatch, encodeBatch } from '../../lambdas/core/prepare';
-import { fastParserFor } from '../../lambdas/core/fastpath';
+import { appendBatch, encodeBatch, usesFastPath } from '../../lambdas/core/prepare';
 import { writeBase64 } from '../../lambdas/core/raw-buffer';
 import type { MskRecord } from '../../lambdas/core/model';
 import type { Pipeline, Row } from '../../lambdas/core/pipeline';
@@ -44,7 +43,7 @@ export type StageTimes = Record<Stage, number>;
  */
 export function measureStages(pipeline: Pipeline, records: MskRecord[]): { ms: StageTimes; rows: number; skipped: number; outputBytes: number } {
   const limits = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH };
-  if (!pipeline.transform && fastParserFor(pipeline, limits) !== null) return measureFastStages(pipeline, records);
+  if (usesFastPath(pipeline)) return measureFastStages(pipeline, records);
   let skipped = 0;
 
   // As prepareBatch: without a transform, decode rounded and re-decode a record exactly when the
