@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // LAKELOADER_TEST_CLOCK=<ISO time> runs the suite with the clock moved there (test/support/clock.ts).
+    setupFiles: ['test/support/clock.ts'],
     reporters: ['default'],
   },
 });

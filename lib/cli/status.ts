@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { pipelines as declared, getPipeline } from '../../pipelines/index';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { formatBytes } from '../ops/athena';
-import { renderTable } from '../ops/format';
+import { cliNow, renderTable } from '../ops/format';
 import { errorText, stdio, type CommandIo } from '../ops/io';
 import { DEFAULT_SMALL_FILE_BYTES, pipelineStatus, type PipelineStatus } from '../ops/status';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
@@ -27,7 +27,7 @@ function ago(iso: string | null, now: number): string {
 }
 
 /** Formats one pipeline's status for people. */
-export function formatStatus(s: PipelineStatus, smallFileBytes: number, now = Date.now()): string {
+export function formatStatus(s: PipelineStatus, smallFileBytes: number, now = cliNow()): string {
   const out: string[] = [];
   out.push(`${s.pipeline}  (topics: ${s.topics.join(', ')})   last commit ${ago(s.lastCommitAt, now)}`);
   out.push('');
@@ -38,7 +38,7 @@ export function formatStatus(s: PipelineStatus, smallFileBytes: number, now = Da
     ).trimEnd(),
   );
   out.push('');
-  out.push(`table partitions since ${s.window.from} (${s.window.days} day${s.window.days === 1 ? '' : 's'}, by ${s.window.basis}):`);
+  out.push(`table partitions since ${s.window.from} (the last ${s.window.days * 24} hours, by ${s.window.basis}):`);
   out.push(
     renderTable(
       ['partition', 'rows', 'files', 'size', 'avg file', `small (<${formatBytes(smallFileBytes)})`],
@@ -61,8 +61,9 @@ export function formatStatus(s: PipelineStatus, smallFileBytes: number, now = Da
  * Runs `status` for the CLI.
  * @returns exit code 0, or 2 when the bucket could not be read
  */
-export async function runStatus(ctx: CliContext, flags: StatusFlags, io: CommandIo = stdio, now = Date.now()): Promise<{ exitCode: number; statuses?: PipelineStatus[] }> {
+export async function runStatus(ctx: CliContext, flags: StatusFlags, io: CommandIo = stdio, now?: number): Promise<{ exitCode: number; statuses?: PipelineStatus[] }> {
   try {
+    now ??= cliNow();
     const days = flags.days === undefined ? 3 : Number(flags.days);
     if (!Number.isInteger(days) || days < 1) throw new Error(`--days must be a positive integer, got "${flags.days}"`);
     const smallMb = flags.smallFileMb === undefined ? DEFAULT_SMALL_FILE_BYTES / 1048576 : Number(flags.smallFileMb);
@@ -86,7 +87,7 @@ export function register(program: Command): void {
       .command('status')
       .description('one-glance view per pipeline: last commit, committed offsets, rows and files by partition, small files, quarantine by stage')
       .option('--table <name>', 'only this pipeline (default: every declared pipeline)')
-      .option('--days <n>', 'table partitions of the last N days (UTC)', '3')
+      .option('--days <n>', 'the last N × 24 hours of event time: every table partition (hour or day) that window touches, whatever the clock says now; tables not partitioned by event time go by commit time', '3')
       .option('--small-file-mb <mb>', 'files below this size count as small (compaction candidates)', '64')
       .option('--json', 'print an array of JSON objects, one per pipeline'),
     ['endpoint', 'region', 'bucket', 'outputs'],

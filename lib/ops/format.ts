@@ -41,8 +41,21 @@ export function renderTable(headers: string[], rows: Cell[][]): string {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 }
 
+/**
+ * The time the CLI commands call "now": the `LAKELOADER_NOW` environment variable (ISO-8601 or
+ * epoch ms) when set, so a run can be reproduced as of a fixed moment (tests do this), else the
+ * clock.
+ */
+export function cliNow(env: NodeJS.ProcessEnv = process.env): number {
+  const fixed = env.LAKELOADER_NOW;
+  if (!fixed) return Date.now();
+  const t = /^\d{12,}$/.test(fixed.trim()) ? Number(fixed.trim()) : Date.parse(fixed);
+  if (Number.isNaN(t)) throw new TimeFormatError(fixed, 'LAKELOADER_NOW');
+  return t;
+}
+
 /** Parses `--since/--until` values: ISO-8601 (`2026-01-15T10:00Z`, `2026-01-15`), epoch ms, or a duration ago (`90m`, `6h`, `3d`). */
-export function parseTime(value: string, now = Date.now()): number {
+export function parseTime(value: string, now = cliNow()): number {
   const rel = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i.exec(value.trim());
   if (rel) {
     const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[rel[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
@@ -54,10 +67,10 @@ export function parseTime(value: string, now = Date.now()): number {
   return t;
 }
 
-/** A `--since/--until` value that is neither ISO-8601, epoch ms nor a duration. */
+/** A `--since/--until` value (or `LAKELOADER_NOW`) that is neither ISO-8601, epoch ms nor a duration. */
 export class TimeFormatError extends Error {
-  constructor(value: string) {
-    super(`cannot read time "${value}": use ISO-8601 (2026-01-15T10:00:00Z or 2026-01-15), epoch milliseconds, or a duration ago such as 90m, 6h, 3d`);
+  constructor(value: string, what = 'time') {
+    super(`cannot read ${what} "${value}": use ISO-8601 (2026-01-15T10:00:00Z or 2026-01-15), epoch milliseconds, or a duration ago such as 90m, 6h, 3d`);
     this.name = 'TimeFormatError';
   }
 }

@@ -15,7 +15,12 @@ import { listQuarantine, readQuarantineObject } from './quarantine';
 export const DEFAULT_SMALL_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface StatusOptions {
-  /** Table partitions of the last N days (UTC, today included). @default 3 */
+  /**
+   * The window: the last N × 24 hours of event time before `now`. Every table partition whose
+   * event-time span overlaps the window is shown (an hour partition that ends after the window's
+   * start, a day partition likewise), and partitions dated after `now` too; a table not
+   * partitioned by event time is windowed by commit time instead. @default 3
+   */
   days?: number;
   /** @default DEFAULT_SMALL_FILE_BYTES */
   smallFileBytes?: number;
@@ -51,13 +56,28 @@ export interface PipelineStatus {
   kafkaPartitions: KafkaPartitionStatus[];
   /** Table partitions in the window, newest first. */
   tablePartitions: TablePartitionStatus[];
+  /** `from` is the window's start (ISO-8601, `now` − days × 24 h). */
   window: { days: number; from: string; basis: 'partition date' | 'commit time' };
   totals: { rows: number; files: number; bytes: number; avgFileBytes: number; smallFiles: number };
   quarantine: { total: number; byStage: Record<string, number>; objects: number };
   replays: number;
 }
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * The event-time span `[start, end)` (epoch ms, UTC) of a table partition path such as
+ * `dt=2026-01-15/hour=10` (one hour) or `dt=2026-01-15` (one day); null when the path has no `dt=`.
+ */
+export function partitionSpan(partition: string): { start: number; end: number } | null {
+  const m = /(?:^|\/)dt=(\d{4})-(\d{2})-(\d{2})(?:\/hour=(\d{2}))?(?:\/|$)/.exec(partition);
+  if (!m) return null;
+  const day = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (m[4] === undefined) return { start: day, end: day + DAY };
+  const start = day + Number(m[4]) * HOUR;
+  return { start, end: start + HOUR };
+}
 
 /**
  * Reads one pipeline's status from the lake bucket.
@@ -67,8 +87,7 @@ export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opt
   const days = opts.days ?? 3;
   const small = opts.smallFileBytes ?? DEFAULT_SMALL_FILE_BYTES;
   const now = opts.now ?? Date.now();
-  const fromMs = Math.floor(now / DAY) * DAY - (days - 1) * DAY;
-  const fromDate = new Date(fromMs).toISOString().slice(0, 10);
+  const fromMs = now - days * DAY;
   const byDate = pipeline.partitioning.by === 'eventTime';
 
   const [states, manifests, replays, listing, qObjects] = await Promise.all([
@@ -103,8 +122,8 @@ export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opt
     const rel = f.key.slice(prefixLen);
     const partition = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
     if (byDate) {
-      const dt = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})/.exec(partition)?.[1];
-      if (!dt || dt < fromDate) continue;
+      const span = partitionSpan(partition);
+      if (!span || span.end <= fromMs) continue;
     } else if (Date.parse(at) < fromMs) continue;
     const size = sizes.get(f.key);
     if (size === undefined) continue; // lost: audit reports it
@@ -139,7 +158,7 @@ export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opt
     lastCommitAt,
     kafkaPartitions,
     tablePartitions,
-    window: { days, from: fromDate, basis: byDate ? 'partition date' : 'commit time' },
+    window: { days, from: new Date(fromMs).toISOString(), basis: byDate ? 'partition date' : 'commit time' },
     totals,
     quarantine: { total, byStage, objects: read.filter((q) => q && q.lines.length > 0).length },
     replays: replays.filter((r) => r.manifest.status === 'committed').length,

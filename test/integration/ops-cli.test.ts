@@ -17,6 +17,8 @@ import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 import { loadRecords } from './ops-fixtures';
 
 const CLI = join(process.cwd(), 'bin', 'lakeloader.js');
+/** The CLI runs as of this fixed moment (LAKELOADER_NOW), right after a midnight, never the wall clock. */
+const NOW = Date.parse('2026-12-05T00:20:00Z');
 let env: TestEndpoint;
 let ctx: CliContext;
 let flags: string[];
@@ -32,6 +34,7 @@ interface Run {
 function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
   const childEnv: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1' };
   for (const k of Object.keys(childEnv)) if (k.startsWith('LAKELOADER_') || k.startsWith('AWS_')) delete childEnv[k];
+  childEnv.LAKELOADER_NOW = new Date(NOW).toISOString();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args, ...flags], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -51,7 +54,7 @@ beforeAll(async () => {
   ctx = resolveContext({ endpoint: env.url, region: env.region, bucket: env.unique('cli-lake'), database: 'lakeloader_cli', workgroup: env.unique('cli-wg') }, {});
   flags = ['--endpoint', env.url!, '--bucket', ctx.bucket];
   await provision(ctx, [clickstream]);
-  const gen = generateClickstreamRecords({ seed: 21, count: 120, malformed: 6, partitions: 1, start: new Date(Date.now() - 3600_000), eventsPerSecond: 0.05 });
+  const gen = generateClickstreamRecords({ seed: 21, count: 120, malformed: 6, partitions: 1, start: new Date(NOW - 3600_000), eventsPerSecond: 0.05 });
   eventId = gen.valid[3]!.event.event_id;
   await loadRecords({ store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), bucket: ctx.bucket, database: ctx.database }, clickstream, gen.records, 50);
 }, 60_000);
@@ -93,7 +96,7 @@ describe('lakeloader operations commands (child process)', () => {
   }, 60_000);
 
   it('status --json, audit (exit 0 when clean) and replay --dry-run parse their flags and report', async () => {
-    const status = await cli(['status', '--table', 'clickstream', '--days', '2', '--json']);
+    const status = await cli(['status', '--table', 'clickstream', '--days', '1', '--json']);
     expect(status.code, status.stderr).toBe(0);
     const [s] = JSON.parse(status.stdout) as { totals: { rows: number }; quarantine: { total: number } }[];
     expect(s!.totals.rows).toBe(120);

@@ -38,7 +38,8 @@ let env: TestEndpoint;
 let ctx: CliContext;
 let store: S3ObjectStore;
 let records: ProducedRecord[];
-const NOW = Date.now();
+/** A fixed "now" right after a year end, so the status window has to reach back across midnight (never the wall clock). */
+const NOW = Date.parse('2027-01-01T00:30:00Z');
 
 function capture() {
   const io = { text: '', errText: '', out: (s: string) => void (io.text += s), err: (s: string) => void (io.errText += s) };
@@ -71,7 +72,7 @@ beforeAll(async () => {
   ctx = resolveContext({ endpoint: env.url, region: env.region, bucket: env.unique('ops-lake'), database: 'lakeloader_ops', workgroup: env.unique('ops-wg') }, {});
   await provision(ctx, [clickstream]);
   store = new S3ObjectStore(ctx.s3(), ctx.bucket);
-  // Events of the last hours (so `status --days 1` sees them), malformed records, and one event whose id holds a quote and a semicolon.
+  // Events of the three hours before NOW, most of them dated the previous day and year (`status --days 1` must see them all), malformed records, and one event whose id holds a quote and a semicolon.
   const gen = generateClickstreamRecords({ seed: 11, count: 400, malformed: 24, partitions: 2, start: new Date(NOW - 3 * 3600_000), eventsPerSecond: 0.05 });
   records = gen.records;
   const p0 = records.filter((r) => r.partition === 0);
