@@ -7,25 +7,31 @@ import { LOADER_VERSION } from '../lambdas/core/version';
 import { register as registerBench } from '../lib/cli/bench';
 import { register as registerDemo } from '../lib/cli/demo';
 import { register as registerDev } from '../lib/cli/dev';
+import { register as registerEsm } from '../lib/cli/esm';
 import { register as registerInvoke } from '../lib/cli/invoke';
+import { register as registerProduce } from '../lib/cli/produce';
 import { register as registerProvision } from '../lib/cli/provision';
 import { register as registerQuery } from '../lib/cli/query';
 import { register as registerReplay } from '../lib/cli/replay';
 import { register as registerAudit } from '../lib/cli/audit';
 import { register as registerStatus } from '../lib/cli/status';
+import { register as registerTopics } from '../lib/cli/topics';
 
 // The project supports Node 20 (package.json engines); the SDK's Node 22 notice on every command is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command()
   .name('lakeloader')
-  .description('Kafka (MSK) → S3 Parquet → Glue → Athena, exactly once. Local loop: dev, provision, invoke, query, demo.')
+  .description('Kafka (MSK) → S3 Parquet → Glue → Athena, exactly once. Local loop: dev, provision, produce, esm, query, demo.')
   .version(LOADER_VERSION)
   .showHelpAfterError('(add --help for usage)');
 
 registerDev(program);
 registerProvision(program);
 registerInvoke(program);
+registerProduce(program);
+registerTopics(program);
+registerEsm(program);
 registerQuery(program);
 registerReplay(program);
 registerAudit(program);

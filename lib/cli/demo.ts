@@ -2,15 +2,15 @@
  * `lakeloader demo` (`npm run demo`): the whole loop offline, in one command.
  *
  * 1. starts the local AWS endpoint (ephemeral port, temp data directory) and provisions it;
- * 2. starts the Kafka mock cluster (kcat) and produces a seeded, realistic clickstream with a few
- *    malformed records among it, across the topic's partitions;
+ * 2. starts the embedded Kafka broker (lib/local/kafka/, in this process) and produces a seeded,
+ *    realistic clickstream with a few malformed records among it, across the topic's partitions;
  * 3. runs the local event source mapping, which invokes the real loader handler, with a progress bar;
  * 4. runs Athena queries through @aws-sdk/client-athena and prints them, the quarantine summary,
  *    throughput and produce-to-queryable latency;
  * 5. reconciles: rows loaded + records quarantined must equal records produced (exit 1 if not).
  *
- * Every process it starts (kcat) and the temp directory (unless --keep) are cleaned up, also on
- * Ctrl-C.
+ * Everything it starts (endpoint, broker, consumer) and the temp directory (unless --keep) are
+ * cleaned up, also on Ctrl-C. It needs nothing but Node.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,8 @@ import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
 import { getPipeline } from '../../pipelines/index';
 import { generateClickstreamRecords } from '../gen/records';
 import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
-import { KcatMissingError, MOCK_DEFAULT_PARTITIONS, kcatAvailable, produceRecords, startMockKafkaCluster, type MockKafkaCluster } from '../local/kafka-cluster';
+import { startKafkaBroker, type KafkaBroker } from '../local/kafka/broker';
+import { ensureTopic, produceRecords } from '../local/kafka-client';
 import { startLocalEndpoint, type LocalEndpoint } from '../local/server';
 import { resolveContext } from './context';
 import { createLocalLoader } from './invoke';
@@ -92,17 +93,14 @@ export function demoQueries(table: string, quarantine: string): { title: string;
   ];
 }
 
-/**
- * Runs the demo end to end and returns its numbers.
- * @throws KcatMissingError (with install instructions) when kcat is missing.
- */
+/** Runs the demo end to end and returns its numbers. */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const out = o.out ?? ((s: string) => void process.stdout.write(s));
   const pipeline = getPipeline('clickstream');
   const topic = pipeline.topics[0]!;
   let dataDir: string | null = null;
   let endpoint: LocalEndpoint | null = null;
-  let cluster: MockKafkaCluster | null = null;
+  let broker: KafkaBroker | null = null;
   let esm: LocalEventSourceMapping | null = null;
   let bar: cliProgress.SingleBar | null = null;
   const cleanup = async () => {
@@ -110,13 +108,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     bar = null;
     await esm?.stop().catch(() => undefined);
     esm = null;
-    await cluster?.stop();
-    cluster = null;
+    await broker?.stop();
+    broker = null;
     await endpoint?.close().catch(() => undefined);
     endpoint = null;
     if (dataDir && !o.keep) await rm(dataDir, { recursive: true, force: true });
   };
-  // Ctrl-C: clean up, then exit 130. The main flow may fail meanwhile (its cluster is gone): it
+  // Ctrl-C: clean up, then exit 130. The main flow may fail meanwhile (its broker is gone): it
   // then waits for the exit instead of reporting that failure.
   let interrupted: Promise<void> | null = null;
   const onSignal = () => {
@@ -126,8 +124,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   process.once('SIGTERM', onSignal);
   try {
     const t0 = Date.now();
-    const kcat = process.env.LAKELOADER_KCAT ?? 'kcat';
-    if (!kcatAvailable(kcat)) throw new KcatMissingError(kcat);
     dataDir = await mkdtemp(join(tmpdir(), 'lakeloader-demo-'));
     endpoint = await startLocalEndpoint({ port: 0, dataDir });
     const ctx = resolveContext({ endpoint: endpoint.url }, {});
@@ -137,10 +133,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // Generate first: it is synchronous CPU work, during which Ctrl-C could not be handled.
     const gen = generateClickstreamRecords({ seed: o.seed, count: o.events, malformed: o.malformed, partitions: o.partitions, topic });
     const produced = gen.records.length;
-    cluster = await startMockKafkaCluster();
-    const partitionCounts = await cluster.ensureTopics([topic], o.partitions);
-    out(`▶ Kafka mock cluster (librdkafka via kcat) at ${cluster.bootstrapServers}; topic "${topic}" with ${partitionCounts[topic]} partitions\n`);
-
+    broker = await startKafkaBroker({ port: 0, dataDir: join(dataDir, 'kafka') });
+    const kafka = { brokers: [broker.bootstrap], clientId: 'lakeloader-demo' };
+    const partitions = await ensureTopic(kafka, topic, o.partitions);
+    out(`▶ embedded Kafka broker at ${broker.bootstrap}; topic "${topic}" with ${partitions} partitions\n`);
 
     const handler = createLocalLoader(ctx, pipeline.name);
     if (o.progress) {
@@ -151,7 +147,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       bar.start(produced, 0, { invocations: 0, lag: produced });
     }
     esm = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: kafka.brokers,
       topics: [topic],
       groupId: `lakeloader-demo-${pipeline.name}`,
       batchSize: o.batchSize,
@@ -163,7 +159,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     out(`▶ producing ${produced} records (${gen.valid.length} events, ${gen.bad.length} malformed) …\n`);
     const tProduceStart = Date.now();
-    await produceRecords(cluster.brokers, gen.records, { expectOffsets: true });
+    await produceRecords(kafka, gen.records, { expectOffsets: true });
     const tProduced = Date.now();
     const progress = await esm.waitForCaughtUp(300_000);
     const tLoaded = Date.now();
@@ -234,31 +230,22 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the whole loop offline: Kafka mock cluster → local ESM → loader → Parquet in local S3 → Glue → Athena SQL; exits 1 unless loaded + quarantined = produced')
+    .description('the whole loop offline, with nothing but Node: embedded Kafka broker → local ESM → loader → Parquet in local S3 → Glue → Athena SQL; exits 1 unless loaded + quarantined = produced')
     .option('--events <n>', 'valid clickstream events to produce', int('events', 1, 2_000_000), 30_000)
     .option('--malformed <n>', 'malformed records mixed in', int('malformed', 0, 100_000), 36)
-    .option('--partitions <n>', `Kafka partitions to spread over (the mock cluster has ${MOCK_DEFAULT_PARTITIONS})`, int('partitions', 1, MOCK_DEFAULT_PARTITIONS), MOCK_DEFAULT_PARTITIONS)
+    .option('--partitions <n>', 'partitions of the Kafka topic', int('partitions', 1, 64), 4)
     .option('--seed <n>', 'generator seed (same seed → same data)', int('seed', 0, 2 ** 31 - 1), 42)
     .option('--batch-size <n>', 'ESM batch size (max 10000)', int('batch-size', 1, 10_000), 10_000)
     .option('--window-ms <ms>', 'ESM batching window', int('window-ms', 0, 300_000), 500)
     .option('--keep', 'keep the temp data directory', false)
     .option('--no-progress', 'no progress bar')
     .action(async (flags: DemoOptions) => {
-      try {
-        const r = await runDemo(flags);
-        if (!r.reconciled) {
-          process.stderr.write(
-            `demo FAILED to reconcile: produced ${r.produced} = ${r.expectedValid} valid + ${r.expectedBad} malformed, but Athena sees ${r.loaded} rows and ${r.quarantined} quarantined\n`,
-          );
-          process.exitCode = 1;
-        }
-      } catch (e) {
-        if (e instanceof KcatMissingError) {
-          process.stderr.write(`${e.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
+      const r = await runDemo(flags);
+      if (!r.reconciled) {
+        process.stderr.write(
+          `demo FAILED to reconcile: produced ${r.produced} = ${r.expectedValid} valid + ${r.expectedBad} malformed, but Athena sees ${r.loaded} rows and ${r.quarantined} quarantined\n`,
+        );
+        process.exitCode = 1;
       }
     });
 }

@@ -1,8 +1,11 @@
 /**
- * `lakeloader dev`: runs the offline AWS endpoint (S3 + Glue + Athena) until Ctrl-C, with its state
- * under `--data` so it survives a restart, and prints the URL and the environment to use.
+ * `lakeloader dev`: runs the offline AWS endpoint (S3 + Glue + Athena) and the embedded Kafka
+ * broker until Ctrl-C, with their state under `--data` so it survives a restart, and prints the
+ * endpoint URL, the bootstrap address and the environment to use.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { startKafkaBroker } from '../local/kafka/broker';
 import { startLocalEndpoint } from '../local/server';
 import { DEFAULT_BUCKET, DEFAULT_DATABASE, DEFAULT_WORKGROUP } from './context';
 
@@ -15,9 +18,16 @@ export class DevOptionError extends Error {
 }
 
 /** Parses `--port` (0 = any free port). */
-export function parsePort(value: string): number {
+export function parsePort(value: string, flag = '--port'): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new DevOptionError(`--port must be an integer 0..65535, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new DevOptionError(`${flag} must be an integer 0..65535, got "${value}"`);
+  return n;
+}
+
+/** Parses `--partitions` (1..10000). */
+export function parsePartitions(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new DevOptionError(`--partitions must be an integer 1..10000, got "${value}"`);
   return n;
 }
 
@@ -25,11 +35,19 @@ export function parsePort(value: string): number {
 export function register(program: Command): void {
   program
     .command('dev')
-    .description('run the offline AWS endpoint (S3, Glue, Athena with SQL in DuckDB) on 127.0.0.1 until Ctrl-C')
-    .option('--port <port>', 'TCP port (0 = any free port)', '4566')
-    .option('--data <dir>', 'state directory (objects as plain files, catalog, query results)', '.lakeloader/data')
-    .action(async (flags: { port: string; data: string }) => {
+    .description('run the offline AWS endpoint (S3, Glue, Athena with SQL in DuckDB) and the embedded Kafka broker on 127.0.0.1 until Ctrl-C')
+    .option('--port <port>', 'TCP port of the AWS endpoint (0 = any free port)', '4566')
+    .option('--kafka-port <port>', 'TCP port of the Kafka broker (0 = any free port)', '9092')
+    .option('--partitions <n>', 'partitions of a topic the broker creates on first use (Kafka num.partitions)', '1')
+    .option('--data <dir>', 'state directory (objects as plain files, catalog, query results, Kafka topics and group offsets)', '.lakeloader/data')
+    .action(async (flags: { port: string; kafkaPort: string; partitions: string; data: string }) => {
+      const kafkaPort = parsePort(flags.kafkaPort, '--kafka-port');
+      const partitions = parsePartitions(flags.partitions);
       const ep = await startLocalEndpoint({ port: parsePort(flags.port), dataDir: flags.data });
+      const broker = await startKafkaBroker({ port: kafkaPort, partitions, dataDir: join(ep.dataDir, 'kafka'), log: (m) => process.stderr.write(`${m}\n`) }).catch(async (e: unknown) => {
+        await ep.close();
+        throw e;
+      });
       const env = {
         AWS_ENDPOINT_URL: ep.url,
         AWS_REGION: 'us-east-1',
@@ -39,18 +57,25 @@ export function register(program: Command): void {
         LAKELOADER_DATABASE: DEFAULT_DATABASE,
         LAKELOADER_WORKGROUP: DEFAULT_WORKGROUP,
       };
+      const bootstrap = broker.bootstrap;
       process.stdout.write(
         `Lakeloader local endpoint (S3, Glue, Athena) listening on ${ep.url}\n` +
+          `Kafka bootstrap server: ${bootstrap} (topics auto-created with ${partitions} partition${partitions === 1 ? '' : 's'})\n` +
           `data directory: ${ep.dataDir}\n\n` +
           `Use it from another shell:\n` +
           Object.entries(env).map(([k, v]) => `  export ${k}=${v}\n`).join('') +
-          `\nthen: npx lakeloader provision && npx lakeloader query "SELECT 1"\nPress Ctrl-C to stop.\n`,
+          `\nthen: npx lakeloader provision\n` +
+          `      npx lakeloader produce --topic clicks --file events.ndjson${bootstrap === '127.0.0.1:9092' ? '' : ` --bootstrap ${bootstrap}`}\n` +
+          `      npx lakeloader esm --pipeline clickstream${bootstrap === '127.0.0.1:9092' ? '' : ` --bootstrap ${bootstrap}`}\n` +
+          `      npx lakeloader query "SELECT count(*) FROM clickstream"\n` +
+          `Press Ctrl-C to stop.\n`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      await broker.stop();
       await ep.close();
       process.stdout.write('stopped\n');
     });

@@ -14,8 +14,9 @@ import { redriveEsmFailures, type RedriveSummary } from '../ops/redrive';
 import { loadFixModule, replayQuarantine, withReplayLock, type ReplaySummary } from '../ops/replay';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
+import { kafkaConnection, withKafkaAuthOptions, type KafkaFlags } from './kafka-options';
 
-export interface ReplayFlags extends ContextFlags {
+export interface ReplayFlags extends ContextFlags, Omit<KafkaFlags, 'bootstrap'> {
   table: string;
   since?: string;
   until?: string;
@@ -99,7 +100,7 @@ export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: Command
         try {
           redrive = await redriveEsmFailures(replayDeps(ctx), pipeline, {
             dryRun: flags.dryRun,
-            fetch: flags.brokers ? (await import('../ops/kafka-fetch')).kafkaFetcher(flags.brokers.split(',').map((b) => b.trim()).filter(Boolean)) : undefined,
+            fetch: flags.brokers ? (await import('../ops/kafka-fetch')).kafkaFetcher(kafkaConnection({ ...flags, bootstrap: flags.brokers })) : undefined,
             onProgress: (d, t) => bar2.update(d, t),
           });
         } finally {
@@ -127,7 +128,7 @@ export async function runReplay(ctx: CliContext, flags: ReplayFlags, io: Command
 /** Registers `lakeloader replay`. */
 export function register(program: Command): void {
   withContextOptions(
-    program
+    withKafkaAuthOptions(program
       .command('replay')
       .description('load quarantined records into the table through the pipeline code (optionally through a fix function); idempotent by the original Kafka coordinates')
       .requiredOption('--table <name>', 'the pipeline (table) whose quarantine to replay')
@@ -140,7 +141,7 @@ export function register(program: Command): void {
       .option('--brokers <list>', 'Kafka bootstrap servers (host:port,...) to fetch the records of ESM on-failure records that carry no payload')
       .option('--no-esm-failures', 'do not re-drive the ESM on-failure records under aws/lambda/')
       .option('--break-lock', 'take over the table\'s replay lock left by a replay that died')
-      .option('--json', 'print the summary as one JSON object'),
+      .option('--json', 'print the summary as one JSON object')),
   ).action(async (flags: ReplayFlags) => {
     const { exitCode } = await runReplay(resolveContext(flags), flags);
     process.exitCode = exitCode;

@@ -1,6 +1,8 @@
 /**
  * A local Lambda event source mapping (ESM) for Kafka: what AWS runs between an MSK topic and the
- * loader, rebuilt on a kafkajs consumer group so the loop can run offline.
+ * loader, rebuilt on a consumer group of the project's Kafka client (@platformatic/kafka, see
+ * ./kafka-client.ts) so the loop runs offline against the embedded broker, or against any real
+ * cluster (TLS, SASL).
  *
  * Rules it follows (those of the MSK / self-managed Kafka ESM):
  * - A batch is invoked when it holds `batchSize` records (max 10,000), when the next record would
@@ -15,16 +17,21 @@
  *   timestamp, KafkaBatchInfo, payload) is written under the bucket's `aws/lambda/` prefix (as AWS does) and
  *   the ESM moves on (the offsets are committed, as AWS does once a batch is discarded).
  *
- * Fetching and invoking are decoupled: kafkajs's `eachBatch` only appends records to per-partition
- * queues (with backpressure), and one dispatcher loop forms and invokes the batches.
+ * Fetching and invoking are decoupled: the consumer's message stream only appends records to
+ * per-partition queues (paused while two batches' worth wait), and one dispatcher loop forms and
+ * invokes the batches. After a rebalance the stream resumes from the committed offsets, so
+ * whatever was buffered is dropped (and records of an older generation still in flight are
+ * ignored): they are delivered again, at least once, as by the real ESM.
+ *
+ * The record's `timestampType` is the topic's `message.timestamp.type` (read once at start).
  */
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Consumer, EachBatchPayload, IHeaders, KafkaConfig } from 'kafkajs';
+import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from '@platformatic/kafka';
 import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
 import type { MskEvent } from '../../lambdas/core/model';
+import { clientOptions, committedOffsets, endOffsets, withAdmin, type KafkaConnection } from './kafka-client';
 import { buildMskEvent, toMskRecord, type ProducedRecord } from './msk-event';
-import { mockKafkaClient } from './kafka-cluster';
 
 /** The largest synchronous Lambda invocation payload: 6 MB. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -73,8 +80,8 @@ export interface LocalEsmOptions {
   uuid?: string;
   /** Called after every invocation (success or discard) and on every fetched batch. */
   onProgress?: (p: EsmProgress) => void;
-  /** Extra kafkajs client settings. */
-  kafkaConfig?: Partial<KafkaConfig>;
+  /** TLS and SASL settings for a real cluster. @default plaintext, as the embedded broker */
+  kafka?: Omit<KafkaConnection, 'brokers'>;
 }
 
 export interface PartitionProgress {
@@ -140,14 +147,18 @@ interface PartitionQueue {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** kafkajs message headers as the ProducedRecord header list (a repeated header becomes several entries). */
-export function headerList(h: IHeaders | undefined): { key: string; value: Uint8Array | string }[] {
-  const out: { key: string; value: Uint8Array | string }[] = [];
-  for (const [key, v] of Object.entries(h ?? {})) {
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) out.push({ key, value: one });
-  }
-  return out;
+/** A consumed message as the record the ESM hands on (key, value and header values keep null apart from empty). */
+export function recordOf(m: Message, timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME' = 'CREATE_TIME'): ProducedRecord {
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: Number(m.offset),
+    timestamp: Number(m.timestamp),
+    timestampType,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: [...m.headers].map(([k, v]) => ({ key: Buffer.isBuffer(k) ? k.toString('utf8') : String(k), value: v ?? new Uint8Array(0) })),
+  };
 }
 
 /** One on-failure record, in the shape the ESM's S3 on-failure destination writes. */
@@ -214,14 +225,17 @@ export class LocalEventSourceMapping {
   private firstBufferedAt = 0;
   private stopping = false;
   private wake: (() => void) | null = null;
-  private drained: (() => void) | null = null;
   private dispatcher: Promise<void> | null = null;
   private consumer: Consumer | null = null;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | null = null;
+  private generation = -1;
+  private paused = false;
+  private readonly timestampTypes = new Map<string, 'CREATE_TIME' | 'LOG_APPEND_TIME'>();
   private dispatcherError: unknown = null;
   private rr = 0;
   private readonly stats = { delivered: 0, committed: 0, discarded: 0, invocations: 0, failedAttempts: 0, handlerMs: 0, commitFailures: 0, lastError: null as string | null, failureRecords: [] as string[] };
-  private readonly o: Required<Omit<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>> &
-    Pick<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafkaConfig' | 'eventSourceArn'>;
+  private readonly o: Required<Omit<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafka' | 'eventSourceArn'>> & Pick<LocalEsmOptions, 'onFailure' | 'onProgress' | 'kafka' | 'eventSourceArn'>;
+  private readonly conn: KafkaConnection;
   private readonly envelopeBytes: number;
 
   constructor(options: LocalEsmOptions) {
@@ -248,9 +262,10 @@ export class LocalEventSourceMapping {
       uuid: options.uuid ?? randomUUID(),
       onFailure: options.onFailure,
       onProgress: options.onProgress,
-      kafkaConfig: options.kafkaConfig,
+      kafka: options.kafka,
       eventSourceArn: options.eventSourceArn,
     };
+    this.conn = { ...options.kafka, brokers: options.brokers, clientId: options.kafka?.clientId ?? 'lakeloader-local-esm' };
     this.envelopeBytes = Buffer.byteLength(JSON.stringify(this.eventOf([])));
   }
 
@@ -260,78 +275,74 @@ export class LocalEventSourceMapping {
 
   /** Joins the consumer group and starts fetching and invoking. */
   async start(): Promise<void> {
-    const kafka = mockKafkaClient(this.o.brokers, this.o.kafkaConfig);
     // Seed committed offsets and high watermarks so that lag is known before the first fetch.
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      for (const topic of this.o.topics) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const group = await admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] });
-        const committed = new Map(group[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-        for (const p of offsets) {
-          const key = `${topic}-${p.partition}`;
-          this.hw.set(key, Number(p.high));
-          const c = committed.get(p.partition) ?? -1;
-          this.committedOffsets.set(key, c >= 0 ? c : this.o.startingPosition === 'LATEST' ? Number(p.high) : Number(p.low));
-        }
+    await withAdmin(this.conn, async (admin) => {
+      const [ends, committed] = await Promise.all([endOffsets(admin, this.o.topics), committedOffsets(admin, this.o.groupId, this.o.topics)]);
+      for (const [key, { low, high }] of ends) {
+        this.hw.set(key, high);
+        this.committedOffsets.set(key, committed.get(key) ?? (this.o.startingPosition === 'LATEST' ? high : low));
       }
-    } finally {
-      await admin.disconnect();
-    }
-    const consumer = kafka.consumer({ groupId: this.o.groupId, maxWaitTimeInMs: 200, sessionTimeout: 6000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+      const configs = await admin.describeConfigs({ resources: this.o.topics.filter((t) => ends.has(`${t}-0`)).map((t) => ({ resourceType: 2, resourceName: t, configurationKeys: ['message.timestamp.type'] })) });
+      for (const c of configs) this.timestampTypes.set(c.resourceName, c.configs.find((x) => x.name === 'message.timestamp.type')?.value === 'LogAppendTime' ? 'LOG_APPEND_TIME' : 'CREATE_TIME');
+    });
+    const consumer = new Consumer({ ...clientOptions(this.conn), groupId: this.o.groupId, maxWaitTime: 200, sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 1000, autocommit: false });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      // After a rebalance kafkajs resumes from the committed offsets: drop what is buffered.
+    consumer.on('consumer:group:join', (p: { generationId?: number }) => {
+      // After a rebalance the stream resumes from the committed offsets: drop what is buffered.
+      this.generation = p.generationId ?? this.generation;
       for (const q of this.queues.values()) {
-        for (const p of q.records) this.bufferedBytes -= p.size;
+        for (const r of q.records) this.bufferedBytes -= r.size;
         this.buffered -= q.records.length;
         q.records = [];
         q.nextOffset = null;
       }
-      this.drained?.();
+      this.resumeIfDrained();
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.startingPosition === 'TRIM_HORIZON' });
-    await consumer.run({ autoCommit: false, eachBatch: (p) => this.onFetched(p) });
+    const stream = await consumer.consume({
+      topics: this.o.topics,
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: this.o.startingPosition === 'LATEST' ? MessagesStreamFallbackModes.LATEST : MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+    });
+    this.stream = stream;
+    stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => this.onMessage(m));
+    stream.on('error', (err: Error) => {
+      if (!this.stopping) this.stats.lastError = `consumer: ${err.message}`;
+    });
     this.dispatcher = this.dispatch().catch((err) => {
       this.dispatcherError = err;
     });
   }
 
-  private async onFetched({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (isStale()) return; // fetched before a rebalance or seek: kafkajs fetches these again
-    const key = `${batch.topic}-${batch.partition}`;
-    this.hw.set(key, Number(batch.highWatermark));
+  private onMessage(m: Message<Buffer, Buffer, Buffer, Buffer>): void {
+    const gen = (m.metadata as { consumer?: { generationId?: number } } | undefined)?.consumer?.generationId;
+    if (gen !== undefined && this.generation >= 0 && gen < this.generation) return; // fetched before the last rebalance
+    const key = `${m.topic}-${m.partition}`;
     let q = this.queues.get(key);
-    if (!q) this.queues.set(key, (q = { topic: batch.topic, partition: batch.partition, records: [], nextOffset: null }));
-    for (const m of batch.messages) {
-      const offset = Number(m.offset);
-      if (q.nextOffset !== null && offset < q.nextOffset) continue;
-      const record: ProducedRecord = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset,
-        timestamp: Number(m.timestamp),
-        // kafkajs keeps the record batch's attributes in an untyped `batchContext` (1 = LOG_APPEND_TIME).
-        timestampType: (m as { batchContext?: { timestampType?: number } }).batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-        key: m.key ?? null,
-        value: m.value ?? null,
-        headers: headerList(m.headers),
-      };
-      const size = Buffer.byteLength(JSON.stringify(toMskRecord(record))) + 1;
-      q.records.push({ record, size });
-      q.nextOffset = offset + 1;
-      if (this.buffered === 0) this.firstBufferedAt = Date.now();
-      this.buffered++;
-      this.bufferedBytes += size;
-    }
+    if (!q) this.queues.set(key, (q = { topic: m.topic, partition: m.partition, records: [], nextOffset: null }));
+    const offset = Number(m.offset);
+    if (q.nextOffset !== null && offset < q.nextOffset) return;
+    if (offset + 1 > (this.hw.get(key) ?? 0)) this.hw.set(key, offset + 1);
+    const record = recordOf(m, this.timestampTypes.get(m.topic));
+    const size = Buffer.byteLength(JSON.stringify(toMskRecord(record))) + 1;
+    q.records.push({ record, size });
+    q.nextOffset = offset + 1;
+    if (this.buffered === 0) this.firstBufferedAt = Date.now();
+    this.buffered++;
+    this.bufferedBytes += size;
     this.wake?.();
     this.emit();
-    // Backpressure: hold the fetcher while two batches' worth are waiting.
-    while (!this.stopping && isRunning() && !isStale() && (this.buffered >= 2 * this.o.batchSize || this.bufferedBytes >= 2 * this.o.maxPayloadBytes)) {
-      await Promise.race([new Promise<void>((r) => (this.drained = r)), sleep(1000)]);
-      await heartbeat();
+    // Backpressure: stop reading while two batches' worth are waiting.
+    if (!this.paused && (this.buffered >= 2 * this.o.batchSize || this.bufferedBytes >= 2 * this.o.maxPayloadBytes)) {
+      this.paused = true;
+      this.stream?.pause();
+    }
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && !this.stopping && this.buffered < 2 * this.o.batchSize && this.bufferedBytes < 2 * this.o.maxPayloadBytes) {
+      this.paused = false;
+      this.stream?.resume();
     }
   }
 
@@ -360,7 +371,7 @@ export class LocalEventSourceMapping {
     }
     if (this.buffered === 0) this.firstBufferedAt = 0;
     else this.firstBufferedAt = Date.now();
-    this.drained?.();
+    this.resumeIfDrained();
     return { records, payloadSize: bytes };
   }
 
@@ -420,10 +431,10 @@ export class LocalEventSourceMapping {
     const last = new Map<string, { topic: string; partition: number; offset: number }>();
     for (const r of records) last.set(`${r.topic}-${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset });
     try {
-      await this.consumer!.commitOffsets([...last.values()].map((x) => ({ topic: x.topic, partition: x.partition, offset: String(x.offset + 1) })));
+      await this.consumer!.commit({ offsets: [...last.values()].map((x) => ({ topic: x.topic, partition: x.partition, offset: BigInt(x.offset + 1), leaderEpoch: 0 })) });
     } catch (err) {
-      // Typically a rebalance (the member's session expired): kafkajs resumes from the last committed
-      // offsets, so these records are delivered again — at least once, as the real ESM.
+      // Typically a rebalance (the member's session expired): the stream resumes from the last
+      // committed offsets, so these records are delivered again — at least once, as the real ESM.
       this.stats.commitFailures++;
       this.stats.lastError = `offset commit failed: ${(err as Error).message}`;
       this.emit();
@@ -471,20 +482,13 @@ export class LocalEventSourceMapping {
    * @throws EsmTimeoutError after `timeoutMs`, with the partitions still behind.
    */
   async waitForCaughtUp(timeoutMs = 120_000): Promise<EsmProgress> {
-    const admin = mockKafkaClient(this.o.brokers, this.o.kafkaConfig).admin();
-    await admin.connect();
     const targets = new Map<string, number>();
-    try {
-      for (const topic of this.o.topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) {
-          const key = `${topic}-${p.partition}`;
-          targets.set(key, Number(p.high));
-          this.hw.set(key, Math.max(this.hw.get(key) ?? 0, Number(p.high)));
-        }
+    await withAdmin(this.conn, async (admin) => {
+      for (const [key, { high }] of await endOffsets(admin, this.o.topics)) {
+        targets.set(key, high);
+        this.hw.set(key, Math.max(this.hw.get(key) ?? 0, high));
       }
-    } finally {
-      await admin.disconnect();
-    }
+    });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.dispatcherError) throw this.dispatcherError;
@@ -508,9 +512,13 @@ export class LocalEventSourceMapping {
     if (this.stopping) return;
     this.stopping = true;
     this.wake?.();
-    this.drained?.();
     await this.dispatcher;
-    await this.consumer?.disconnect();
+    try {
+      await this.stream?.close();
+      await this.consumer?.close(true);
+    } catch {
+      // the group is left on a best-effort basis, as a crashed Lambda poller would
+    }
   }
 }
 

@@ -1,12 +1,13 @@
 /**
- * Fetches given offset ranges from Kafka with kafkajs, for re-driving ESM on-failure records that
- * carry no payload (`lakeloader replay --brokers host:port`). A throwaway consumer group that
- * never commits seeks each partition to the first offset and reads up to the last one (or the
- * partition's end, for offsets that were deleted by retention).
+ * Fetches given offset ranges from Kafka, for re-driving ESM on-failure records that carry no
+ * payload (`lakeloader replay --brokers host:port`). A throwaway consumer group that never commits
+ * starts the partition at the first offset and reads up to the last one (or the partition's end,
+ * for offsets that were deleted by retention).
  */
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import type { MskRecord } from '../../lambdas/core/model';
-import { headerList } from '../local/esm';
+import { recordOf } from '../local/esm';
+import { clientOptions, endOffsets, withAdmin, type KafkaConnection } from '../local/kafka-client';
 import { toMskRecord } from '../local/msk-event';
 import type { RecordFetcher } from './redrive';
 
@@ -20,64 +21,37 @@ export class KafkaFetchError extends Error {
 
 /**
  * A {@link RecordFetcher} over Kafka brokers.
- * @param config extra kafkajs settings (SASL/TLS for MSK)
+ * @param conn the cluster (TLS/SASL for MSK)
  */
-export function kafkaFetcher(brokers: string[], config: Partial<KafkaConfig> = {}, timeoutMs = 30_000): RecordFetcher {
-  const kafka = new Kafka({ clientId: 'lakeloader-replay', brokers, logLevel: logLevel.NOTHING, ...config });
+export function kafkaFetcher(conn: KafkaConnection, timeoutMs = 30_000): RecordFetcher {
   return async (topic, partition, first, last) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    let high: number;
-    try {
-      const offs = await admin.fetchTopicOffsets(topic);
-      high = Number(offs.find((o) => o.partition === partition)?.high ?? 0);
-    } finally {
-      await admin.disconnect();
-    }
+    const high = await withAdmin(conn, async (admin) => (await endOffsets(admin, [topic])).get(`${topic}-${partition}`)?.high ?? 0);
     const end = Math.min(last, high - 1);
     if (end < first) return [];
-    const consumer = kafka.consumer({ groupId: `lakeloader-replay-${process.pid}-${Date.now()}`, allowAutoTopicCreation: false });
-    const out: MskRecord[] = [];
+    const consumer = new Consumer({ ...clientOptions(conn, 'lakeloader-replay'), groupId: `lakeloader-replay-${process.pid}-${Date.now()}`, autocommit: false, maxWaitTime: 200 });
+    const out = new Map<number, MskRecord>();
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.MANUAL, offsets: [{ topic, partition, offset: BigInt(first) }], autocommit: false });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new KafkaFetchError(`reading ${topic}-${partition} offsets ${first}..${end} from ${brokers.join(',')} took over ${timeoutMs} ms`)), timeoutMs);
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              if (batch.partition !== partition) return;
-              for (const m of batch.messages) {
-                const offset = Number(m.offset);
-                if (offset < first || offset > end) continue;
-                out.push(
-                  toMskRecord({
-                    topic,
-                    partition,
-                    offset,
-                    timestamp: Number(m.timestamp),
-                    key: m.key ?? null,
-                    value: m.value ?? null,
-                    headers: headerList(m.headers),
-                  }),
-                );
-              }
-              if (out.length && out[out.length - 1]!.offset >= end) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          })
-          .then(() => consumer.seek({ topic, partition, offset: String(first) }))
-          .catch((e: unknown) => {
+        const timer = setTimeout(() => reject(new KafkaFetchError(`reading ${topic}-${partition} offsets ${first}..${end} from ${conn.brokers.join(',')} took over ${timeoutMs} ms`)), timeoutMs);
+        stream.on('error', (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        stream.on('data', (m) => {
+          const offset = Number(m.offset);
+          if (m.partition !== partition || offset < first || offset > end) return;
+          out.set(offset, toMskRecord(recordOf(m)));
+          if (offset >= end) {
             clearTimeout(timer);
-            reject(e);
-          });
+            resolve();
+          }
+        });
       });
+      await stream.close();
     } finally {
-      await consumer.disconnect().catch(() => undefined);
+      await consumer.close(true);
     }
-    return [...new Map(out.map((r) => [r.offset, r])).values()].sort((a, b) => a.offset - b.offset);
+    return [...out.values()].sort((a, b) => a.offset - b.offset);
   };
 }

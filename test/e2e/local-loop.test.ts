@@ -1,5 +1,5 @@
 /**
- * End to end, offline: the Kafka mock cluster → the local event source mapping → the real loader
+ * End to end, offline: the embedded Kafka broker → the local event source mapping → the real loader
  * handler → Parquet in the local S3 → Glue partitions → Athena SQL (DuckDB) through the real SDK.
  * Expectations are computed from the generated events, never hard-coded.
  */
@@ -13,13 +13,15 @@ import { provision } from '../../lib/cli/provision';
 import { runQuery } from '../../lib/cli/query';
 import { generateClickstreamRecords, type ClickstreamRecords } from '../../lib/gen/records';
 import { startLocalEsm, type EsmProgress, type LocalEventSourceMapping } from '../../lib/local/esm';
-import { produceRecords, startMockKafkaCluster, type MockKafkaCluster } from '../../lib/local/kafka-cluster';
+import { startKafkaBroker, type KafkaBroker } from '../../lib/local/kafka/broker';
+import { ensureTopic, produceRecords, type KafkaConnection } from '../../lib/local/kafka-client';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
 
 describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athena', () => {
   let dir: string;
   let ep: LocalEndpoint;
-  let cluster: MockKafkaCluster;
+  let broker: KafkaBroker;
+  let kafka: KafkaConnection;
   let esm: LocalEventSourceMapping | undefined;
   let ctx: CliContext;
   let gen: ClickstreamRecords;
@@ -30,11 +32,12 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
     ep = await startLocalEndpoint({ port: 0, dataDir: dir });
     ctx = resolveContext({ endpoint: ep.url }, {});
     await provision(ctx);
-    cluster = await startMockKafkaCluster();
-    await cluster.ensureTopics(['clicks'], 4);
+    broker = await startKafkaBroker({ port: 0 });
+    kafka = { brokers: [broker.bootstrap] };
+    await ensureTopic(kafka, 'clicks', 4);
     gen = generateClickstreamRecords({ seed: 2026, count: 6000, malformed: 30, partitions: 4, topic: 'clicks', lateShare: 0.05 });
     esm = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: kafka.brokers,
       topics: ['clicks'],
       groupId: 'e2e-clickstream',
       batchSize: 2500,
@@ -44,13 +47,13 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
       handler: createLocalLoader(ctx, 'clickstream'),
       onFailure: { s3: ctx.s3(), bucket: ctx.bucket },
     });
-    await produceRecords(cluster.brokers, gen.records, { expectOffsets: true, chunk: 500 });
+    await produceRecords(kafka, gen.records, { expectOffsets: true, chunk: 500 });
     progress = await esm.waitForCaughtUp(90_000);
   }, 120_000);
 
   afterAll(async () => {
     await esm?.stop();
-    await cluster?.stop();
+    await broker?.stop();
     await ep?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

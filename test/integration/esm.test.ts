@@ -5,24 +5,37 @@ import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startLocalEndpoint } from '../../lib/local/server';
 import { MAX_PAYLOAD_BYTES, startLocalEsm, type EsmFailureRecord, type LocalEventSourceMapping } from '../../lib/local/esm';
-import { mockKafkaClient, startMockKafkaCluster, type MockKafkaCluster } from '../../lib/local/kafka-cluster';
+import { Kafka, logLevel } from 'kafkajs';
+import { startKafkaBroker, type KafkaBroker } from '../../lib/local/kafka/broker';
 import type { MskEvent } from '../../lambdas/core/model';
 
-let cluster: MockKafkaCluster;
+// The ESM consumes with the project's client (@platformatic/kafka) from the embedded broker; the
+// records are produced and the group's offsets read back with another client, kafkajs.
+let broker: KafkaBroker;
+let kafka: Kafka;
 const running: LocalEventSourceMapping[] = [];
 
 beforeAll(async () => {
-  cluster = await startMockKafkaCluster();
+  broker = await startKafkaBroker({ port: 0, partitions: 4 });
+  kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
 }, 30_000);
 afterAll(async () => {
   for (const e of running) await e.stop();
-  await cluster?.stop();
+  await broker?.stop();
 });
+
+/** Creates a topic of 4 partitions unless it exists; its batches may reach 16 MB (the 6 MB payload case sends 5 MB ones). */
+async function ensureTopic(topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4, configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }] }] });
+  await admin.disconnect();
+}
 
 /** Produces `perPartition` records to each of `partitions`; value = {p, seq, pad}. */
 async function produce(topic: string, partitions: number[], perPartition: number, padBytes = 0, base = 0): Promise<void> {
-  await cluster.ensureTopics([topic]);
-  const producer = mockKafkaClient(cluster.brokers).producer();
+  await ensureTopic(topic);
+  const producer = kafka.producer();
   await producer.connect();
   const pad = 'x'.repeat(padBytes);
   for (const p of partitions) {
@@ -41,7 +54,7 @@ const decode = (v: string | undefined) => JSON.parse(Buffer.from(v!, 'base64').t
 const countOf = (e: MskEvent) => Object.values(e.records).reduce((n, r) => n + r.length, 0);
 
 async function groupOffsets(groupId: string, topic: string): Promise<number[]> {
-  const admin = mockKafkaClient(cluster.brokers).admin();
+  const admin = kafka.admin();
   await admin.connect();
   try {
     const o = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -68,11 +81,11 @@ function expectOrderedAndComplete(events: MskEvent[], expected: Record<number, n
   }
 }
 
-describe.concurrent('local event source mapping (kafkajs against the mock cluster)', () => {
+describe.concurrent('local event source mapping (against the embedded broker)', () => {
   it('caps batches at batchSize, keeps per-partition order and builds the MSK event shape', async () => {
     await produce('esm-size', [0, 1, 2, 3], 130);
     const events: MskEvent[] = [];
-    const esm = await startLocalEsm({ brokers: cluster.brokers, topics: ['esm-size'], groupId: 'g-size', batchSize: 100, batchingWindowMs: 2000, handler: (e) => void events.push(e) });
+    const esm = await startLocalEsm({ brokers: [broker.bootstrap], topics: ['esm-size'], groupId: 'g-size', batchSize: 100, batchingWindowMs: 2000, handler: (e) => void events.push(e) });
     running.push(esm);
     const progress = await esm.waitForCaughtUp(60_000);
     await esm.stop();
@@ -80,7 +93,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     expect(progress.lag).toBe(0);
     for (const e of events) {
       expect(e.eventSource).toBe('aws:kafka');
-      expect(e.bootstrapServers).toBe(cluster.bootstrapServers);
+      expect(e.bootstrapServers).toBe(broker.bootstrap);
       expect(countOf(e)).toBeLessThanOrEqual(100);
     }
     expect(events.filter((e) => countOf(e) === 100).length).toBeGreaterThanOrEqual(4);
@@ -97,11 +110,10 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     const sizes: number[] = [];
     const events: MskEvent[] = [];
     const esm = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: [broker.bootstrap],
       topics: ['esm-bytes'],
       groupId: 'g-bytes',
       batchingWindowMs: 3000,
-      kafkaConfig: {},
       handler: (e) => {
         sizes.push(Buffer.byteLength(JSON.stringify(e)));
         events.push(e);
@@ -118,9 +130,9 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
   }, 60_000);
 
   it('waits for the batching window to collect records that arrive apart, then invokes without a full batch', async () => {
-    await cluster.ensureTopics(['esm-window']);
+    await ensureTopic('esm-window');
     const events: MskEvent[] = [];
-    const esm = await startLocalEsm({ brokers: cluster.brokers, topics: ['esm-window'], groupId: 'g-window', batchingWindowMs: 4000, handler: (e) => void events.push(e) });
+    const esm = await startLocalEsm({ brokers: [broker.bootstrap], topics: ['esm-window'], groupId: 'g-window', batchingWindowMs: 4000, handler: (e) => void events.push(e) });
     running.push(esm);
     // Two produce calls a moment apart, both well inside one 4 s window: one invocation.
     await produce('esm-window', [0], 3);
@@ -143,7 +155,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     let entered!: () => void;
     const inHandler = new Promise<void>((r) => (entered = r));
     const esm = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: [broker.bootstrap],
       topics: ['esm-commit'],
       groupId: 'g-commit',
       batchingWindowMs: 300,
@@ -168,7 +180,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     const first: MskEvent[] = [];
     let failing = true;
     const esm1 = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: [broker.bootstrap],
       topics: ['esm-resume'],
       groupId: 'g-resume',
       batchSize: 10,
@@ -190,7 +202,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     const committedAfterStop = (await groupOffsets('g-resume', 'esm-resume'))[0]!;
     expect(committedAfterStop).toBe(20);
     const second: MskEvent[] = [];
-    const esm2 = await startLocalEsm({ brokers: cluster.brokers, topics: ['esm-resume'], groupId: 'g-resume', batchingWindowMs: 100, handler: (e) => void second.push(e) });
+    const esm2 = await startLocalEsm({ brokers: [broker.bootstrap], topics: ['esm-resume'], groupId: 'g-resume', batchingWindowMs: 100, handler: (e) => void second.push(e) });
     running.push(esm2);
     await esm2.waitForCaughtUp(30_000);
     await esm2.stop();
@@ -209,7 +221,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
     await s3.send(new CreateBucketCommand({ Bucket: 'lake' }));
     const calls: number[] = [];
     const esm = await startLocalEsm({
-      brokers: cluster.brokers,
+      brokers: [broker.bootstrap],
       topics: ['esm-fail'],
       groupId: 'g-fail',
       batchingWindowMs: 500,
@@ -245,7 +257,7 @@ describe.concurrent('local event source mapping (kafkajs against the mock cluste
       expect(rec.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });
       expect(rec.responseContext).toMatchObject({ functionError: 'Unhandled', statusCode: 200 });
       expect(rec.responseContext.errorMessage).toContain('loader exploded');
-      expect(rec.KafkaBatchInfo.bootstrapServers).toBe(cluster.bootstrapServers);
+      expect(rec.KafkaBatchInfo.bootstrapServers).toBe(broker.bootstrap);
       expect(rec.KafkaBatchInfo.payloadSize).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(rec.payload)));
       expect(rec.KafkaBatchInfo.batchSize).toBe(countOf(rec.payload));
       for (const [tp, info] of Object.entries(rec.KafkaBatchInfo.recordsInfo)) {
