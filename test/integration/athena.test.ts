@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionInput, quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { clickstream } from '../../pipelines/clickstream';
-import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
+import { remoteEndpoint, startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 
 let env: TestEndpoint;
 let bucket: string;
@@ -237,8 +237,7 @@ describe('query executions', () => {
     await expect(env.athena.send(new GetQueryResultsCommand({ QueryExecutionId: q.QueryExecutionId }))).rejects.toThrow(/failed/i);
   });
 
-  it('fails DDL with a pointer to the Glue API / lakeloader provision', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('fails DDL with a pointer to the Glue API / lakeloader provision', async () => {
     const q = await runQuery('MSCK REPAIR TABLE clickstream');
     expect(q.Status?.State).toBe('FAILED');
     expect(q.Status?.StateChangeReason).toMatch(/not supported by the local endpoint.*(Glue API|lakeloader provision)/);
@@ -333,8 +332,7 @@ describe('lifecycle', () => {
     expect(batch.UnprocessedQueryExecutionIds?.map((u) => u.QueryExecutionId)).toEqual(['00000000-0000-0000-0000-000000000000']);
   });
 
-  it('moves QUEUED → RUNNING → CANCELLED; a third query waits QUEUED while two run (local concurrency 2)', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('moves QUEUED → RUNNING → CANCELLED; a third query waits QUEUED while two run (local concurrency 2)', async () => {
     const slow = 'SELECT sum(a.range * b.range) FROM range(300000) a, range(300000) b';
     const start = async () => (await env.athena.send(new StartQueryExecutionCommand({ QueryString: slow, WorkGroup: workGroup }))).QueryExecutionId!;
     const state = async (id: string) => (await env.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution!.Status!.State;
@@ -353,8 +351,7 @@ describe('lifecycle', () => {
     expect(q.Status?.CompletionDateTime).toBeInstanceOf(Date);
   });
 
-  it('keeps finished executions and pages their results after a restart (rows re-read from the CSV)', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('keeps finished executions and pages their results after a restart (rows re-read from the CSV)', async () => {
     const q = await runQuery(`SELECT x, CASE WHEN x % 2 = 0 THEN NULL ELSE 'v,"' || x END AS s FROM UNNEST(sequence(1, 1200)) AS t(x) ORDER BY x`);
     const page = (token?: string) => env.athena.send(new GetQueryResultsCommand({ QueryExecutionId: q.QueryExecutionId, NextToken: token }));
     const all = async () => {

@@ -20,7 +20,7 @@ import { GetDatabasesCommand } from '@aws-sdk/client-glue';
 import { ListWorkGroupsCommand } from '@aws-sdk/client-athena';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEndpointStartError, startLocalEndpoint } from '../../lib/local/server';
-import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
+import { remoteEndpoint, startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 
 type Seen = { service: string; operation: string; bucket?: string; key?: string };
 const seen: Seen[] = [];
@@ -45,8 +45,7 @@ async function s3Failure(p: Promise<unknown>) {
 }
 
 describe('routing', () => {
-  it('routes by X-Amz-Target and reports each request to onRequest', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('routes by X-Amz-Target and reports each request to onRequest', async () => {
     seen.length = 0;
     await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'route/a=1/b.txt', Body: 'x' }));
     await env.glue.send(new GetDatabasesCommand({}));
@@ -60,8 +59,7 @@ describe('routing', () => {
 });
 
 describe('not implemented', () => {
-  it('S3 answers 501 NotImplemented in the S3 error shape, naming what is missing', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('S3 answers 501 NotImplemented in the S3 error shape, naming what is missing', async () => {
     const f = await s3Failure(env.s3.send(new GetBucketVersioningCommand({ Bucket: bucket })));
     expect(f.status).toBe(501);
     expect(f.name).toBe('NotImplemented');
@@ -69,8 +67,7 @@ describe('not implemented', () => {
     expect((await s3Failure(env.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'big' })))).status).toBe(501);
   });
 
-  it('Athena answers InvalidRequestException naming the operation', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('Athena answers InvalidRequestException naming the operation', async () => {
     const res = await fetch(env.url!, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AmazonAthena.CreateNamedQuery' },
@@ -91,8 +88,7 @@ describe('uploads and persistence', () => {
     expect(await r.Body!.transformToString()).toBe('alpha-beta-gamma');
   });
 
-  it('keeps objects and buckets across a restart on the same data directory', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('keeps objects and buckets across a restart on the same data directory', async () => {
     await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'persist/one', Body: 'kept' }));
     await env.restart();
     const r = await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'persist/one' }));
@@ -101,8 +97,7 @@ describe('uploads and persistence', () => {
     expect(l.Contents?.map((c) => c.Key)).toEqual(['persist/one']);
   });
 
-  it('refuses a key that would need an existing object as a folder, with a clear message', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('refuses a key that would need an existing object as a folder, with a clear message', async () => {
     await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest/a', Body: 'file' }));
     const f = await s3Failure(env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest/a/b', Body: 'below' })));
     expect(f.status).toBe(409);
@@ -111,8 +106,7 @@ describe('uploads and persistence', () => {
 });
 
 describe('start-up', () => {
-  it('fails with LocalEndpointStartError when the port is taken', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('fails with LocalEndpointStartError when the port is taken', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lakeloader-port-'));
     try {
       await expect(startLocalEndpoint({ dataDir: dir, port: Number(new URL(env.url!).port) })).rejects.toBeInstanceOf(LocalEndpointStartError);

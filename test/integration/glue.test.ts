@@ -26,7 +26,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionInput, quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
 import { clickstream } from '../../pipelines/clickstream';
-import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
+import { remoteEndpoint, startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 
 let env: TestEndpoint;
 let db: string;
@@ -189,8 +189,7 @@ describe('partitions', () => {
 });
 
 describe('persistence', () => {
-  it('keeps databases, tables, versions and partitions across a restart on the same data directory', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('keeps databases, tables, versions and partitions across a restart on the same data directory', async () => {
     const before = await env.glue.send(new GetTableCommand({ DatabaseName: db, Name: 'clickstream_quarantine' }));
     const partsBefore = await env.glue.send(new GetPartitionsCommand({ DatabaseName: db, TableName: 'clickstream' }));
     await env.restart();
@@ -204,8 +203,7 @@ describe('persistence', () => {
 });
 
 describe('names as files', () => {
-  it('keeps a hostile database name inside <dataDir>/glue and still serves it', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('keeps a hostile database name inside <dataDir>/glue and still serves it', async () => {
     const { existsSync, readdirSync } = await import('node:fs');
     const { join } = await import('node:path');
     await env.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: '../../escape' } }));
@@ -217,8 +215,7 @@ describe('names as files', () => {
 });
 
 describe('unsupported operations', () => {
-  it('answer a JSON error naming the operation, not a hang', async () => {
-    if (!env.isLocal) return;
+  it.skipIf(remoteEndpoint)('answer a JSON error naming the operation, not a hang', async () => {
     const res = await fetch(env.url!, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSGlue.StartCrawler' },

@@ -53,7 +53,7 @@ export interface KafkaBroker {
   readonly port: number;
   /** The broker's topics (for tests and tools in the same process). */
   readonly state: BrokerState;
-  /** Requests answered so far, by API name (unsupported ones under `unsupported`). */
+  /** Requests answered so far, by API name (unsupported ones under `unsupported`) and by `API@clientId`. */
   readonly requests: Readonly<Record<string, number>>;
   /** Stops listening, closes every connection and the log files. Idempotent. */
   stop(): Promise<void>;
@@ -127,6 +127,7 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
       return frame(header.correlationId, false, null, ErrorCode.UNSUPPORTED_VERSION);
     }
     count(api.name);
+    count(`${api.name}@${header.clientId ?? ''}`);
     const flexible = header.apiVersion >= api.request.flexibleFrom;
     const responseHeaderFlexible = header.apiVersion >= api.response.flexibleFrom && api.key !== 18;
     let req;

@@ -1,14 +1,14 @@
 /**
  * The consumer group family: FindCoordinator (10), JoinGroup (11), Heartbeat (12), LeaveGroup
  * (13), SyncGroup (14), DescribeGroups (15), ListGroups (16), OffsetCommit (8) and OffsetFetch
- * (9). This broker coordinates every group (see ../groups.ts for the state machine); transaction
- * coordinators are refused like InitProducerId's transactional ids.
+ * (9). This broker coordinates every group (see ../groups.ts for the state machine). It is also
+ * named as the transaction coordinator, so that a transactional producer's next step,
+ * InitProducerId, refuses its transactional id with TRANSACTIONAL_ID_AUTHORIZATION_FAILED — an
+ * error every client reports as it is, where a failed coordinator lookup reads as a network fault.
  */
 import { ErrorCode } from '../errors';
 import { arrayOf, field, structs, type Message } from '../protocol';
 import type { ApiDefinition } from './types';
-
-const GROUP_KEY = 0;
 
 export const findCoordinator: ApiDefinition = {
   key: 10,
@@ -41,10 +41,7 @@ export const findCoordinator: ApiDefinition = {
   },
   handle(req, ctx) {
     const b = ctx.broker;
-    const one = (key: string): Message =>
-      req.KeyType === GROUP_KEY
-        ? { Key: key, NodeId: b.nodeId, Host: b.host, Port: b.port, ErrorCode: 0, ErrorMessage: null }
-        : { Key: key, NodeId: -1, Host: '', Port: -1, ErrorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorMessage: 'transactions are not supported by the embedded broker' };
+    const one = (key: string): Message => ({ Key: key, NodeId: b.nodeId, Host: b.host, Port: b.port, ErrorCode: 0, ErrorMessage: null });
     if (ctx.version >= 4) return { ThrottleTimeMs: 0, Coordinators: (req.CoordinatorKeys as string[]).map(one) };
     return { ThrottleTimeMs: 0, ...one(req.Key as string) };
   },
