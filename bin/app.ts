@@ -1,5 +1,6 @@
 /**
- * The CDK app: one LakeStack with a table and a loader per declared pipeline.
+ * The CDK app: one LakeStack with a table and a loader per declared pipeline (each file in
+ * pipelines/, see lib/pipelines.ts).
  *
  *   npx cdk synth -c mskClusterArn=arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>
  *   npx cdk deploy -c bootstrapServers=b1:9096,b2:9096 -c kafkaSecretArn=arn:... [-c vpcId=... -c subnetIds=... -c securityGroupIds=...]
@@ -11,7 +12,7 @@ import { App } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Pipeline, PipelineDeclaration } from '../lambdas/core/pipeline';
-import { pipelines as declaredPipelines } from '../pipelines';
+import { listPipelines } from '../lib/pipelines';
 import { LakeAppConfigError, readLakeAppConfig, type KafkaClusterConfig } from '../lib/infra/context';
 import type { KafkaSource } from '../lib/infra/kafka-source';
 import { LakeStack } from '../lib/infra/lake-stack';
@@ -38,7 +39,7 @@ export function kafkaSourceFor(scope: Construct, kafka: KafkaClusterConfig): Kaf
  * Reads the context of `app` and adds the LakeStack.
  * @throws LakeAppConfigError saying which `-c key=value` to set
  */
-export function buildLakeApp(app: App, declared: ReadonlyArray<Pipeline | PipelineDeclaration> = declaredPipelines): LakeStack {
+export function buildLakeApp(app: App, declared: ReadonlyArray<Pipeline | PipelineDeclaration> = listPipelines()): LakeStack {
   const config = readLakeAppConfig((k) => app.node.tryGetContext(k), declared);
   return new LakeStack(app, config.stackName, {
     pipelines: config.pipelines,

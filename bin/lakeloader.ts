@@ -3,12 +3,14 @@
  * The `lakeloader` CLI. Each command lives in lib/cli/<name>.ts and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { LakeloaderError } from '../lambdas/core/errors';
 import { LOADER_VERSION } from '../lambdas/core/version';
 import { register as registerBench } from '../lib/cli/bench';
 import { register as registerDemo } from '../lib/cli/demo';
 import { register as registerDev } from '../lib/cli/dev';
 import { register as registerEsm } from '../lib/cli/esm';
 import { register as registerInvoke } from '../lib/cli/invoke';
+import { register as registerNew } from '../lib/cli/new';
 import { register as registerProduce } from '../lib/cli/produce';
 import { register as registerProvision } from '../lib/cli/provision';
 import { register as registerQuery } from '../lib/cli/query';
@@ -26,6 +28,7 @@ const program = new Command()
   .version(LOADER_VERSION)
   .showHelpAfterError('(add --help for usage)');
 
+registerNew(program);
 registerDev(program);
 registerProvision(program);
 registerInvoke(program);
@@ -43,7 +46,7 @@ program.exitOverride();
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const e = err as Error;
-  process.stderr.write(`lakeloader: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`);
+  process.stderr.write(`lakeloader: ${err instanceof LakeloaderError ? `${err.code}: ` : e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`);
   if ((err as { code?: string }).code === 'ECONNREFUSED') {
     process.stderr.write('hint: nothing listens at the endpoint; start the local one with `npx lakeloader dev` or pass --endpoint / AWS_ENDPOINT_URL\n');
   }

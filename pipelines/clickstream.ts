@@ -1,4 +1,4 @@
-import { definePipeline } from '../lambdas/core/pipeline';
+import { definePipeline } from 'lakeloader';
 
 /**
  * The example pipeline: web and app click events from topic `clicks`, partitioned by event time
@@ -28,3 +28,5 @@ export const clickstream = definePipeline({
   keepKafkaCoordinates: true,
   compression: 'snappy',
 });
+
+export default clickstream;

@@ -7,6 +7,7 @@
  * so the loader registers a batch's new partitions before it commits the batch's offsets.
  */
 import { BatchCreatePartitionCommand, type GlueClient, type PartitionInput } from '@aws-sdk/client-glue';
+import { LakeloaderError } from './errors';
 
 /** What a registration call did. */
 export interface RegisterResult {
@@ -26,10 +27,10 @@ export interface Catalog {
 }
 
 /** Registering partitions failed; the message names the table, the partition and Glue's reason. */
-export class CatalogError extends Error {
+export class CatalogError extends LakeloaderError {
+  readonly code = 'CATALOG';
   constructor(message: string, override readonly cause?: unknown) {
     super(message);
-    this.name = 'CatalogError';
   }
 }
 

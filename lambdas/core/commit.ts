@@ -22,6 +22,7 @@ import type { BatchCounts, MskRecord, PreparedBatch, QuarantineEntry } from './m
 import type { Pipeline } from './pipeline';
 import { PreconditionFailedError, type ObjectStore } from './store';
 import { LOADER_VERSION } from './version';
+import { LakeloaderError } from './errors';
 
 /** The pure half of the loader (lambdas/core/prepare.ts), injected so the protocol can be tested alone. */
 export interface PrepareCodec {
@@ -117,7 +118,8 @@ export interface PartitionResult {
 }
 
 /** Another writer changed the state or one of this attempt's keys: this attempt must stop; the ESM retries. */
-export class ConflictingWriterError extends Error {
+export class ConflictingWriterError extends LakeloaderError {
+  readonly code = 'CONFLICTING_WRITER';
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -128,18 +130,17 @@ export class ConflictingWriterError extends Error {
       `another writer is active on ${topic}-${partition} (conflict at ${step}); this attempt stopped without committing ` +
         'and the batch will be retried. Occasional conflicts are expected after a timeout; constant ones mean two loaders share a table.',
     );
-    this.name = 'ConflictingWriterError';
   }
 }
 
 /** The state object is not one this loader can read. */
-export class CommitStateError extends Error {
+export class CommitStateError extends LakeloaderError {
+  readonly code = 'COMMIT_STATE';
   constructor(
     readonly key: string,
     detail: string,
   ) {
     super(`commit state "${key}" is unreadable: ${detail}; restore it from the latest manifest or delete it only if the table is empty`);
-    this.name = 'CommitStateError';
   }
 }
 

@@ -3,15 +3,15 @@
  *
  * | variable                      | meaning                                                     |
  * |-------------------------------|-------------------------------------------------------------|
- * | `LAKELOADER_PIPELINE`         | name of the declared pipeline (pipelines/index.ts)          |
+ * | `LAKELOADER_PIPELINE`         | name of the bundled pipeline (a check: a bundle holds one)  |
  * | `LAKELOADER_BUCKET`           | the lake bucket                                             |
  * | `LAKELOADER_GLUE_DATABASE`    | the Glue database of the pipeline's table                   |
  * | `LAKELOADER_CONCURRENCY`      | topic-partitions loaded at once (optional, default 4)       |
  * | `AWS_REGION`                  | set by Lambda                                               |
  * | `AWS_ENDPOINT_URL`            | optional: a local or LocalStack endpoint (S3 path-style)   |
  */
-import { getPipeline } from '../../pipelines/index';
 import type { Pipeline } from './pipeline';
+import { LakeloaderError } from './errors';
 
 export interface LoaderConfig {
   pipeline: Pipeline;
@@ -27,13 +27,13 @@ export interface LoaderConfig {
 }
 
 /** A missing or invalid setting; the message names the environment variable to set. */
-export class ConfigError extends Error {
+export class ConfigError extends LakeloaderError {
+  readonly code = 'CONFIG';
   constructor(
     readonly variable: string,
     message: string,
   ) {
     super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
   }
 }
 
@@ -42,22 +42,18 @@ const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
 export const DEFAULT_CONCURRENCY = 4;
 
 /**
- * Reads and validates the configuration.
+ * Reads and validates the configuration of the loader for `pipeline` (the one its bundle holds,
+ * see lambdas/loader/main.ts; `LAKELOADER_PIPELINE` must name it).
  * @throws ConfigError naming the variable to set.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): LoaderConfig {
+export function loadConfig(pipeline: Pipeline, env: Record<string, string | undefined> = process.env): LoaderConfig {
   const required = (name: string, what: string): string => {
     const v = env[name]?.trim();
     if (!v) throw new ConfigError(name, `not set; set it to ${what}`);
     return v;
   };
-  const pipelineName = required('LAKELOADER_PIPELINE', 'the name of a pipeline declared in pipelines/index.ts');
-  let pipeline: Pipeline;
-  try {
-    pipeline = getPipeline(pipelineName);
-  } catch (e) {
-    throw new ConfigError('LAKELOADER_PIPELINE', (e as Error).message);
-  }
+  const pipelineName = required('LAKELOADER_PIPELINE', `the name of the pipeline this loader loads ("${pipeline.name}")`);
+  if (pipelineName !== pipeline.name) throw new ConfigError('LAKELOADER_PIPELINE', `this loader holds pipeline "${pipeline.name}", not "${pipelineName}"; each loader bundle holds one pipeline`);
   const bucket = required('LAKELOADER_BUCKET', 'the lake bucket name');
   if (!BUCKET.test(bucket)) throw new ConfigError('LAKELOADER_BUCKET', `"${bucket}" is not a valid S3 bucket name (a name, not an ARN or s3:// URI)`);
   const glueDatabase = required('LAKELOADER_GLUE_DATABASE', 'the Glue database that holds the table');

@@ -24,6 +24,7 @@
 import type { ColumnType } from './types';
 import { INEXACT_NUMBER, jsonTypeName, type InexactNumberError, type decodeJsonValueRounded } from './decode';
 import type { Column, Pipeline, RecordMeta, Row } from './pipeline';
+import { LakeloaderError } from './errors';
 
 /** A conformed map: keys and values in parallel arrays (two allocations per map, not one per entry). */
 export class MapValue {
@@ -37,16 +38,17 @@ export class MapValue {
 export type Conformed = null | string | number | bigint | boolean | Conformed[] | MapValue;
 
 /** A row that does not fit the table; the message is the quarantine reason. */
-export class ConformError extends Error {
+export class ConformError extends LakeloaderError {
+  readonly code = 'CONFORM';
   readonly stage = 'conform' as const;
   constructor(message: string) {
     super(message);
-    this.name = 'ConformError';
   }
 }
 
 /** A value that does not fit its type; `path` collects the field path while unwinding. */
-class FieldError extends Error {
+class FieldError extends LakeloaderError {
+  readonly code = 'FIELD';
   readonly path: string[] = [];
   constructor(readonly detail: string) {
     super(detail);

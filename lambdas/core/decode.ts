@@ -6,6 +6,7 @@
  */
 import { writeBase64 } from './raw-buffer';
 import { JsonParseError, mayNestDeeper, needsExactParse, parseJsonBig, parseJsonExact } from './json';
+import { LakeloaderError } from './errors';
 
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -19,11 +20,11 @@ export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_NESTING_DEPTH = 100;
 
 /** A record value that cannot be decoded; the message is the quarantine reason. */
-export class DecodeError extends Error {
+export class DecodeError extends LakeloaderError {
+  readonly code = 'DECODE';
   readonly stage = 'decode' as const;
   constructor(message: string) {
     super(message);
-    this.name = 'DecodeError';
   }
 }
 
@@ -134,10 +135,10 @@ function throwClassified(e: JsonParseError): never {
  * {@link decodeJsonValueRounded} may have rounded: decode the record exactly and conform again.
  * A signal between the loader's stages, never a quarantine reason.
  */
-export class InexactNumberError extends Error {
+export class InexactNumberError extends LakeloaderError {
+  readonly code = 'INEXACT_NUMBER';
   constructor() {
     super('a number beyond 2^53 was decoded without exact digits: decode the record with decodeJsonValue');
-    this.name = 'InexactNumberError';
   }
 }
 

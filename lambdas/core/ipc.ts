@@ -15,6 +15,7 @@
  */
 import type * as ArrowModule from 'apache-arrow';
 import type * as ArrowMessageModule from 'apache-arrow/ipc/metadata/message';
+import { LakeloaderError } from './errors';
 
 let M: typeof ArrowMessageModule;
 function load(): void {
@@ -24,10 +25,10 @@ function load(): void {
 }
 
 /** A record batch's layout breaks the IPC rules (a loader bug, never a bad record). */
-export class IpcLayoutError extends Error {
+export class IpcLayoutError extends LakeloaderError {
+  readonly code = 'IPC_LAYOUT';
   constructor(message: string) {
     super(message);
-    this.name = 'IpcLayoutError';
   }
 }
 

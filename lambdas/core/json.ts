@@ -9,19 +9,20 @@
  * recurses (so 10,000 levels of nesting cannot overflow the stack) and reports readable,
  * classified errors. A text `JSON.parse` rejects is re-parsed with it too, to classify the error.
  */
+import { LakeloaderError } from './errors';
 
 /** What is wrong with a JSON text. */
 export type JsonErrorKind = 'syntax' | 'trailing' | 'depth';
 
 /** A JSON text that cannot be accepted; `kind` classifies it and `position` is a UTF-16 index. */
-export class JsonParseError extends Error {
+export class JsonParseError extends LakeloaderError {
+  readonly code = 'JSON_PARSE';
   constructor(
     readonly kind: JsonErrorKind,
     message: string,
     readonly position: number,
   ) {
     super(message);
-    this.name = 'JsonParseError';
   }
 }
 

@@ -9,6 +9,7 @@ import { settleLimited } from './concurrency';
 import { commitPartition, type CommitDeps, type PartitionResult } from './commit';
 import type { MskEvent, MskRecord } from './model';
 import type { Pipeline } from './pipeline';
+import { LakeloaderError } from './errors';
 
 export interface LoaderDeps extends CommitDeps {
   pipeline: Pipeline;
@@ -25,7 +26,8 @@ export interface PartitionFailure {
 }
 
 /** Some topic-partitions of the batch failed; the others were committed (see `results`). */
-export class BatchLoadError extends Error {
+export class BatchLoadError extends LakeloaderError {
+  readonly code = 'BATCH_LOAD';
   constructor(
     readonly failures: PartitionFailure[],
     readonly results: PartitionResult[],
@@ -35,7 +37,6 @@ export class BatchLoadError extends Error {
       `${failures.length} of ${failures.length + results.length} topic-partitions failed and the batch will be retried ` +
         `(committed ones are skipped as duplicates); first: ${first.topic}-${first.partition}: ${first.error instanceof Error ? first.error.message : String(first.error)}`,
     );
-    this.name = 'BatchLoadError';
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Conformed } from './conform';
 import type { Pipeline } from './pipeline';
+import { LakeloaderError } from './errors';
 
 /** Hive's name for the partition of null and empty values. */
 export const HIVE_DEFAULT_PARTITION = '__HIVE_DEFAULT_PARTITION__';
@@ -18,11 +19,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const MAX_HIVE_PATH_LENGTH = 512;
 
 /** A row whose partition cannot be computed; the message is the quarantine reason. */
-export class PartitionError extends Error {
+export class PartitionError extends LakeloaderError {
+  readonly code = 'PARTITION';
   readonly stage = 'partition' as const;
   constructor(message: string) {
     super(message);
-    this.name = 'PartitionError';
   }
 }
 

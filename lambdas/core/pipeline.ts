@@ -7,6 +7,7 @@
  * declaration throws a {@link PipelineDeclarationError} that says what to fix.
  */
 import { ColumnType, ColumnTypeError, IDENTIFIER, formatColumnType, parseColumnType } from './types';
+import { LakeloaderError } from './errors';
 
 /** Where a Kafka record came from, handed to a transform next to the decoded value. */
 export interface RecordMeta {
@@ -24,12 +25,50 @@ export interface RecordMeta {
 /** A row as produced by decoding or a transform: column (or JSON field) name → JSON value. */
 export type Row = Record<string, unknown>;
 
+/** A decoded JSON value: what a JSON pipeline's transform receives (decoding quarantines anything but an object). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
 /**
  * A transform turns one decoded JSON value into 0..n rows. Return `null` (or `[]`) to filter the
  * record out. A transform that throws, or returns anything but an object, an array of objects or
  * null, sends the record to the quarantine with stage `transform`.
+ *
+ * Declared with {@link definePipeline}, its row type follows the declared columns ({@link RowOf})
+ * and its input defaults to {@link JsonObject}; annotate the parameter to name your own shape.
  */
-export type Transform = (value: unknown, meta: RecordMeta) => Row | Row[] | null | undefined;
+export type Transform<In = JsonObject, Out extends Row = Row> = (value: In, meta: RecordMeta) => Out | Out[] | null | undefined;
+
+/** The JavaScript values a column of Glue type `T` accepts from a row (see conform.ts). */
+export type ColumnValue<T extends string> = T extends 'string'
+  ? string
+  : T extends 'boolean'
+    ? boolean
+    : T extends 'int' | 'integer' | 'float' | 'real' | 'double'
+      ? number
+      : T extends 'bigint' | 'long'
+        ? bigint | number | string
+        : T extends 'timestamp'
+          ? string | number | Date
+          : T extends 'date'
+            ? string | Date
+            : T extends `decimal(${string})`
+              ? number | string
+              : T extends `array<${string}>`
+                ? unknown[]
+                : T extends `map<${string}>` | `struct<${string}>`
+                  ? Record<string, unknown>
+                  : unknown;
+
+type FieldOf<C> = C extends { field: infer F extends string } ? F : C extends { name: infer N extends string } ? N : never;
+
+/**
+ * The row a transform returns for the declared columns `C`: each column's field typed by its Glue
+ * type, or null. Presence is not typed: a row that lacks a required column is quarantined at run
+ * time with that reason, so a transform may pass on what it cannot vouch for. Other keys are
+ * allowed (the pipeline's `unknownFields` decides what becomes of them).
+ */
+export type RowOf<C extends readonly ColumnDeclaration[]> = { [K in C[number] as FieldOf<K>]?: ColumnValue<K['type']> | null } & Row;
 
 export interface ColumnDeclaration {
   /** Column name: lower case, `[a-z_][a-z0-9_]*` (Athena lower-cases names anyway). */
@@ -59,17 +98,17 @@ export type PartitioningDeclaration =
     }
   | { by: 'none' };
 
-export interface PipelineDeclaration {
+export interface PipelineDeclaration<C extends readonly ColumnDeclaration[] = ColumnDeclaration[], In = JsonObject> {
   /** Table name: `[a-z][a-z0-9_]*`, at most 64 characters. */
   name: string;
   /** Kafka topics read into this table. */
   topics: string[];
   /** How record values are decoded. Only `json` for now. */
   valueFormat: 'json';
-  columns: ColumnDeclaration[];
+  columns: C;
   partitioning: PartitioningDeclaration;
   /** Optional transform from the decoded JSON value to 0..n rows. @default the value is the row */
-  transform?: Transform;
+  transform?: Transform<In, RowOf<C>>;
   /** Keep `_topic string, _partition int, _offset bigint, _kafka_ts timestamp` as the last columns. @default true */
   keepKafkaCoordinates?: boolean;
   /** Parquet compression. @default 'snappy' */
@@ -129,7 +168,7 @@ export interface Pipeline {
   columns: Column[];
   partitionKeys: PartitionKey[];
   partitioning: Partitioning;
-  transform?: Transform;
+  transform?: Transform<unknown>;
   keepKafkaCoordinates: boolean;
   compression: 'snappy' | 'zstd';
   partitionRegistration: 'glue' | 'projection';
@@ -143,10 +182,10 @@ export interface Pipeline {
 }
 
 /** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
-export class PipelineDeclarationError extends Error {
+export class PipelineDeclarationError extends LakeloaderError {
+  readonly code = 'PIPELINE_DECLARATION';
   constructor(pipeline: string, message: string) {
     super(`pipeline "${pipeline}": ${message}`);
-    this.name = 'PipelineDeclarationError';
   }
 }
 
@@ -162,11 +201,23 @@ const TABLE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const PARTITION_KEY_TYPES = new Set(['string', 'int', 'bigint', 'boolean', 'date']);
 
+/** Marks the objects {@link definePipeline} returns, so that tools can find them among a module's exports. */
+export const PIPELINE_BRAND = Symbol.for('lakeloader.pipeline');
+
+/** True for a value {@link definePipeline} returned (also across module instances). */
+export function isPipeline(v: unknown): v is Pipeline {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[PIPELINE_BRAND] === true;
+}
+
 /**
  * Validates a declaration and returns the normalized pipeline.
  * @throws PipelineDeclarationError naming the field to fix.
  */
-export function definePipeline(decl: PipelineDeclaration): Pipeline {
+export function definePipeline<const C extends readonly ColumnDeclaration[], In = JsonObject>(decl: PipelineDeclaration<C, In>): Pipeline {
+  return Object.defineProperty(normalize(decl as unknown as PipelineDeclaration), PIPELINE_BRAND, { value: true, enumerable: false });
+}
+
+function normalize(decl: PipelineDeclaration): Pipeline {
   const name = typeof decl?.name === 'string' ? decl.name : '(unnamed)';
   const fail = (msg: string): never => {
     throw new PipelineDeclarationError(name, msg);
@@ -264,7 +315,7 @@ export function definePipeline(decl: PipelineDeclaration): Pipeline {
     columns,
     partitionKeys,
     partitioning,
-    transform: decl.transform,
+    transform: decl.transform as Transform<unknown> | undefined,
     keepKafkaCoordinates,
     compression,
     partitionRegistration,

@@ -18,6 +18,7 @@ import { quarantineEntry } from './quarantine';
 import { fastParserFor } from './fastpath';
 import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
 import type { Pipeline, RecordMeta, Row } from './pipeline';
+import { LakeloaderError } from './errors';
 
 export { serializeQuarantine } from './quarantine';
 
@@ -27,10 +28,10 @@ export function usesFastPath(pipeline: Pipeline): boolean {
 }
 
 /** The input of prepareBatch breaks its contract (a caller bug, not a bad record). */
-export class PrepareInputError extends Error {
+export class PrepareInputError extends LakeloaderError {
+  readonly code = 'PREPARE_INPUT';
   constructor(message: string) {
     super(message);
-    this.name = 'PrepareInputError';
   }
 }
 

@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { LakeloaderError } from './errors';
 
 /** A stored object as read back: its bytes and its ETag (quoted, as S3 returns it). */
 export interface StoredObject {
@@ -57,26 +58,26 @@ export interface ObjectStore {
  * (`If-Match`), or a concurrent conditional write won (S3's 409 ConditionalRequestConflict).
  * In the commit protocol this always means another writer is active on the same key.
  */
-export class PreconditionFailedError extends Error {
+export class PreconditionFailedError extends LakeloaderError {
+  readonly code = 'PRECONDITION_FAILED';
   constructor(
     readonly key: string,
     readonly condition: 'if-match' | 'if-none-match',
     detail = '',
   ) {
     super(`conditional write of "${key}" (${condition}) failed${detail ? `: ${detail}` : ''}; another writer changed this key`);
-    this.name = 'PreconditionFailedError';
   }
 }
 
 /** S3 failed in a way that is not a precondition (network, permissions, throttling). */
-export class ObjectStoreError extends Error {
+export class ObjectStoreError extends LakeloaderError {
+  readonly code = 'OBJECT_STORE';
   constructor(
     readonly operation: string,
     readonly key: string,
     override readonly cause: unknown,
   ) {
     super(`S3 ${operation} of "${key}" failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
-    this.name = 'ObjectStoreError';
   }
 }
 

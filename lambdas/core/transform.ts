@@ -5,13 +5,14 @@
  */
 import { jsonTypeName } from './decode';
 import type { RecordMeta, Row, Transform } from './pipeline';
+import { LakeloaderError } from './errors';
 
 /** A transform that threw or returned something that is not rows; the message is the quarantine reason. */
-export class TransformError extends Error {
+export class TransformError extends LakeloaderError {
+  readonly code = 'TRANSFORM';
   readonly stage = 'transform' as const;
   constructor(message: string) {
     super(message);
-    this.name = 'TransformError';
   }
 }
 
@@ -22,7 +23,7 @@ const isRow = (v: unknown): v is Row => v !== null && typeof v === 'object' && !
  * @returns the rows, or null when the record is filtered out (null, undefined or []).
  * @throws TransformError when the transform throws or returns a non-object.
  */
-export function applyTransform(transform: Transform, value: unknown, meta: RecordMeta): Row[] | null {
+export function applyTransform(transform: Transform<unknown>, value: unknown, meta: RecordMeta): Row[] | null {
   let out: unknown;
   try {
     out = transform(value, meta);

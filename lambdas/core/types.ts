@@ -5,6 +5,7 @@
  * Supported: string, boolean, int, bigint, float, double, decimal(p,s), date, timestamp,
  * array<T>, map<string,T>, struct<name:T,...>.
  */
+import { LakeloaderError } from './errors';
 
 export type ColumnType =
   | { kind: 'string' }
@@ -26,10 +27,10 @@ export interface StructField {
 }
 
 /** Thrown when a type string is not a supported Glue/Athena type. */
-export class ColumnTypeError extends Error {
+export class ColumnTypeError extends LakeloaderError {
+  readonly code = 'COLUMN_TYPE';
   constructor(message: string) {
     super(message);
-    this.name = 'ColumnTypeError';
   }
 }
 

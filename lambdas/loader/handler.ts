@@ -1,6 +1,7 @@
 /**
- * The loader Lambda: AWS wiring only. Configuration, clients, logger and metrics are created once
- * per container (lazily, on the first invocation); the work is in lambdas/core/loader.ts.
+ * The loader Lambda's wiring: clients, logger and metrics are created once per container (lazily,
+ * on the first invocation); the work is in lambdas/core/loader.ts. The entry point of the bundle
+ * is ./main.ts, which supplies the configuration of the one pipeline the bundle holds.
  *
  * The handler returns the batch summary on success and throws only when infrastructure failed or
  * another writer conflicted, so that the event source mapping retries the batch; the commit
@@ -13,7 +14,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, MSKEvent } from 'aws-lambda';
 import { GlueCatalog, PartitionRegistrar, type Catalog } from '../core/catalog';
 import type { PrepareCodec } from '../core/commit';
-import { loadConfig, type LoaderConfig } from '../core/config';
+import type { LoaderConfig } from '../core/config';
 import { BatchLoadError, loadEvent } from '../core/loader';
 import type { MskEvent } from '../core/model';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../core/prepare';
@@ -25,8 +26,8 @@ export const defaultCodec: PrepareCodec = { prepareBatch, encodeEmptyParquet, se
 
 /** Everything the handler uses; each is created from the configuration when not given. */
 export interface HandlerDeps {
-  /** @default loadConfig(process.env) */
-  config?: LoaderConfig;
+  /** The loader's configuration (see loadConfig; lambdas/loader/main.ts builds it for the bundled pipeline). */
+  config: LoaderConfig;
   /** @default S3ObjectStore over an S3Client for config.bucket */
   store?: ObjectStore;
   /** @default GlueCatalog over a GlueClient */
@@ -58,7 +59,7 @@ interface Container {
 }
 
 function createContainer(deps: HandlerDeps): Container {
-  const config = deps.config ?? loadConfig();
+  const { config } = deps;
   let clients: ReturnType<typeof createAwsClients> | undefined;
   const aws = () => (clients ??= createAwsClients(config));
   const pipeline = config.pipeline.name;
@@ -77,7 +78,7 @@ function createContainer(deps: HandlerDeps): Container {
  * Builds a handler. The container (config, clients, Glue partition cache) is created on the first
  * invocation and reused by later ones, like a warm Lambda container.
  */
-export function createHandler(deps: HandlerDeps = {}): LoaderHandler {
+export function createHandler(deps: HandlerDeps): LoaderHandler {
   let container: Container | undefined;
   return async (rawEvent, context) => {
     const c = (container ??= createContainer(deps));
@@ -123,6 +124,3 @@ export function createHandler(deps: HandlerDeps = {}): LoaderHandler {
     }
   };
 }
-
-/** The Lambda entry point (`lambdas/loader/handler.handler`). */
-export const handler: LoaderHandler = createHandler();

@@ -1,23 +1,25 @@
 /**
  * Bundles an entry the way the CDK construct (lib/infra/lake-loader.ts) bundles the loader Lambda
- * (esbuild: node platform, CJS, target node22, minified, no source map (the construct default), the AWS SDK bundled,
- * parquet-wasm's `parquet_wasm_bg.wasm` copied beside `index.js`),
- * so cold start and memory are measured on what would be deployed.
+ * (esbuild: node platform, CJS, the Lambda's Node target, minified, no source map (the construct
+ * default), the AWS SDK bundled, the pipeline aliased in (lib/bundling.ts), parquet-wasm's
+ * `parquet_wasm_bg.wasm` copied beside `index.js`), so cold start and memory are measured on what
+ * would be deployed.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { LAMBDA_NODE_TARGET, loaderAliases, PROJECT_ROOT } from '../bundling';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
-/** The project root (two levels above lib/bench). */
-export const PROJECT_ROOT = resolve(__dirname, '..', '..');
+export { PROJECT_ROOT };
 
 /** A bundle that could not be built (a missing entry, or an esbuild error). */
-export class BundleError extends Error {
+export class BundleError extends LakeloaderError {
+  readonly code = 'BUNDLE';
   constructor(entry: string, cause: string) {
     super(`could not bundle ${entry}: ${cause}`);
-    this.name = 'BundleError';
   }
 }
 
@@ -32,6 +34,8 @@ export interface BundleOptions {
   contents?: string;
   /** Write `index.js.map` (the construct does only with `enableSourceMaps: true`). @default false */
   sourcemap?: boolean;
+  /** The pipeline file the bundle holds (`lakeloader-bundled-pipeline`), as the construct sets it. */
+  pipelineFile?: string;
 }
 
 export interface BundleResult {
@@ -58,7 +62,8 @@ export async function bundleLikeCdk(opts: BundleOptions): Promise<BundleResult> 
       bundle: true,
       platform: 'node',
       format: 'cjs',
-      target: 'node22',
+      target: LAMBDA_NODE_TARGET,
+      ...(opts.pipelineFile ? { alias: loaderAliases(opts.pipelineFile) } : {}),
       minify: true,
       sourcemap: opts.sourcemap ?? false,
       external: opts.external ?? [],

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOADER_ENTRY } from '../bundling';
 import { bundleLikeCdk, PROJECT_ROOT, zipSize } from './bundle';
 import { summarize, type Summary } from './stats';
 
@@ -14,7 +15,9 @@ export interface ColdStartOptions {
   runs: number;
   /** Scratch directory for the two bundles. */
   workDir: string;
-  /** The handler entry. @default 'lambdas/loader/handler.ts' */
+  /** The pipeline file the handler bundle holds. */
+  pipelineFile: string;
+  /** The handler entry. @default lambdas/loader/main.ts */
   handlerEntry?: string;
   /** Environment the handler reads at import. */
   env?: Record<string, string>;
@@ -92,7 +95,7 @@ function importOnce(file: string, env: Record<string, string>): [number, number]
  * @throws BundleError when the handler does not exist or does not bundle.
  */
 export async function measureColdStart(opts: ColdStartOptions): Promise<ColdStartResult> {
-  const handler = await bundleLikeCdk({ entry: opts.handlerEntry ?? 'lambdas/loader/handler.ts', outDir: join(opts.workDir, 'handler') });
+  const handler = await bundleLikeCdk({ entry: opts.handlerEntry ?? LOADER_ENTRY, outDir: join(opts.workDir, 'handler'), pipelineFile: opts.pipelineFile });
   const sdkImports = findSdkImports();
   const contents =
     Object.entries(sdkImports)

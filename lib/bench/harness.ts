@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MskEvent } from '../../lambdas/core/model';
 import { LOADER_VERSION } from '../../lambdas/core/version';
-import { getPipeline } from '../../pipelines';
+import { declaredPipelines } from '../pipelines';
 import { buildMskEvent } from '../local/msk-event';
 import { generateClickstreamRecords } from '../gen/records';
 import { measureColdStart, type ColdStartResult } from './cold-start';
@@ -151,7 +151,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
   if (cfg.records < 1 || cfg.runs < 1 || cfg.partitions < 1) throw new RangeError('records, runs and partitions must be at least 1');
   const progress = options.onProgress ?? (() => {});
-  const pipeline = getPipeline('clickstream');
+  // The bench's events are lib/gen's clickstream: the declared pipeline of that name, and its file for the bundles.
+  const declared = declaredPipelines().find((d) => d.pipeline.name === 'clickstream');
+  if (!declared) throw new RangeError('the bench loads the clickstream pipeline; declare it in pipelines/ (or LAKELOADER_PIPELINES_DIR)');
+  const { pipeline, file: pipelineFile } = declared;
   const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
   const errors: Record<string, string> = {};
   const work = mkdtempSync(join(tmpdir(), 'lakeloader-bench-'));
@@ -261,7 +264,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     if (cfg.coldStartRuns > 0) {
       progress(`cold start: bundling the handler, ${cfg.coldStartRuns} fresh processes per side`);
       try {
-        const c = await measureColdStart({ runs: cfg.coldStartRuns, workDir: join(work, 'cold') });
+        const c = await measureColdStart({ runs: cfg.coldStartRuns, workDir: join(work, 'cold'), pipelineFile });
         coldStart = { ...c, handlerImportMs: roundSummary(c.handlerImportMs), sdkImportMs: roundSummary(c.sdkImportMs), handlerInitMs: roundSummary(c.handlerInitMs), sdkInitMs: roundSummary(c.sdkInitMs), ratio: roundSummary(c.ratio) };
       } catch (e) {
         errors.coldStart = e instanceof Error ? e.message : String(e);
@@ -272,7 +275,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     if (cfg.memoryRuns > 0) {
       progress(`peak RSS: ${cfg.memoryRuns} child processes × ${cfg.memoryRepeat} batches`);
       try {
-        const child = await bundleMemoryChild(work);
+        const child = await bundleMemoryChild(work, pipelineFile);
         const m = measureMemory(child, eventPath, pipeline.name, cfg.memoryRuns, cfg.memoryRepeat);
         memory = { ...m, peakRssMb: roundSummary(m.peakRssMb, 1), sustainedPeakRssMb: roundSummary(m.sustainedPeakRssMb, 1), eventParsedRssMb: roundSummary(m.eventParsedRssMb, 1) };
       } catch (e) {

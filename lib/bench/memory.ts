@@ -12,11 +12,12 @@ import { summarize, type Summary } from './stats';
 const CHILD_SOURCE = `
 import { readFileSync } from 'node:fs';
 import { prepareBatch } from './lambdas/core/prepare';
-import { getPipeline } from './pipelines';
+import * as bundled from 'lakeloader-bundled-pipeline';
+import { isPipeline } from './lambdas/core/pipeline';
 const mb = () => process.resourceUsage().maxRSS / 1024;
 async function main() {
-  const [eventFile, pipelineName, repeatText] = process.argv.slice(2);
-  const pipeline = getPipeline(pipelineName);
+  const [eventFile, , repeatText] = process.argv.slice(2);
+  const pipeline = Object.values(bundled).find(isPipeline);
   const startMb = mb();
   const event = JSON.parse(readFileSync(eventFile, 'utf8'));
   const eventParsedMb = mb();
@@ -53,9 +54,9 @@ export interface MemoryResult {
   repeat: number;
 }
 
-/** Bundles the memory child once; returns its path. @throws BundleError */
-export async function bundleMemoryChild(workDir: string): Promise<string> {
-  const b = await bundleLikeCdk({ entry: 'memory-child.ts', contents: CHILD_SOURCE, outDir: join(workDir, 'memory-child') });
+/** Bundles the memory child once, holding the pipeline of `pipelineFile`; returns its path. @throws BundleError */
+export async function bundleMemoryChild(workDir: string, pipelineFile: string): Promise<string> {
+  const b = await bundleLikeCdk({ entry: 'memory-child.ts', contents: CHILD_SOURCE, outDir: join(workDir, 'memory-child'), pipelineFile });
   return b.file;
 }
 

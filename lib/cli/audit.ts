@@ -4,7 +4,7 @@
  * stray object or count mismatch, 2 when the audit itself could not run.
  */
 import type { Command } from 'commander';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../pipelines';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { formatBytes, stateReporter } from '../ops/athena';
 import { auditTable, type AuditReport } from '../ops/audit';

@@ -19,6 +19,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 export const DEFAULT_BUCKET = 'lakeloader-local';
@@ -55,10 +56,10 @@ export interface CliContext {
 }
 
 /** A problem with the CLI's settings; the message says which flag or variable to fix. */
-export class CliContextError extends Error {
+export class CliContextError extends LakeloaderError {
+  readonly code = 'CLI_CONTEXT';
   constructor(message: string) {
     super(message);
-    this.name = 'CliContextError';
   }
 }
 

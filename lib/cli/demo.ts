@@ -19,7 +19,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../pipelines';
 import { generateClickstreamRecords } from '../gen/records';
 import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
 import { startKafkaBroker, type KafkaBroker } from '../local/kafka/broker';
@@ -29,7 +29,8 @@ import { resolveContext } from './context';
 import { createLocalLoader } from './invoke';
 import { formatTable } from './output';
 import { provision } from './provision';
-import { runQuery } from './query';
+import { queryLake } from '../ops/deps';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface DemoOptions {
   events: number;
@@ -59,10 +60,10 @@ export interface DemoResult {
 }
 
 /** Thrown for invalid demo options. */
-export class DemoOptionError extends Error {
+export class DemoOptionError extends LakeloaderError {
+  readonly code = 'DEMO_OPTION';
   constructor(message: string) {
     super(message);
-    this.name = 'DemoOptionError';
   }
 }
 
@@ -171,15 +172,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const table = pipeline.name;
     const quarantine = quarantineTableName(pipeline);
-    const counts = await runQuery(ctx, `SELECT (SELECT count(*) FROM ${table}) AS loaded, (SELECT count(*) FROM ${quarantine}) AS quarantined`);
+    const counts = await queryLake(ctx, `SELECT (SELECT count(*) FROM ${table}) AS loaded, (SELECT count(*) FROM ${quarantine}) AS quarantined`);
     const tQueryable = Date.now();
     const loaded = Number(counts.rows[0]![0]);
     const quarantined = Number(counts.rows[0]![1]);
 
     out('\n');
     for (const q of demoQueries(table, quarantine)) {
-      const r = await runQuery(ctx, q.sql);
-      out(formatTable(r, `■ ${q.title}`) + '\n');
+      const r = await queryLake(ctx, q.sql);
+      out(formatTable({ columns: r.columns.map((c) => c.name), rows: r.rows }, `■ ${q.title}`) + '\n');
     }
 
     const loadSeconds = Math.max(0.001, (tLoaded - tProduceStart) / 1000);

@@ -8,12 +8,13 @@ import type { Command } from 'commander';
 import { startKafkaBroker } from '../local/kafka/broker';
 import { startLocalEndpoint } from '../local/server';
 import { DEFAULT_BUCKET, DEFAULT_DATABASE, DEFAULT_WORKGROUP } from './context';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** Thrown for an invalid `--port`. */
-export class DevOptionError extends Error {
+export class DevOptionError extends LakeloaderError {
+  readonly code = 'DEV_OPTION';
   constructor(message: string) {
     super(message);
-    this.name = 'DevOptionError';
   }
 }
 

@@ -5,7 +5,7 @@
  * MSK events against the endpoint (local or AWS), committing offsets only after success.
  */
 import type { Command } from 'commander';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../pipelines';
 import { startLocalEsm } from '../local/esm';
 import { resolveContext, withContextOptions, type ContextFlags } from './context';
 import { createLocalLoader } from './invoke';

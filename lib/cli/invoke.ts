@@ -15,14 +15,16 @@ import type { MskEvent } from '../../lambdas/core/model';
 import type { BatchSummary } from '../../lambdas/core/report';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { createHandler, type LoaderHandler } from '../../lambdas/loader/handler';
+import { getPipeline } from '../pipelines';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 import { printJson } from './output';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** An event file that is not an MSK event. */
-export class EventFileError extends Error {
+export class EventFileError extends LakeloaderError {
+  readonly code = 'EVENT_FILE';
   constructor(message: string) {
     super(message);
-    this.name = 'EventFileError';
   }
 }
 
@@ -35,12 +37,13 @@ export interface LocalLoaderOptions {
  * The production loader handler wired to the context's SDK clients (so dummy local credentials and
  * path-style S3 apply), with logs sent to stderr at `logLevel` and EMF metrics off.
  */
-export function createLocalLoader(ctx: CliContext, pipeline: string, options: LocalLoaderOptions = {}): LoaderHandler {
-  const config = loadConfig(ctx.loaderEnv(pipeline));
+export function createLocalLoader(ctx: CliContext, pipelineName: string, options: LocalLoaderOptions = {}): LoaderHandler {
+  const pipeline = getPipeline(pipelineName);
+  const config = loadConfig(pipeline, ctx.loaderEnv(pipelineName));
   const logger = new Logger({
     serviceName: 'lakeloader',
     logLevel: options.logLevel ?? 'SILENT',
-    persistentKeys: { pipeline },
+    persistentKeys: { pipeline: pipelineName },
     // Logs must never mix with the one JSON object the CLI prints on stdout.
     logRecordOrder: ['level', 'message'],
   });
@@ -88,7 +91,7 @@ export function register(program: Command): void {
     program
       .command('invoke')
       .description('run the real loader handler in-process on an MSK event file; prints the batch summary as one JSON object')
-      .requiredOption('--pipeline <name>', 'pipeline declared in pipelines/index.ts')
+      .requiredOption('--pipeline <name>', 'a pipeline declared in pipelines/ (one file each)')
       .requiredOption('--event <file>', 'MSK event JSON (the shape the event source mapping delivers); - reads stdin')
       .option('--log-level <level>', 'handler log level on stderr: DEBUG, INFO, WARN, ERROR, SILENT', 'SILENT'),
     ['endpoint', 'region', 'bucket', 'database', 'outputs'],

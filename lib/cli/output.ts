@@ -3,6 +3,7 @@
  * aligned text table, CSV (header row, then one line per row) or JSON (an array of objects).
  * Everything goes through an injectable writer so tests can capture it.
  */
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export type ResultFormat = 'table' | 'csv' | 'json';
 export const RESULT_FORMATS: readonly ResultFormat[] = ['table', 'csv', 'json'];
@@ -14,10 +15,10 @@ export interface ResultSet {
 }
 
 /** Thrown for an unknown `--format`. */
-export class OutputFormatError extends Error {
+export class OutputFormatError extends LakeloaderError {
+  readonly code = 'OUTPUT_FORMAT';
   constructor(format: string) {
     super(`unknown --format "${format}"; use one of: ${RESULT_FORMATS.join(', ')}`);
-    this.name = 'OutputFormatError';
   }
 }
 

@@ -15,6 +15,7 @@ import { ensureTopic, produceRecords, topicPartitions, withAdmin, type KafkaConn
 import type { ProducedRecord } from '../local/msk-event';
 import { errorText, stdio, type CommandIo } from '../ops/io';
 import { kafkaConnection, withKafkaOptions, type KafkaFlags } from './kafka-options';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface ProduceFlags extends KafkaFlags {
   topic: string;
@@ -37,10 +38,10 @@ export interface ProduceSummary {
 }
 
 /** Thrown for invalid `produce` flags. */
-export class ProduceOptionError extends Error {
+export class ProduceOptionError extends LakeloaderError {
+  readonly code = 'PRODUCE_OPTION';
   constructor(message: string) {
     super(message);
-    this.name = 'ProduceOptionError';
   }
 }
 

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
 import { ATHENA_RESULTS_PREFIX, s3Uri } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
-import { pipelines as declared } from '../../pipelines/index';
+import { listPipelines } from '../pipelines';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 import { printJson } from './output';
 
@@ -55,7 +55,7 @@ function sameTable(existing: Record<string, unknown>, wanted: TableInput): boole
  * Creates (or brings up to date) the bucket, database, tables and workgroup.
  * @returns what exists now and what was done.
  */
-export async function provision(ctx: CliContext, pipelines: readonly Pipeline[] = declared): Promise<ProvisionResult> {
+export async function provision(ctx: CliContext, pipelines: readonly Pipeline[] = listPipelines()): Promise<ProvisionResult> {
   const actions: Record<string, ProvisionAction> = {};
   const s3 = ctx.s3();
   const glue = ctx.glue();

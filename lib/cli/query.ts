@@ -1,116 +1,83 @@
 /**
  * `lakeloader query "SQL"`: runs SQL through Athena (the real @aws-sdk/client-athena, against the
- * local endpoint or AWS): start, poll until done, page through all results, print them as a table,
- * CSV or JSON. {@link runQuery} is the reusable part (the demo and the tests use it). The command
- * itself runs through lib/ops/query-command.ts (ExecutionParameters binding from repeatable
- * `--param`, backoff polling with the state on stderr, cost, Ctrl-C → StopQueryExecution).
+ * local endpoint or AWS) with the one query runner, lib/ops/athena.ts: binds `--param` values as
+ * ExecutionParameters, shows the state on stderr while polling, prints every row (table, CSV or
+ * JSON) on stdout, then the data scanned and its cost at Athena's list price on stderr. Ctrl-C
+ * (or `--timeout`) stops the query execution with StopQueryExecution before exiting.
  */
-import {
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  StopQueryExecutionCommand,
-  type GetQueryResultsCommandOutput,
-} from '@aws-sdk/client-athena';
 import type { Command } from 'commander';
-import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
-import { parseFormat, type ResultSet } from './output';
-import { collect, runQueryCommand } from '../ops/query-command';
+import { LakeloaderError } from '../../lambdas/core/errors';
+import { formatBytes, parseCliParam, QueryCancelledError, runQuery, stateReporter, type QueryResult } from '../ops/athena';
+import { queryOptions, type LakeContext } from '../ops/deps';
+import { stdio, type CommandIo } from '../ops/io';
+import { resolveContext, withContextOptions, type ContextFlags } from './context';
+import { formatResult, parseFormat } from './output';
 
-/** The query ended FAILED or CANCELLED; `reason` is Athena's StateChangeReason. */
-export class QueryFailedError extends Error {
-  constructor(
-    readonly queryExecutionId: string,
-    readonly state: string,
-    readonly reason: string,
-  ) {
-    super(`Athena query ${queryExecutionId} ${state}: ${reason}`);
-    this.name = 'QueryFailedError';
+export interface QueryCommandFlags {
+  format?: string;
+  /** One value per `?`, in order (repeat `--param`). */
+  param?: string[];
+  /** Milliseconds; the query is stopped after this long. */
+  timeout?: string;
+}
+
+/** The query ran longer than `--timeout`; it was stopped. */
+export class QueryTimeoutError extends LakeloaderError {
+  readonly code = 'QUERY_TIMEOUT';
+  constructor(queryExecutionId: string | undefined, timeoutMs: number) {
+    super(`Athena query ${queryExecutionId ?? ''} did not finish within ${timeoutMs} ms and was stopped; raise --timeout or narrow the query`);
   }
 }
 
-/** The query did not finish in time (it is stopped). */
-export class QueryTimeoutError extends Error {
-  constructor(queryExecutionId: string, timeoutMs: number) {
-    super(`Athena query ${queryExecutionId} did not finish within ${timeoutMs} ms and was stopped; raise --timeout or narrow the query`);
-    this.name = 'QueryTimeoutError';
-  }
+/** The statistics line printed on stderr after the rows. */
+export function formatQueryStats(r: QueryResult): string {
+  return (
+    `${r.rows.length} row${r.rows.length === 1 ? '' : 's'}${r.truncated ? ' (truncated)' : ''} · scanned ${formatBytes(r.dataScannedBytes)} · ` +
+    `$${r.costUsd.toFixed(6)} at $5/TB (10 MB minimum) · ${r.engineExecutionMs ?? 0} ms engine · ${r.queryExecutionId}\n`
+  );
 }
 
-export interface QueryOptions {
-  /** @default the context's database */
-  database?: string;
-  /** @default the context's workgroup */
-  workgroup?: string;
-  /** Values for `?` placeholders (Athena ExecutionParameters). */
-  parameters?: string[];
-  /** @default 300000 */
-  timeoutMs?: number;
-  /** Poll interval while QUEUED/RUNNING. @default 100 */
-  pollMs?: number;
-}
-
-export interface QueryResult extends ResultSet {
-  queryExecutionId: string;
-  /** Athena column types (`varchar`, `bigint`, ...), in column order. */
-  types: string[];
-  dataScannedBytes: number;
-  engineExecutionTimeMs: number;
-}
+/** Collects a repeatable option's values (`--param a --param b`). */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
- * Runs one query to completion and returns every result row (all pages).
- * @throws QueryFailedError when Athena reports FAILED or CANCELLED; QueryTimeoutError.
+ * Runs `lakeloader query`.
+ * @returns the exit code: 0, or 130 after Ctrl-C
+ * @throws QueryFailedError (Athena's reason), QueryTimeoutError, QueryParameterError
  */
-export async function runQuery(ctx: CliContext, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
-  const athena = ctx.athena();
-  const start = await athena.send(
-    new StartQueryExecutionCommand({
-      QueryString: sql,
-      QueryExecutionContext: { Database: options.database ?? ctx.database, Catalog: 'AwsDataCatalog' },
-      WorkGroup: options.workgroup ?? ctx.workgroup,
-      ...(options.parameters?.length ? { ExecutionParameters: options.parameters } : {}),
-    }),
-  );
-  const id = start.QueryExecutionId!;
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  const deadline = Date.now() + timeoutMs;
-  let stats: { DataScannedInBytes?: number; EngineExecutionTimeInMillis?: number } | undefined;
-  for (;;) {
-    const { QueryExecution: qe } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
-    const state = qe?.Status?.State;
-    if (state === 'SUCCEEDED') {
-      stats = qe?.Statistics;
-      break;
-    }
-    if (state === 'FAILED' || state === 'CANCELLED') throw new QueryFailedError(id, state, qe?.Status?.StateChangeReason ?? 'no reason given');
-    if (Date.now() > deadline) {
-      await athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
-      throw new QueryTimeoutError(id, timeoutMs);
-    }
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
-  }
-  const columns: string[] = [];
-  const types: string[] = [];
-  const rows: (string | null)[][] = [];
-  let token: string | undefined;
-  let first = true;
-  do {
-    const page: GetQueryResultsCommandOutput = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }));
-    if (first) {
-      for (const c of page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []) {
-        columns.push(c.Label ?? c.Name ?? '');
-        types.push(c.Type ?? 'varchar');
+export async function runQueryCommand(ctx: LakeContext, sql: string, flags: QueryCommandFlags, io: CommandIo = stdio): Promise<number> {
+  const format = parseFormat(flags.format ?? 'table');
+  const timeoutMs = flags.timeout === undefined ? 300_000 : Number(flags.timeout);
+  const ac = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    io.err('\nstopping the query (StopQueryExecution)…\n');
+    ac.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const reporter = stateReporter();
+  try {
+    const r = await runQuery({ ...queryOptions(ctx), sql, params: (flags.param ?? []).map(parseCliParam), signal: ac.signal, onState: reporter.onState });
+    reporter.done();
+    io.out(formatResult({ columns: r.columns.map((c) => c.name), rows: r.rows }, format));
+    io.err(formatQueryStats(r));
+    return 0;
+  } catch (e) {
+    reporter.done();
+    if (e instanceof QueryCancelledError && e.stoppedByUs) {
+      if (interrupted) {
+        io.err(`query ${e.queryExecutionId} cancelled\n`);
+        return 130;
       }
+      throw new QueryTimeoutError(e.queryExecutionId, timeoutMs);
     }
-    const pageRows = (page.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => (d.VarCharValue === undefined ? null : d.VarCharValue)));
-    // Athena's first page of a SELECT starts with a header row holding the column names.
-    if (first && pageRows.length && columns.length && pageRows[0]!.every((v, i) => v === columns[i])) pageRows.shift();
-    rows.push(...pageRows);
-    token = page.NextToken;
-    first = false;
-  } while (token);
-  return { queryExecutionId: id, columns, types, rows, dataScannedBytes: stats?.DataScannedInBytes ?? 0, engineExecutionTimeMs: stats?.EngineExecutionTimeInMillis ?? 0 };
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 /** Registers `lakeloader query`. */
@@ -123,7 +90,7 @@ export function register(program: Command): void {
       .option('--format <format>', 'table, csv (header row then one line per row) or json', 'table')
       .option('--param <value>', 'value for the next ? placeholder (repeat per ?; bound with ExecutionParameters: numbers as numbers, anything else as a string)', collect)
       .option('--timeout <ms>', 'give up (and stop the query) after this many milliseconds', '300000'),
-  ).action(async (sql: string, flags: ContextFlags & { format: string; param?: string[]; timeout: string }) => {
+  ).action(async (sql: string, flags: ContextFlags & QueryCommandFlags & { format: string }) => {
     parseFormat(flags.format);
     process.exitCode = await runQueryCommand(resolveContext(flags), sql, flags);
   });

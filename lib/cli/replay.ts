@@ -5,7 +5,7 @@
  * failed or an on-failure record needs `--brokers`.
  */
 import type { Command } from 'commander';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../pipelines';
 import { replayDeps } from '../ops/deps';
 import { parseTime } from '../ops/format';
 import { errorText, stdio, type CommandIo } from '../ops/io';

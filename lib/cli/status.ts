@@ -4,7 +4,7 @@
  * size, small files and the quarantine by stage (see lib/ops/status.ts). Reads only the bucket.
  */
 import type { Command } from 'commander';
-import { pipelines as declared, getPipeline } from '../../pipelines/index';
+import { getPipeline, listPipelines } from '../pipelines';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { formatBytes } from '../ops/athena';
 import { cliNow, renderTable } from '../ops/format';
@@ -69,7 +69,7 @@ export async function runStatus(ctx: CliContext, flags: StatusFlags, io: Command
     const smallMb = flags.smallFileMb === undefined ? DEFAULT_SMALL_FILE_BYTES / 1048576 : Number(flags.smallFileMb);
     if (!(smallMb > 0)) throw new Error(`--small-file-mb must be a positive number, got "${flags.smallFileMb}"`);
     const smallFileBytes = Math.round(smallMb * 1048576);
-    const list = flags.table ? [getPipeline(flags.table)] : declared;
+    const list = flags.table ? [getPipeline(flags.table)] : listPipelines();
     const store = new S3ObjectStore(ctx.s3(), ctx.bucket);
     const statuses = await Promise.all(list.map((p) => pipelineStatus(store, p, { days, smallFileBytes, now })));
     io.out(flags.json ? `${JSON.stringify(statuses)}\n` : statuses.map((s) => formatStatus(s, smallFileBytes, now)).join('\n'));

@@ -251,14 +251,3 @@ export function generateClickEvents(options: ClickstreamOptions): GeneratedClick
   }
   return out;
 }
-
-export { malformedRecords, MALFORMED_REASONS, MALFORMED_STAGE, type MalformedReason, type MalformedRecord } from './malformed';
-export {
-  generateClickstreamRecords,
-  generateClickstreamMskEvent,
-  partitionFor,
-  type ClickstreamRecords,
-  type ClickstreamRecordsOptions,
-  type ValidRecord,
-  type BadRecord,
-} from './records';

@@ -8,6 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ATHENA_RESULTS_PREFIX, s3Uri } from '../../lambdas/core/layout';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export const ATHENA_ENGINE_V3 = 'Athena engine version 3';
 /** Athena's smallest allowed per-query cutoff (10 MB). */
@@ -25,10 +26,10 @@ export interface LakeWorkGroupProps {
 }
 
 /** Thrown for invalid {@link LakeWorkGroupProps}. */
-export class LakeWorkGroupPropsError extends Error {
+export class LakeWorkGroupPropsError extends LakeloaderError {
+  readonly code = 'LAKE_WORK_GROUP_PROPS';
   constructor(message: string) {
     super(message);
-    this.name = 'LakeWorkGroupPropsError';
   }
 }
 

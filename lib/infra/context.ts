@@ -10,12 +10,13 @@
  * - `pipelines=a,b` (default: every declared pipeline), `kmsKeyArn`, `stackName`
  */
 import { definePipeline, PipelineDeclarationError, type Pipeline, type PipelineDeclaration } from '../../lambdas/core/pipeline';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** Invalid or missing context; the message says which `-c key=value` to set. */
-export class LakeAppConfigError extends Error {
+export class LakeAppConfigError extends LakeloaderError {
+  readonly code = 'LAKE_APP_CONFIG';
   constructor(message: string) {
     super(message);
-    this.name = 'LakeAppConfigError';
   }
 }
 
@@ -98,8 +99,8 @@ export function selectPipelines(declared: ReadonlyArray<Pipeline | PipelineDecla
     }
   });
   const names = all.map((p) => p.name);
-  if (new Set(names).size !== names.length) throw new LakeAppConfigError(`two pipelines share a name (${names.join(', ')}); table names must be unique in pipelines/index.ts`);
-  if (all.length === 0) throw new LakeAppConfigError('no pipelines are declared; add one to pipelines/index.ts');
+  if (new Set(names).size !== names.length) throw new LakeAppConfigError(`two pipelines share a name (${names.join(', ')}); table names must be unique across pipelines/`);
+  if (all.length === 0) throw new LakeAppConfigError('no pipelines are declared; add a file to pipelines/ (npx lakeloader new <name>)');
   if (!selection) return all;
   const unknown = selection.filter((n) => !names.includes(n));
   if (unknown.length) throw new LakeAppConfigError(`unknown pipeline(s) ${unknown.map((n) => `"${n}"`).join(', ')} in -c pipelines; declared pipelines: ${names.join(', ')}`);

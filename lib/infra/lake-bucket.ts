@@ -8,6 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ATHENA_RESULTS_PREFIX, ESM_FAILURES_PREFIX, QUARANTINE_PREFIX } from '../../lambdas/core/layout';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /**
  * Key prefix of the records the event source mapping writes to an S3 on-failure destination
@@ -33,10 +34,10 @@ export interface LakeBucketProps {
 }
 
 /** Thrown for invalid {@link LakeBucketProps}. */
-export class LakeBucketPropsError extends Error {
+export class LakeBucketPropsError extends LakeloaderError {
+  readonly code = 'LAKE_BUCKET_PROPS';
   constructor(message: string) {
     super(message);
-    this.name = 'LakeBucketPropsError';
   }
 }
 

@@ -16,17 +16,20 @@ import { Construct } from 'constructs';
 import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { dataPrefix, manifestsPrefix, quarantinePrefix, statePrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
+import { LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PROJECT_ROOT, PUBLIC_API } from '../bundling';
+import { pipelineSourceFile } from '../pipelines';
 import { LakeFailureDestination } from './failure-destination';
 import { glueArns } from './glue';
 import { eniStatements, mskStatements, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
 import { LoaderMonitoring, METRICS_NAMESPACE, SERVICE_NAME } from './monitoring';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
-/** Repository root (lib/infra/../..). */
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-/** The loader handler's entry file. */
-export const LOADER_ENTRY = path.join(PROJECT_ROOT, 'lambdas', 'loader', 'handler.ts');
+export { LOADER_ENTRY };
 /** The parquet-wasm binary the bundled handler reads from `__dirname`. */
 export const PARQUET_WASM_FILE = 'parquet_wasm_bg.wasm';
+
+/** The Lambda runtime of {@link LAMBDA_NODE_MAJOR} (lib/bundling.ts), the one Node.js target. */
+export const LAMBDA_RUNTIME = (lambda.Runtime as unknown as Record<string, lambda.Runtime>)[`NODEJS_${LAMBDA_NODE_MAJOR}_X`]!;
 
 export interface ProvisionedPollers {
   /** @default 1 */
@@ -41,6 +44,12 @@ export interface ProvisionedPollers {
 export interface LakeLoaderProps {
   /** The pipeline to load (from `definePipeline`). */
   readonly pipeline: Pipeline;
+  /**
+   * The module that declares the pipeline; the function's bundle holds this file and no other
+   * pipeline's. Needed only when the stack is bundled.
+   * @default the file the pipeline was discovered in (pipelines/<name>.ts, see lib/pipelines.ts)
+   */
+  readonly pipelineFile?: string;
   /** The lake bucket. */
   readonly bucket: s3.IBucket;
   /** The lake bucket's KMS key, when it is KMS-encrypted. @default none (SSE-S3) */
@@ -100,10 +109,10 @@ export interface LakeLoaderProps {
 }
 
 /** Invalid {@link LakeLoaderProps}; the message names the prop and what to set. */
-export class LakeLoaderPropsError extends Error {
+export class LakeLoaderPropsError extends LakeloaderError {
+  readonly code = 'LAKE_LOADER_PROPS';
   constructor(pipeline: string, message: string) {
     super(`LakeLoader "${pipeline}": ${message}`);
-    this.name = 'LakeLoaderPropsError';
   }
 }
 
@@ -172,10 +181,14 @@ export class LakeLoader extends Construct {
       description: `Lakeloader loader for pipeline ${p.name}: its table's prefixes, its Glue table, its topics`,
     });
 
+    const pipelineFile = props.pipelineFile ?? pipelineSourceFile(p);
+    if (!pipelineFile && Stack.of(this).bundlingRequired) {
+      fail('set pipelineFile to the module that declares this pipeline (its loader bundle is built from it); pipelines discovered in pipelines/ know their file');
+    }
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry ?? LOADER_ENTRY,
       handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       timeout,
@@ -197,8 +210,10 @@ export class LakeLoader extends Construct {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.CJS,
         platform: 'node',
-        target: 'node22',
+        target: LAMBDA_NODE_TARGET,
         minify: true,
+        // The bundle's one pipeline, and the public API its file imports.
+        esbuildArgs: Object.fromEntries(Object.entries(loaderAliases(pipelineFile ?? PUBLIC_API)).map(([k, v]) => [`--alias:${k}`, v])),
         sourceMap: props.enableSourceMaps ?? false,
         // The AWS SDK v3 clients are bundled at the versions package-lock.json pins, not taken from
         // the runtime: the loader depends on conditional-write behaviour of a known client version.

@@ -14,6 +14,7 @@ import { PipelineTables } from './glue';
 import type { KafkaSource } from './kafka-source';
 import { LakeBucket, type LakeBucketProps } from './lake-bucket';
 import { LakeLoader, type LakeLoaderProps } from './lake-loader';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** Stable output keys (the CLI reads them from the outputs file). */
 export const OUTPUT_KEYS = {
@@ -49,10 +50,10 @@ export interface LakeStackProps extends StackProps {
 }
 
 /** Thrown for invalid {@link LakeStackProps}. */
-export class LakeStackPropsError extends Error {
+export class LakeStackPropsError extends LakeloaderError {
+  readonly code = 'LAKE_STACK_PROPS';
   constructor(message: string) {
     super(message);
-    this.name = 'LakeStackPropsError';
   }
 }
 
@@ -70,7 +71,7 @@ export class LakeStack extends Stack {
 
   constructor(scope: Construct, id: string, props: LakeStackProps) {
     super(scope, id, props);
-    if (props.pipelines.length === 0) throw new LakeStackPropsError('LakeStack needs at least one pipeline; declare one in pipelines/index.ts');
+    if (props.pipelines.length === 0) throw new LakeStackPropsError('LakeStack needs at least one pipeline; declare one in pipelines/ (npx lakeloader new <name>)');
     const names = props.pipelines.map((p) => p.name);
     if (new Set(names).size !== names.length) throw new LakeStackPropsError(`pipeline names must be unique, got ${names.join(', ')}`);
     this.databaseName = props.databaseName ?? `lakeloader_${this.stackName.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;

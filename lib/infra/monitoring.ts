@@ -9,6 +9,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export const METRICS_NAMESPACE = 'Lakeloader';
 export const SERVICE_NAME = 'lakeloader';
@@ -33,10 +34,10 @@ export interface LoaderMonitoringProps {
 }
 
 /** Thrown for invalid {@link LoaderMonitoringProps}. */
-export class LoaderMonitoringPropsError extends Error {
+export class LoaderMonitoringPropsError extends LakeloaderError {
+  readonly code = 'LOADER_MONITORING_PROPS';
   constructor(message: string) {
     super(message);
-    this.name = 'LoaderMonitoringPropsError';
   }
 }
 

@@ -32,6 +32,7 @@ import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
 import type { MskEvent } from '../../lambdas/core/model';
 import { clientOptions, committedOffsets, endOffsets, withAdmin, type KafkaConnection } from './kafka-client';
 import { buildMskEvent, toMskRecord, type ProducedRecord } from './msk-event';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** The largest synchronous Lambda invocation payload: 6 MB. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -116,18 +117,18 @@ export interface EsmProgress {
 }
 
 /** Thrown for invalid ESM settings. */
-export class EsmConfigError extends Error {
+export class EsmConfigError extends LakeloaderError {
+  readonly code = 'ESM_CONFIG';
   constructor(message: string) {
     super(message);
-    this.name = 'EsmConfigError';
   }
 }
 
 /** Thrown by {@link LocalEventSourceMapping.waitForCaughtUp} when the lag does not reach zero in time. */
-export class EsmTimeoutError extends Error {
+export class EsmTimeoutError extends LakeloaderError {
+  readonly code = 'ESM_TIMEOUT';
   constructor(message: string) {
     super(message);
-    this.name = 'EsmTimeoutError';
   }
 }
 

@@ -8,6 +8,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Admin, Producer, ProduceAcks, type BaseOptions } from '@platformatic/kafka';
 import type { ProducedRecord } from './msk-event';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** How to reach a Kafka cluster. */
 export interface KafkaConnection {
@@ -22,10 +23,10 @@ export interface KafkaConnection {
 }
 
 /** Thrown when a connection setting is invalid. */
-export class KafkaConnectionError extends Error {
+export class KafkaConnectionError extends LakeloaderError {
+  readonly code = 'KAFKA_CONNECTION';
   constructor(message: string) {
     super(message);
-    this.name = 'KafkaConnectionError';
   }
 }
 
@@ -86,10 +87,10 @@ export async function partitionCounts(admin: Admin, topics: string[]): Promise<M
 }
 
 /** Thrown when a topic does not exist and the cluster does not create topics on first use. */
-export class TopicMissingError extends Error {
+export class TopicMissingError extends LakeloaderError {
+  readonly code = 'TOPIC_MISSING';
   constructor(topic: string) {
     super(`topic "${topic}" does not exist and the cluster does not create topics on first use; create it (lakeloader produce --partitions N, or your cluster's tools)`);
-    this.name = 'TopicMissingError';
   }
 }
 
@@ -146,10 +147,10 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: st
 }
 
 /** Thrown when the broker assigned other offsets than the records expected (the topic was not empty). */
-export class OffsetMismatchError extends Error {
+export class OffsetMismatchError extends LakeloaderError {
+  readonly code = 'OFFSET_MISMATCH';
   constructor(message: string) {
     super(message);
-    this.name = 'OffsetMismatchError';
   }
 }
 

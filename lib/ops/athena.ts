@@ -14,6 +14,7 @@ import {
   type GetQueryResultsCommandOutput,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** Athena's list price in US dollars per terabyte (2^40 bytes) scanned. */
 export const PRICE_PER_TB_USD = 5;
@@ -81,19 +82,20 @@ export interface QueryResult {
 }
 
 /** Athena ran the query and it failed; `reason` is Athena's StateChangeReason / error message. */
-export class QueryFailedError extends Error {
+export class QueryFailedError extends LakeloaderError {
+  readonly code = 'QUERY_FAILED';
   constructor(
     readonly queryExecutionId: string,
     readonly reason: string,
     readonly errorType?: string,
   ) {
     super(`query ${queryExecutionId} failed: ${reason}`);
-    this.name = 'QueryFailedError';
   }
 }
 
 /** The query was stopped (by the caller's abort signal, e.g. Ctrl-C, or by someone else). */
-export class QueryCancelledError extends Error {
+export class QueryCancelledError extends LakeloaderError {
+  readonly code = 'QUERY_CANCELLED';
   constructor(
     readonly queryExecutionId: string | undefined,
     readonly stoppedByUs: boolean,
@@ -103,15 +105,14 @@ export class QueryCancelledError extends Error {
         ? `query ${queryExecutionId} was cancelled${stoppedByUs ? ' (StopQueryExecution sent)' : ''}`
         : 'query was cancelled before it started',
     );
-    this.name = 'QueryCancelledError';
   }
 }
 
 /** The SQL and the parameters do not fit together (e.g. a placeholder count mismatch). */
-export class QueryParameterError extends Error {
+export class QueryParameterError extends LakeloaderError {
+  readonly code = 'QUERY_PARAMETER';
   constructor(message: string) {
     super(message);
-    this.name = 'QueryParameterError';
   }
 }
 

@@ -2,6 +2,7 @@
  * Text helpers of the operations commands: the aligned tables of `audit` and `status` (query
  * results use lib/cli/output.ts) and the `--since/--until` time parser of `replay`.
  */
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** A cell: anything printable; null and undefined print as an empty CSV field, `NULL` in a table, `null` in JSON. */
 export type Cell = string | number | bigint | boolean | null | undefined;
@@ -68,9 +69,9 @@ export function parseTime(value: string, now = cliNow()): number {
 }
 
 /** A `--since/--until` value (or `LAKELOADER_NOW`) that is neither ISO-8601, epoch ms nor a duration. */
-export class TimeFormatError extends Error {
+export class TimeFormatError extends LakeloaderError {
+  readonly code = 'TIME_FORMAT';
   constructor(value: string, what = 'time') {
     super(`cannot read ${what} "${value}": use ISO-8601 (2026-01-15T10:00:00Z or 2026-01-15), epoch milliseconds, or a duration ago such as 90m, 6h, 3d`);
-    this.name = 'TimeFormatError';
   }
 }

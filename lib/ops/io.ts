@@ -1,3 +1,5 @@
+import { LakeloaderError } from '../../lambdas/core/errors';
+
 /** Where an operations command writes: stdout for results, stderr for progress and errors. Injectable for tests. */
 export interface CommandIo {
   out(text: string): void;
@@ -7,5 +9,5 @@ export interface CommandIo {
 /** The process's stdout and stderr. */
 export const stdio: CommandIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-/** The message of an error, for a one-line CLI failure. */
-export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** An error for a one-line CLI failure: `CODE: message` for Lakeloader's own errors (codes are stable, for scripts and logs), else the message. */
+export const errorText = (e: unknown) => (e instanceof LakeloaderError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e));

@@ -10,12 +10,13 @@ import { recordOf } from '../local/esm';
 import { clientOptions, endOffsets, withAdmin, type KafkaConnection } from '../local/kafka-client';
 import { toMskRecord } from '../local/msk-event';
 import type { RecordFetcher } from './redrive';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** The requested offsets could not be read in time (broker unreachable, or the offsets are gone). */
-export class KafkaFetchError extends Error {
+export class KafkaFetchError extends LakeloaderError {
+  readonly code = 'KAFKA_FETCH';
   constructor(message: string) {
     super(message);
-    this.name = 'KafkaFetchError';
   }
 }
 

@@ -7,6 +7,7 @@
 import { quarantinePrefix } from '../../lambdas/core/layout';
 import type { MskRecord, QuarantineEntry } from '../../lambdas/core/model';
 import type { ObjectStore } from '../../lambdas/core/store';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /** One line of a quarantine object: its exact text (kept byte for byte on rewrite) and its parsed entry. */
 export interface QuarantineLine {
@@ -36,14 +37,14 @@ export interface QuarantineFilter {
 }
 
 /** A quarantine object that is not NDJSON of quarantine entries. */
-export class QuarantineFormatError extends Error {
+export class QuarantineFormatError extends LakeloaderError {
+  readonly code = 'QUARANTINE_FORMAT';
   constructor(
     readonly key: string,
     readonly line: number,
     detail: string,
   ) {
     super(`quarantine object "${key}" line ${line} is not a quarantine entry (${detail}); move the object aside to replay the rest`);
-    this.name = 'QuarantineFormatError';
   }
 }
 

@@ -38,6 +38,7 @@ import {
   type QuarantineLine,
   type RecordPatch,
 } from './quarantine';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 /**
  * The operator's fix: gets a quarantined entry, returns what to change in the record
@@ -97,21 +98,21 @@ export interface ReplaySummary {
 }
 
 /** A quarantine object changed while it was being replayed (another replay, or a loader retry). */
-export class ReplayConflictError extends Error {
+export class ReplayConflictError extends LakeloaderError {
+  readonly code = 'REPLAY_CONFLICT';
   constructor(readonly key: string) {
     super(
       `quarantine object "${key}" changed while it was being replayed (is another replay running?); its replayed rows are committed ` +
         'in the replay manifest; run the replay again to finish it once the other one is done',
     );
-    this.name = 'ReplayConflictError';
   }
 }
 
 /** The fix module cannot be used. */
-export class FixModuleError extends Error {
+export class FixModuleError extends LakeloaderError {
+  readonly code = 'FIX_MODULE';
   constructor(message: string) {
     super(message);
-    this.name = 'FixModuleError';
   }
 }
 
@@ -360,13 +361,13 @@ export async function committedQuarantineKeys(store: ObjectStore, table: string)
 }
 
 /** Another replay of the table holds the lock (or one died holding it). */
-export class ReplayLockedError extends Error {
+export class ReplayLockedError extends LakeloaderError {
+  readonly code = 'REPLAY_LOCKED';
   constructor(
     readonly key: string,
     readonly holder: string,
   ) {
     super(`another replay of this table is running (lock ${key}, held by ${holder}); wait for it, or if it died, run again with --break-lock`);
-    this.name = 'ReplayLockedError';
   }
 }
 

@@ -2,7 +2,8 @@
  * `cdk synth` offline (local esbuild, no Docker, no network), and the synthesized Lambda asset
  * loaded as Lambda loads it — the bundled index.js required from the asset directory with the
  * parquet-wasm `.wasm` beside it, configured only by environment variables — processing a
- * fixture MSK event against the local AWS endpoint.
+ * fixture MSK event against the local AWS endpoint. The app is the fixture directory's (two
+ * pipelines): each loader's bundle holds its own pipeline and not the other's.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,26 +19,35 @@ import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
 import { parquetWasmPath, PARQUET_WASM_FILE } from '../../lib/infra/lake-loader';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/infra/monitoring';
 import type { BatchSummary } from '../../lambdas/core/report';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { build, MSK_ARN } from './helpers';
 
 type Handler = (event: unknown, context?: Record<string, unknown>) => Promise<BatchSummary>;
 
 let outdir: string;
 let assetDir: string;
+/** Per pipeline, its function's bundle (index.js). */
+let bundles: Map<string, string>;
 let dataDir: string;
 let endpoint: LocalEndpoint | undefined;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   outdir = await mkdtemp(join(tmpdir(), 'lakeloader-cdk-'));
-  const { app } = build({ mskClusterArn: MSK_ARN }, { bundle: true, outdir });
+  const { app, template } = build({ mskClusterArn: MSK_ARN }, { bundle: true, outdir });
   app.synth();
-  // The function's code asset is the one staged directory holding an index.js.
-  const dirs = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.js')));
-  expect(dirs).toHaveLength(1);
-  assetDir = join(outdir, dirs[0]!);
-}, 120_000);
+  // Each function's code asset is the staged directory its S3Key names (<hash>.zip → asset.<hash>).
+  bundles = new Map();
+  for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+    const pipeline = fn.Properties.Environment?.Variables?.LAKELOADER_PIPELINE as string | undefined;
+    if (!pipeline) continue;
+    const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+    bundles.set(pipeline, join(outdir, `asset.${hash}`));
+  }
+  expect([...bundles.keys()].sort()).toEqual(['clickstream', 'orders']);
+  for (const dir of bundles.values()) expect(existsSync(join(dir, 'index.js'))).toBe(true);
+  assetDir = bundles.get('clickstream')!;
+}, 180_000);
 
 afterAll(async () => {
   await endpoint?.close();
@@ -47,6 +57,14 @@ afterAll(async () => {
 });
 
 describe('synthesized Lambda asset', () => {
+  it('holds its own pipeline only: each loader bundles its pipeline file and not the others', () => {
+    const js = (p: string) => readFileSync(join(bundles.get(p)!, 'index.js'), 'utf8');
+    expect(js('clickstream')).toContain('Click events (test fixture).');
+    expect(js('clickstream')).not.toContain('Orders (test fixture).');
+    expect(js('orders')).toContain('Orders (test fixture).');
+    expect(js('orders')).not.toContain('Click events (test fixture).');
+  });
+
   it('has the bundle and the parquet-wasm binary beside it', () => {
     expect(readdirSync(assetDir).sort()).toEqual(['index.js', PARQUET_WASM_FILE].sort());
     expect(readFileSync(join(assetDir, PARQUET_WASM_FILE)).equals(readFileSync(parquetWasmPath()))).toBe(true);

@@ -6,14 +6,16 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildLakeApp } from '../../bin/app';
-import type { PipelineDeclaration } from '../../lambdas/core/pipeline';
+import type { Pipeline, PipelineDeclaration } from '../../lambdas/core/pipeline';
 import { LakeAppConfigError, readLakeAppConfig } from '../../lib/infra/context';
-import { pipelines } from '../../pipelines';
+import { listPipelines } from '../../lib/pipelines';
 import { KMS_ARN, MSK_ARN, SECRET_ARN } from './helpers';
 
+/** The fixture pipelines (test/fixtures/pipelines: clickstream, orders). */
+const pipelines = listPipelines();
 const ctx = (values: Record<string, unknown>) => (k: string) => values[k];
-const read = (values: Record<string, unknown>, declared: ReadonlyArray<(typeof pipelines)[number] | PipelineDeclaration> = pipelines) => readLakeAppConfig(ctx(values), declared);
-const fails = (values: Record<string, unknown>, message: RegExp, declared?: ReadonlyArray<(typeof pipelines)[number] | PipelineDeclaration>) => {
+const read = (values: Record<string, unknown>, declared: ReadonlyArray<Pipeline | PipelineDeclaration> = pipelines) => readLakeAppConfig(ctx(values), declared);
+const fails = (values: Record<string, unknown>, message: RegExp, declared?: ReadonlyArray<Pipeline | PipelineDeclaration>) => {
   let err: unknown;
   try {
     read(values, declared);
@@ -70,7 +72,7 @@ describe('invalid context fails with what to set', () => {
   it('missing cluster', () => fails({}, /set -c mskClusterArn=arn:aws:kafka:.* or -c bootstrapServers=host:9092/));
   it('both cluster kinds', () => fails({ mskClusterArn: MSK_ARN, bootstrapServers: 'b:9092' }, /either -c mskClusterArn=ARN .* not both/));
   it('malformed MSK ARN', () => fails({ mskClusterArn: 'arn:aws:kafka:eu-west-1:123:cluster/x' }, /-c mskClusterArn must be an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster\/<name>\/<uuid>/));
-  it('unknown pipeline', () => fails({ mskClusterArn: MSK_ARN, pipelines: 'clickstream,orders' }, /unknown pipeline\(s\) "orders" in -c pipelines; declared pipelines: clickstream/));
+  it('unknown pipeline', () => fails({ mskClusterArn: MSK_ARN, pipelines: 'clickstream,payments' }, /unknown pipeline\(s\) "payments" in -c pipelines; declared pipelines: clickstream, orders/));
   it('bad partitioning: source is not a column', () =>
     fails({ mskClusterArn: MSK_ARN }, /fix it in pipelines\/: pipeline "orders": partitioning.source "created_at" is not a declared column/, [decl({ by: 'eventTime', source: 'created_at', granularity: 'hour' })]));
   it('bad partitioning: unknown kind', () =>

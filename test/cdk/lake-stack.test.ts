@@ -7,15 +7,17 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cfnTableInput } from '../../lib/infra/glue';
 import { quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { actionsOf, build, flat, logicalId, MSK_ARN, resourcesOf, roleStatements, type Statement } from './helpers';
 
+/** The default deployment of one pipeline (the fixture clickstream); the fixture directory's two are tested in variants.test.ts. */
+const ONE = { pipelines: [clickstream] };
 let template: Template;
 let bucketId: string;
 let statements: Statement[];
 
 beforeAll(() => {
-  ({ template } = build({ mskClusterArn: MSK_ARN }));
+  ({ template } = build({ mskClusterArn: MSK_ARN }, ONE));
   bucketId = logicalId(template, 'AWS::S3::Bucket', 'LakeBucket');
   statements = roleStatements(template, 'ClickstreamLoaderRole');
 }, 60_000);
@@ -53,13 +55,13 @@ describe('event source mapping', () => {
   });
 
   it('keeps the consumer group id and the mapping identity across a second synth', () => {
-    const again = build({ mskClusterArn: MSK_ARN }).template;
+    const again = build({ mskClusterArn: MSK_ARN }, ONE).template;
     const ids = (t: Template) => Object.entries(t.findResources('AWS::Lambda::EventSourceMapping')).map(([id, r]) => [id, r.Properties.AmazonManagedKafkaEventSourceConfig.ConsumerGroupId]);
     expect(ids(again)).toEqual(ids(template));
   }, 60_000);
 
   it('a different stack name gives a different group (two deployments never share offsets)', () => {
-    const other = build({ mskClusterArn: MSK_ARN, stackName: 'LakeStaging' }).template;
+    const other = build({ mskClusterArn: MSK_ARN, stackName: 'LakeStaging' }, ONE).template;
     other.hasResourceProperties('AWS::Lambda::EventSourceMapping', { AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'lakeloader-LakeStaging-clickstream-clicks' } });
   }, 60_000);
 });

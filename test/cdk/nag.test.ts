@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { definePipeline } from '../../lambdas/core/pipeline';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { build, KMS_ARN, MSK_ARN, SECRET_ARN } from './helpers';
 
 const projection = definePipeline({

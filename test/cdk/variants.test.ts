@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { projectionParameters } from '../../lambdas/core/glue-table';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { LakeLoader, LakeLoaderPropsError, type LakeLoaderProps } from '../../lib/infra/lake-loader';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { actionsOf, build, flat, KMS_ARN, logicalId, MSK_ARN, resourcesOf, roleStatements, SECRET_ARN, type Statement } from './helpers';
 
 const events = definePipeline({

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { resolveContext, type CliContext } from '../../lib/cli/context';
 import { createLocalLoader } from '../../lib/cli/invoke';
 import { provision } from '../../lib/cli/provision';
-import { runQuery } from '../../lib/cli/query';
+import { queryLake } from '../../lib/ops/deps';
 import { generateClickstreamRecords, type ClickstreamRecords } from '../../lib/gen/records';
 import { startLocalEsm, type EsmProgress, type LocalEventSourceMapping } from '../../lib/local/esm';
 import { startKafkaBroker, type KafkaBroker } from '../../lib/local/kafka/broker';
@@ -69,9 +69,9 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
   it('Athena returns exactly the expected counts per event type', async () => {
     const expected = new Map<string, number>();
     for (const v of gen.valid) expected.set(v.event.event_type, (expected.get(v.event.event_type) ?? 0) + 1);
-    const r = await runQuery(ctx, 'SELECT event_type, count(*) AS n FROM clickstream GROUP BY event_type');
+    const r = await queryLake(ctx, 'SELECT event_type, count(*) AS n FROM clickstream GROUP BY event_type');
     expect(new Map(r.rows.map((row) => [row[0]!, Number(row[1])]))).toEqual(expected);
-    const total = await runQuery(ctx, 'SELECT count(*), count(DISTINCT event_id) FROM clickstream');
+    const total = await queryLake(ctx, 'SELECT count(*), count(DISTINCT event_id) FROM clickstream');
     expect(total.rows[0]!.map(Number)).toEqual([gen.valid.length, gen.valid.length]);
   }, 60_000);
 
@@ -83,19 +83,19 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
       cents.set(v.event.currency!, (cents.get(v.event.currency!) ?? 0) + v.event.amountCents);
       purchases.set(v.event.currency!, (purchases.get(v.event.currency!) ?? 0) + 1);
     }
-    const r = await runQuery(
+    const r = await queryLake(
       ctx,
       "SELECT currency, count(*) AS n, CAST(sum(round(amount * 100)) AS bigint) AS cents FROM clickstream WHERE event_type = 'purchase' AND amount IS NOT NULL GROUP BY currency",
     );
     expect(new Map(r.rows.map((row) => [row[0]!, Number(row[2])]))).toEqual(cents);
     expect(new Map(r.rows.map((row) => [row[0]!, Number(row[1])]))).toEqual(purchases);
     const maxUser = gen.valid.reduce((m, v) => (v.event.user_id > m ? v.event.user_id : m), 0n);
-    const u = await runQuery(ctx, 'SELECT CAST(max(user_id) AS varchar) FROM clickstream');
+    const u = await queryLake(ctx, 'SELECT CAST(max(user_id) AS varchar) FROM clickstream');
     expect(u.rows[0]![0]).toBe(maxUser.toString());
   }, 60_000);
 
   it('every valid record is a row exactly once, at its Kafka coordinates and timestamp, in its event-time partition', async () => {
-    const r = await runQuery(ctx, "SELECT _topic, _partition, _offset, event_id, dt || ' ' || hour, CAST(round(to_unixtime(_kafka_ts) * 1000) AS bigint) FROM clickstream");
+    const r = await queryLake(ctx, "SELECT _topic, _partition, _offset, event_id, dt || ' ' || hour, CAST(round(to_unixtime(_kafka_ts) * 1000) AS bigint) FROM clickstream");
     const got = r.rows.map((row) => row.join('|')).sort();
     const hourOf = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace('T', ' ');
     // The Kafka timestamp survives producer → broker → ESM → loader → Parquet.
@@ -104,7 +104,7 @@ describe('the whole loop offline: Kafka → ESM → loader → S3/Glue → Athen
   }, 60_000);
 
   it('the quarantine holds exactly the malformed records (by offset), each with its expected stage', async () => {
-    const r = await runQuery(ctx, 'SELECT topic, kafka_partition, kafka_offset, stage FROM clickstream_quarantine');
+    const r = await queryLake(ctx, 'SELECT topic, kafka_partition, kafka_offset, stage FROM clickstream_quarantine');
     const got = r.rows.map((row) => row.join('|')).sort();
     const want = gen.bad.map((b) => [b.record.topic, b.record.partition, b.record.offset, b.stage].join('|')).sort();
     expect(got).toEqual(want);

@@ -28,7 +28,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionInput, quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
 import { definePipeline } from '../../lambdas/core/pipeline';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { remoteEndpoint, startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 
 let env: TestEndpoint;

@@ -13,7 +13,7 @@ import { auditTable, type SqlRunner } from '../../lib/ops/audit';
 import { readCommitManifests } from '../../lib/ops/lake';
 import { replayQuarantine } from '../../lib/ops/replay';
 import type { ObjectStore } from '../../lambdas/core/store';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 import { codec, loadRecords } from './ops-fixtures';

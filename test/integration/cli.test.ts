@@ -5,15 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetTableCommand, UpdateTableCommand } from '@aws-sdk/client-glue';
 import { resolveContext, type CliContext } from '../../lib/cli/context';
-import { runQuery } from '../../lib/cli/query';
+import { queryLake } from '../../lib/ops/deps';
 import { provision } from '../../lib/cli/provision';
 import { generateClickstreamMskEvent } from '../../lib/gen/records';
+import { listPipelines } from '../../lib/pipelines';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
 
 const CLI = join(process.cwd(), 'bin', 'lakeloader.js');
 const cleanEnv = () => {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('LAKELOADER_') || k.startsWith('AWS_')) delete env[k];
+  for (const k of Object.keys(env)) if ((k.startsWith('LAKELOADER_') && k !== 'LAKELOADER_PIPELINES_DIR') || k.startsWith('AWS_')) delete env[k];
   return env;
 };
 
@@ -69,7 +70,9 @@ describe('lakeloader CLI', () => {
     const a = JSON.parse(first.stdout) as { bucket: string; database: string; workgroup: string; tables: string[]; actions: Record<string, string> };
     expect(first.stdout.trim().split('\n')).toHaveLength(1);
     expect(a).toMatchObject({ bucket: 'lakeloader-local', database: 'lakeloader', workgroup: 'lakeloader' });
-    expect(a.tables).toEqual(['lakeloader.clickstream', 'lakeloader.clickstream_quarantine']);
+    // Every pipeline of the (fixture) directory, with its quarantine table.
+    expect(a.tables).toEqual(listPipelines().flatMap((p) => [`lakeloader.${p.name}`, `lakeloader.${p.name}_quarantine`]));
+    expect(a.tables).toContain('lakeloader.orders');
     expect(Object.values(a.actions).every((x) => x === 'created')).toBe(true);
 
     const second = await cli(['provision', '--endpoint', ep.url]);
@@ -109,8 +112,8 @@ describe('lakeloader CLI', () => {
     });
 
     async function lake(ctx: CliContext): Promise<{ rows: string[]; quarantine: string[] }> {
-      const rows = await runQuery(ctx, 'SELECT _topic, _partition, _offset FROM clickstream');
-      const q = await runQuery(ctx, 'SELECT topic, kafka_partition, kafka_offset, stage, error FROM clickstream_quarantine');
+      const rows = await queryLake(ctx, 'SELECT _topic, _partition, _offset FROM clickstream');
+      const q = await queryLake(ctx, 'SELECT topic, kafka_partition, kafka_offset, stage, error FROM clickstream_quarantine');
       return { rows: rows.rows.map((r) => r.slice(0, 3).join('/')).sort(), quarantine: q.rows.map((r) => r.join('/')).sort() };
     }
 
@@ -184,7 +187,7 @@ describe('lakeloader CLI', () => {
     expect(loaded.stdout).toBe(`n\n${JSON.parse(inv.stdout).written}\n`);
     const bad = await cli(['query', 'SELECT * FROM no_such_table', '--endpoint', ep.url]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('QueryFailedError');
+    expect(bad.stderr).toContain('QUERY_FAILED');
     expect(bad.stderr).toMatch(/no_such_table/i);
   }, 60_000);
 });

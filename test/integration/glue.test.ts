@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionInput, quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { remoteEndpoint, startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 
 let env: TestEndpoint;

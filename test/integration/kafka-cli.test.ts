@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveContext } from '../../lib/cli/context';
 import { murmur2, runProduce } from '../../lib/cli/produce';
 import { provision } from '../../lib/cli/provision';
-import { runQuery } from '../../lib/cli/query';
+import { queryLake } from '../../lib/ops/deps';
 import { runTopics, type TopicInfo } from '../../lib/cli/topics';
 import { startKafkaBroker, type KafkaBroker } from '../../lib/local/kafka/broker';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
@@ -21,6 +21,8 @@ import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
 let dir: string;
 let broker: KafkaBroker;
 let kafka: Kafka;
+/** Partition metadata as kafkajs's partitioner reads it (one broker, leader of every partition). */
+const partitionMetadata = (n: number) => Array.from({ length: n }, (_, p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
 const io = () => {
   const o = { out: '', err: '', io: { out: (s: string) => void (o.out += s), err: (s: string) => void (o.err += s) } };
   return o;
@@ -66,15 +68,15 @@ describe('lakeloader produce', () => {
     // Keyed records land where kafkajs's Java-compatible partitioner puts the same key.
     const javaPartitioner = Partitioners.DefaultPartitioner();
     for (const g of got.filter((x) => x.key !== null)) {
-      expect(g.partition).toBe(javaPartitioner({ topic: 'cli-prod', partitionMetadata: [0, 1, 2, 3].map((p) => ({ partitionId: p, leader: 0 })), message: { key: g.key, value: null } }));
+      expect(g.partition).toBe(javaPartitioner({ topic: 'cli-prod', partitionMetadata: partitionMetadata(4), message: { key: g.key, value: null } }));
       expect(g.key).toBe((JSON.parse(g.value) as { user: string }).user);
     }
     expect(out.err).toContain('2 line(s) had no "user" field');
   });
 
   it('murmur2 matches the Java client on known keys', () => {
-    // Values from org.apache.kafka.common.utils.Utils.murmur2 (as kafkajs's test suite lists them), masked positive.
-    expect(murmur2(Buffer.from('21')) % 1000).toBe(Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata: Array.from({ length: 1000 }, (_, p) => ({ partitionId: p, leader: 0 })), message: { key: '21', value: null } }));
+    // kafkajs's Java-compatible partitioner on another key, and the Java client's murmur2("") (masked positive).
+    expect(murmur2(Buffer.from('21')) % 1000).toBe(Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata: partitionMetadata(1000), message: { key: '21', value: null } }));
     expect(murmur2(Buffer.from(''))).toBe(275646681);
   });
 
@@ -126,7 +128,7 @@ describe('lakeloader topics and esm', () => {
     expect(stdout).toMatch(/stopped: .*"delivered":120/);
 
     const ctx = resolveContext({ endpoint: ep.url }, {});
-    expect((await runQuery(ctx, 'SELECT count(*) AS n FROM clickstream')).rows[0]![0]).toBe('120');
+    expect((await queryLake(ctx, 'SELECT count(*) AS n FROM clickstream')).rows[0]![0]).toBe('120');
 
     const t = io();
     expect(await runTopics(['clicks'], { bootstrap: broker.bootstrap, json: true }, t.io)).toBe(0);

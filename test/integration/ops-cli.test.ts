@@ -12,7 +12,7 @@ import { S3ObjectStore } from '../../lambdas/core/store';
 import { resolveContext, type CliContext } from '../../lib/cli/context';
 import { provision } from '../../lib/cli/provision';
 import { generateClickstreamRecords } from '../../lib/gen/records';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 import { loadRecords } from './ops-fixtures';
 
@@ -33,7 +33,7 @@ interface Run {
 /** Runs the CLI in a child process (asynchronously: the endpoint lives in this process). */
 function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
   const childEnv: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1' };
-  for (const k of Object.keys(childEnv)) if (k.startsWith('LAKELOADER_') || k.startsWith('AWS_')) delete childEnv[k];
+  for (const k of Object.keys(childEnv)) if ((k.startsWith('LAKELOADER_') && k !== 'LAKELOADER_PIPELINES_DIR') || k.startsWith('AWS_')) delete childEnv[k];
   childEnv.LAKELOADER_NOW = new Date(NOW).toISOString();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args, ...flags], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });

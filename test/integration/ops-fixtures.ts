@@ -11,7 +11,7 @@ import type { Pipeline } from '../../lambdas/core/pipeline';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../../lambdas/core/prepare';
 import type { ObjectStore } from '../../lambdas/core/store';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 
 export const codec: PrepareCodec = { prepareBatch, encodeEmptyParquet, serializeQuarantine };
 

@@ -28,7 +28,7 @@ import { runQuery, QueryFailedError } from '../../lib/ops/athena';
 import { queryOptions } from '../../lib/ops/deps';
 import { readCommitManifests } from '../../lib/ops/lake';
 import { listQuarantine, readQuarantineObject } from '../../lib/ops/quarantine';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { startTestEndpoint, type TestEndpoint } from '../support/endpoint';
 import { BUG_MESSAGE, buggyClickstream, loadRecords } from './ops-fixtures';
 

@@ -16,7 +16,7 @@ import { kafkaFetcher } from '../../lib/ops/kafka-fetch';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
 import { redriveEsmFailures, unresolvedFailureRecords } from '../../lib/ops/redrive';
 import type { ReplayDeps } from '../../lib/ops/replay';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 import { codec, loadRecords } from './ops-fixtures';

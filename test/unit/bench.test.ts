@@ -11,7 +11,7 @@ import { STAGES } from '../../lib/bench/stages';
 import { summarize } from '../../lib/bench/stats';
 import { generateClickEvents } from '../../lib/gen/clickstream';
 import { parseColumnType } from '../../lambdas/core/types';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 
 const scratch = mkdtempSync(join(tmpdir(), 'bench-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

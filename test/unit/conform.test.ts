@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ConformError, MapValue, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, conformValue, createRowConformer, daysFromCivil, parseDecimal, parseTimestamp } from '../../lambdas/core/conform';
-import { definePipeline } from '../../lambdas/core/pipeline';
+import { definePipeline, type PipelineDeclaration } from '../../lambdas/core/pipeline';
 import { parseColumnType } from '../../lambdas/core/types';
 import { formatDay } from '../../lambdas/core/partition';
 
@@ -149,7 +149,8 @@ describe('createRowConformer', () => {
     expect(() => conform({ id: 'x', ts: 0, user: 1 }, meta)).toThrow(/unknown field "user"/); // the column reads field userId
   });
   it('never reads a field inherited from Object.prototype', () => {
-    const q = definePipeline({ ...p, name: 'proto', columns: [{ name: 'constructor', type: 'string' }, { name: 'info', type: 'struct<constructor:string,valueof:int>' }, { name: 'x', type: 'string', field: 'toString' }], partitioning: { by: 'none' }, keepKafkaCoordinates: false, unknownFields: 'drop' });
+    const decl: PipelineDeclaration = { ...p, name: 'proto', columns: [{ name: 'constructor', type: 'string' }, { name: 'info', type: 'struct<constructor:string,valueof:int>' }, { name: 'x', type: 'string', field: 'toString' }], partitioning: { by: 'none' }, keepKafkaCoordinates: false, unknownFields: 'drop' };
+    const q = definePipeline(decl);
     const conformProto = createRowConformer(q);
     expect(conformProto({ info: {} }, meta)).toEqual([null, [null, null], null]);
     expect(conformProto({ constructor: 'c', toString: 't' }, meta)).toEqual(['c', null, 't']);

@@ -40,7 +40,7 @@ import { ObjectStoreError, S3ObjectStore, type ObjectStore } from '../../lambdas
 import { defaultCodec } from '../../lambdas/loader/handler';
 import { startLocalEndpoint } from '../../lib/local/server';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../../lib/pipelines';
 import { CrashError, FaultInjector } from '../support/faults';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';

@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { prepareBatch } from '../../lambdas/core/prepare';
 import { fastParserFor, plainWord, setFastPath, type FastParser } from '../../lambdas/core/fastpath';
 import type { MskRecord } from '../../lambdas/core/model';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { generateClickstreamRecords } from '../../lib/gen/records';
 import { buildMskEvent } from '../../lib/local/msk-event';

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MALFORMED_REASONS,
-  generateClickEvents,
-  generateClickstreamMskEvent,
-  generateClickstreamRecords,
-  malformedRecords,
-} from '../../lib/gen/clickstream';
+import { generateClickEvents } from '../../lib/gen/clickstream';
+import { MALFORMED_REASONS, malformedRecords } from '../../lib/gen/malformed';
+import { generateClickstreamMskEvent, generateClickstreamRecords } from '../../lib/gen/records';
 import { mulberry32 } from '../../lib/gen/prng';
 import { prepareBatch } from '../../lambdas/core/prepare';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -6,10 +6,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../lambdas/core/config';
 import { BatchLoadError } from '../../lambdas/core/loader';
 import { createAwsClients, createHandler } from '../../lambdas/loader/handler';
+import { handler as bundledHandler } from '../../lambdas/loader/main';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
 import { FaultInjector } from '../support/faults';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 
 const ENV = { LAKELOADER_PIPELINE: 'clickstream', LAKELOADER_BUCKET: 'lake-bucket', LAKELOADER_GLUE_DATABASE: 'lakeloader', AWS_REGION: 'us-east-1' };
 const NOW = Date.parse('2026-01-02T05:00:00Z');
@@ -59,7 +61,7 @@ describe('loader handler', () => {
   it('loads an MSK event, returns the summary, logs it and emits EMF metrics', async () => {
     const store = new MemoryStore();
     const catalog = new MemoryCatalog();
-    const handler = createHandler({ config: loadConfig(ENV), store, catalog, now: () => NOW });
+    const handler = createHandler({ config: loadConfig(clickstream, ENV), store, catalog, now: () => NOW });
     const summary = await handler(buildMskEvent(records()), { awsRequestId: 'req-1', functionName: 'loader' });
     expect(summary).toMatchObject({ in: 5, written: 3, rows: 3, quarantined: 2, filtered: 0, duplicates: 0, files: 3, partitionsRegistered: 2 });
     expect(summary.in).toBe(summary.written + summary.quarantined + summary.filtered + summary.duplicates);
@@ -101,7 +103,7 @@ describe('loader handler', () => {
     const faults = new FaultInjector();
     const wrapped = faults.wrapStore(store);
     const failing = { ...wrapped, put: (key: string, body: Uint8Array, o?: Parameters<typeof wrapped.put>[2]) => (key.includes('/clicks/1') || key.includes('clicks-1-') ? Promise.reject(new Error('S3 is down')) : wrapped.put(key, body, o)) };
-    const handler = createHandler({ config: loadConfig(ENV), store: failing, catalog: new MemoryCatalog(), now: () => NOW });
+    const handler = createHandler({ config: loadConfig(clickstream, ENV), store: failing, catalog: new MemoryCatalog(), now: () => NOW });
     const err = await handler(buildMskEvent(records())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BatchLoadError);
     expect((err as BatchLoadError).failures.map((f) => `${f.topic}-${f.partition}`)).toEqual(['clicks-1']);
@@ -112,33 +114,39 @@ describe('loader handler', () => {
     expect(emf()[0]).toMatchObject({ RecordsIn: 3, PartitionsFailed: 1 });
 
     // The ESM retries the whole batch: partition 0 is now duplicates, partition 1 loads.
-    const retry = await createHandler({ config: loadConfig(ENV), store, catalog: new MemoryCatalog(), now: () => NOW })(buildMskEvent(records()));
+    const retry = await createHandler({ config: loadConfig(clickstream, ENV), store, catalog: new MemoryCatalog(), now: () => NOW })(buildMskEvent(records()));
     expect(retry).toMatchObject({ in: 5, duplicates: 3, written: 1, quarantined: 1 });
   });
 });
 
-describe('handler configuration', () => {
+describe('the Lambda entry point (main.ts, with its bundled pipeline)', () => {
   it('fails with the variable to set when the environment is incomplete, and retries the setup next time', async () => {
     vi.stubEnv('LAKELOADER_PIPELINE', '');
-    const handler = createHandler({ store: new MemoryStore(), catalog: new MemoryCatalog() });
-    await expect(handler(buildMskEvent(records()))).rejects.toThrow(/^LAKELOADER_PIPELINE: not set/);
-    for (const [k, v] of Object.entries(ENV)) vi.stubEnv(k, v);
-    expect((await handler(buildMskEvent(records()))).in).toBe(5);
-    vi.unstubAllEnvs();
+    try {
+      await expect(bundledHandler(buildMskEvent([]))).rejects.toThrow(/^LAKELOADER_PIPELINE: not set/);
+      // An environment naming another pipeline than the bundled one is refused too.
+      for (const [k, v] of Object.entries({ ...ENV, LAKELOADER_PIPELINE: 'orders' })) vi.stubEnv(k, v);
+      await expect(bundledHandler(buildMskEvent([]))).rejects.toThrow(/holds pipeline "clickstream", not "orders"/);
+      vi.stubEnv('LAKELOADER_PIPELINE', 'clickstream');
+      // Configured now: an empty event loads nothing and touches no AWS service.
+      expect(await bundledHandler(buildMskEvent([]))).toMatchObject({ in: 0 });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
 describe('loadConfig', () => {
   it('reads the environment', () => {
-    const c = loadConfig({ ...ENV, LAKELOADER_CONCURRENCY: '8', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', POWERTOOLS_METRICS_NAMESPACE: 'X' });
+    const c = loadConfig(clickstream, { ...ENV, LAKELOADER_CONCURRENCY: '8', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', POWERTOOLS_METRICS_NAMESPACE: 'X' });
     expect(c).toMatchObject({ bucket: 'lake-bucket', glueDatabase: 'lakeloader', concurrency: 8, region: 'us-east-1', endpointUrl: 'http://127.0.0.1:4566', metricsNamespace: 'X' });
     expect(c.pipeline.name).toBe('clickstream');
-    expect(loadConfig(ENV).concurrency).toBe(4);
+    expect(loadConfig(clickstream, ENV).concurrency).toBe(4);
   });
 
   it.each([
     [{ LAKELOADER_PIPELINE: undefined }, 'LAKELOADER_PIPELINE', /not set/],
-    [{ LAKELOADER_PIPELINE: 'nope' }, 'LAKELOADER_PIPELINE', /unknown pipeline "nope"; declared pipelines: clickstream/],
+    [{ LAKELOADER_PIPELINE: 'nope' }, 'LAKELOADER_PIPELINE', /this loader holds pipeline "clickstream", not "nope"/],
     [{ LAKELOADER_BUCKET: '' }, 'LAKELOADER_BUCKET', /not set/],
     [{ LAKELOADER_BUCKET: 's3://lake' }, 'LAKELOADER_BUCKET', /not a valid S3 bucket name/],
     [{ LAKELOADER_GLUE_DATABASE: undefined }, 'LAKELOADER_GLUE_DATABASE', /not set/],
@@ -147,7 +155,7 @@ describe('loadConfig', () => {
   ])('rejects %o naming %s', (patch, variable, message) => {
     const err = (() => {
       try {
-        loadConfig({ ...ENV, ...patch });
+        loadConfig(clickstream, { ...ENV, ...patch });
       } catch (e) {
         return e;
       }
@@ -159,10 +167,10 @@ describe('loadConfig', () => {
   });
 
   it('uses path-style S3 and the endpoint when AWS_ENDPOINT_URL is set', async () => {
-    const local = createAwsClients(loadConfig({ ...ENV, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }));
+    const local = createAwsClients(loadConfig(clickstream, { ...ENV, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }));
     expect(local.s3.config.forcePathStyle).toBe(true);
     expect((await local.s3.config.endpoint!()).hostname).toBe('127.0.0.1');
-    const aws = createAwsClients(loadConfig(ENV));
+    const aws = createAwsClients(loadConfig(clickstream, ENV));
     expect(aws.s3.config.forcePathStyle).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PartitionRegistrar } from '../../lambdas/core/catalog';
 import { settleLimited } from '../../lambdas/core/concurrency';
 import { BatchLoadError, loadEvent, splitEvent, type LoaderDeps } from '../../lambdas/core/loader';
-import { getPipeline } from '../../pipelines/index';
+import { getPipeline } from '../../lib/pipelines';
 import { defaultCodec } from '../../lambdas/loader/handler';
 import { buildMskEvent } from '../../lib/local/msk-event';
 import { MemoryCatalog } from '../support/memory-catalog';

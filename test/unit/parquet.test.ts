@@ -4,7 +4,8 @@ import { encodeEmptyParquet } from '../../lambdas/core/prepare';
 import { createRowConformer } from '../../lambdas/core/conform';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { LOADER_VERSION } from '../../lambdas/core/version';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
+import { LAMBDA_NODE_TARGET } from '../../lib/bundling';
 import { cleanupDuckdbFiles, describeParquet, parquetFile, parquetKvMetadata, parquetMetadata, parquetSchema, query } from '../support/duckdb';
 
 afterAll(() => cleanupDuckdbFiles());
@@ -140,7 +141,7 @@ describe('bundle (cold import)', () => {
       bundle: true,
       platform: 'node',
       format: 'cjs',
-      target: 'node22',
+      target: LAMBDA_NODE_TARGET,
       minify: true,
       mainFields: ['module', 'main'],
       external: ['parquet-wasm'],

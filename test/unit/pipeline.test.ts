@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { definePipeline, PipelineDeclaration, PipelineDeclarationError } from '../../lambdas/core/pipeline';
 import { formatColumnType, parseColumnType } from '../../lambdas/core/types';
-import { clickstream } from '../../pipelines/clickstream';
+import { clickstream } from '../fixtures/pipelines/clickstream';
 import { tableInput, partitionInput, quarantineTableInput, PARQUET_SERDE } from '../../lambdas/core/glue-table';
 
 const base: PipelineDeclaration = {

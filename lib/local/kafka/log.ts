@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ErrorCode } from './errors';
 import { assignOffset, decodeRecords, InvalidBatchError, readBatchHeader, stampLogAppendTime, type BatchHeader } from './records';
+import { LakeloaderError } from '../../../lambdas/core/errors';
 
 export interface StoredBatch {
   baseOffset: number;
@@ -197,13 +198,14 @@ export interface Topic {
 }
 
 /** A topic operation the broker refuses, with the error code to answer. */
-export class TopicError extends Error {
+export class TopicError extends LakeloaderError {
+  readonly code = 'TOPIC';
   constructor(
-    readonly code: number,
+    /** The Kafka protocol error code to answer with. */
+    readonly errorCode: number,
     message: string,
   ) {
     super(message);
-    this.name = 'TopicError';
   }
 }
 

@@ -11,6 +11,7 @@
  * - flexible versions (KIP-482): "compact" lengths as unsigned varint N+1 (0 = null), and every
  *   struct ends with its tagged fields: uvarint count, then (uvarint tag, uvarint size, data).
  */
+import { LakeloaderError } from '../../../lambdas/core/errors';
 
 /** Versions a field exists in, Kafka-style: `'3+'`, `'0-4'`, `'5'`. */
 export type VersionRange = string;
@@ -70,10 +71,10 @@ export function inRange(r: VersionRange | undefined, v: number): boolean {
 }
 
 /** A malformed frame or message: the request cannot be read. */
-export class ProtocolError extends Error {
+export class ProtocolError extends LakeloaderError {
+  readonly code = 'PROTOCOL';
   constructor(message: string) {
     super(message);
-    this.name = 'ProtocolError';
   }
 }
 

@@ -15,6 +15,7 @@ import { crc32c, lz4Decompress, snappyDecompress } from '@platformatic/wasm-util
 import { decompress as zstdDecompress } from 'fzstd';
 import { ErrorCode } from './errors';
 import { ProtocolError, Reader } from './protocol';
+import { LakeloaderError } from '../../../lambdas/core/errors';
 
 /** Bytes before the records of a batch. */
 export const BATCH_HEADER_BYTES = 61;
@@ -69,13 +70,14 @@ export function readBatchHeader(b: Buffer): BatchHeader {
 }
 
 /** A batch the broker refuses, with the error code to answer. */
-export class InvalidBatchError extends Error {
+export class InvalidBatchError extends LakeloaderError {
+  readonly code = 'INVALID_BATCH';
   constructor(
-    readonly code: number,
+    /** The Kafka protocol error code to answer with. */
+    readonly errorCode: number,
     message: string,
   ) {
     super(message);
-    this.name = 'InvalidBatchError';
   }
 }
 

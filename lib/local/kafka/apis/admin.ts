@@ -102,7 +102,7 @@ export const createTopics: ApiDefinition = {
             Configs: topicConfigs(b, topic).map((c) => ({ Name: c.name, Value: c.value, ReadOnly: false, ConfigSource: c.source, IsSensitive: false })),
           };
         } catch (e) {
-          if (e instanceof TopicError) return fail(e.code, e.message);
+          if (e instanceof TopicError) return fail(e.errorCode, e.message);
           throw e;
         }
       }),
@@ -182,7 +182,7 @@ export const createPartitions: ApiDefinition = {
           ctx.broker.topics.addPartitions(t.Name as string, t.Count as number, req.ValidateOnly as boolean);
           return { Name: t.Name, ErrorCode: 0, ErrorMessage: null };
         } catch (e) {
-          if (e instanceof TopicError) return { Name: t.Name, ErrorCode: e.code, ErrorMessage: e.message };
+          if (e instanceof TopicError) return { Name: t.Name, ErrorCode: e.errorCode, ErrorMessage: e.message };
           throw e;
         }
       }),

@@ -103,7 +103,7 @@ export const metadata: ApiDefinition = {
           try {
             t = b.autoCreate(name);
           } catch (e) {
-            if (e instanceof TopicError) code = e.code;
+            if (e instanceof TopicError) code = e.errorCode;
             else throw e;
           }
         }

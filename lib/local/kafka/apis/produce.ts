@@ -78,7 +78,7 @@ export const produce: ApiDefinition = {
           topic = b.autoCreate(name);
         } catch (e) {
           if (!(e instanceof TopicError)) throw e;
-          missing = e.code;
+          missing = e.errorCode;
         }
       }
       return {
@@ -105,7 +105,7 @@ export const produce: ApiDefinition = {
             return { Index: index, ErrorCode: 0, BaseOffset: BigInt(first), LogAppendTimeMs: logAppendTime ? BigInt(now) : -1n, LogStartOffset: BigInt(log.logStartOffset) };
           } catch (e) {
             if (!(e instanceof InvalidBatchError)) throw e;
-            return { Index: index, ErrorCode: e.code, BaseOffset: -1n, ErrorMessage: e.message };
+            return { Index: index, ErrorCode: e.errorCode, BaseOffset: -1n, ErrorMessage: e.message };
           }
         }),
       };

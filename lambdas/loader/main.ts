@@ -1,0 +1,25 @@
+/**
+ * The loader Lambda's entry point (`main.handler`). Each loader's bundle holds exactly one pipeline:
+ * the CDK construct bundles this file with `lakeloader-bundled-pipeline` aliased to that pipeline's
+ * file (lib/infra/lake-loader.ts), so a bundle never carries the other pipelines' code.
+ * The configuration is read on the first invocation, so a missing variable fails the invocation
+ * with a ConfigError naming it, not the import.
+ */
+import * as bundled from 'lakeloader-bundled-pipeline';
+import { loadConfig } from '../core/config';
+import { isPipeline, type Pipeline } from '../core/pipeline';
+import { createHandler, type LoaderHandler } from './handler';
+
+function bundledPipeline(): Pipeline {
+  const found = [...new Set(Object.values(bundled).filter(isPipeline))];
+  if (found.length !== 1) throw new Error(`the loader bundle must hold exactly one pipeline, it holds ${found.length}`);
+  return found[0]!;
+}
+
+let inner: LoaderHandler | undefined;
+
+/** The Lambda handler. */
+export const handler: LoaderHandler = async (event, context) => {
+  inner ??= createHandler({ config: loadConfig(bundledPipeline()) });
+  return inner(event, context);
+};
