@@ -104,14 +104,4 @@ export class PartitionRegistrar {
     for (const k of seen) this.known.add(k);
     return { ...r, cached };
   }
-
-  /** Forgets every cached partition (e.g. after a partition was dropped). */
-  clear(): void {
-    this.known.clear();
-  }
-
-  /** Number of partitions known to exist. */
-  get size(): number {
-    return this.known.size;
-  }
 }

@@ -17,7 +17,7 @@ import type { PartitionInput } from '@aws-sdk/client-glue';
 import type { PartitionRegistrar } from './catalog';
 import { mapLimited } from './concurrency';
 import { partitionInput } from './glue-table';
-import { dataKey, manifestKey, quarantineKey, stateKey, type AttemptCoordinates } from './layout';
+import { CONTENT_TYPE, dataKey, manifestKey, quarantineKey, stateKey, type AttemptCoordinates } from './layout';
 import type { BatchCounts, MskRecord, PreparedBatch, QuarantineEntry } from './model';
 import type { Pipeline } from './pipeline';
 import { PreconditionFailedError, type ObjectStore } from './store';
@@ -160,7 +160,6 @@ export interface CommitDeps {
   putConcurrency?: number;
 }
 
-const CONTENT_TYPE = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json' };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ABORTED = encoder.encode('{"aborted":true}');

@@ -189,26 +189,38 @@ const digit = (s: string, i: number) => {
 };
 
 /**
- * `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` → epoch ms, or -1 for any other form or an
- * invalid field (the caller then takes the general path, which explains the error). Only years
- * 1970..9999 (non-negative results) take this path.
+ * The fast form of a timestamp, shared by this module (strings) and fastpath.ts (bytes):
+ * `YYYY-MM-DDTHH:MM:SSZ` (20 characters) or `YYYY-MM-DDTHH:MM:SS.sssZ` (24), years 1970..9999.
+ * Each reader checks the layout (`-` at 4 and 7, `T` at 10, `:` at 13 and 16, `.` at 19, `Z` last)
+ * in its own representation and hands the digit values (negative for a non-digit) to
+ * {@link utcDayMs} and {@link timeOfDayMs}, which hold the value rules; anything else takes the
+ * general path, which explains the error.
  */
+export const ISO_UTC_SHORT = 20;
+export const ISO_UTC_LONG = 24;
+
+/** Epoch ms of the UTC day y-mo-d, or -1 outside 1970..9999 or for no such calendar day. */
+export function utcDayMs(y: number, mo: number, d: number): number {
+  return y < 1970 || !validDay(y, mo, d) ? -1 : daysFromCivil(y, mo, d) * MS_PER_DAY;
+}
+
+/** Milliseconds into the day, or -1 for a field out of range (or negative: not a digit). */
+export function timeOfDayMs(h: number, mi: number, sec: number, frac: number): number {
+  return frac < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 ? -1 : h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+}
+
+/** The fast form ({@link ISO_UTC_SHORT}) of a string → epoch ms, or -1. */
 function fastIsoUtc(s: string): number {
   const n = s.length;
-  if ((n !== 20 && n !== 24) || s.charCodeAt(n - 1) !== 0x5a || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || s.charCodeAt(10) !== 0x54 || s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return -1;
-  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
-  const mo = digit(s, 5) * 10 + digit(s, 6);
-  const d = digit(s, 8) * 10 + digit(s, 9);
-  const h = digit(s, 11) * 10 + digit(s, 12);
-  const mi = digit(s, 14) * 10 + digit(s, 15);
-  const sec = digit(s, 17) * 10 + digit(s, 18);
+  if ((n !== ISO_UTC_SHORT && n !== ISO_UTC_LONG) || s.charCodeAt(n - 1) !== 0x5a || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || s.charCodeAt(10) !== 0x54 || s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return -1;
   let frac = 0;
-  if (n === 24) {
+  if (n === ISO_UTC_LONG) {
     if (s.charCodeAt(19) !== 0x2e) return -1;
     frac = digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22);
   }
-  if (y < 1970 || frac < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || !validDay(y, mo, d)) return -1;
-  return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+  const day = utcDayMs(digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3), digit(s, 5) * 10 + digit(s, 6), digit(s, 8) * 10 + digit(s, 9));
+  const time = timeOfDayMs(digit(s, 11) * 10 + digit(s, 12), digit(s, 14) * 10 + digit(s, 15), digit(s, 17) * 10 + digit(s, 18), frac);
+  return day < 0 || time < 0 ? -1 : day + time;
 }
 
 /** An ISO-8601 string with a zone, or epoch milliseconds → epoch milliseconds (UTC). */

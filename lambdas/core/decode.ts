@@ -7,6 +7,7 @@
 import { writeBase64 } from './raw-buffer';
 import { JsonParseError, mayNestDeeper, needsExactParse, parseJsonBig, parseJsonExact } from './json';
 import { LakeloaderError } from './errors';
+import { firstInvalidUtf8 } from './utf8';
 
 /** Strict UTF-8: invalid sequences throw instead of becoming U+FFFD; a BOM is kept (and then rejected by JSON). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -45,25 +46,6 @@ export function base64ByteLength(b64: string): number {
   return len < 0 ? 0 : len;
 }
 
-/** Index of the first byte that starts an invalid UTF-8 sequence (only called on invalid input). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const dec = new TextDecoder('utf-8', { fatal: true });
-  const hi = bytes.length;
-  let i = 0;
-  while (i < hi) {
-    const b = bytes[i];
-    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    if (len === 0 || i + len > hi) return i;
-    try {
-      dec.decode(bytes.subarray(i, i + len));
-    } catch {
-      return i;
-    }
-    i += len;
-  }
-  return i;
-}
-
 /**
  * Decodes one base64 record value into a JSON value.
  * @throws DecodeError for an empty value (tombstone), a value over the size limit, invalid UTF-8,
@@ -85,16 +67,23 @@ export function decodeJsonValueRounded(valueBase64: string | undefined, limits: 
   return decode(valueBase64, limits, false);
 }
 
-function decode(valueBase64: string | undefined, limits: DecodeLimits, exact: boolean): unknown {
-  if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) {
-    throw new DecodeError('empty value (tombstone): the record has no value to load');
-  }
+/**
+ * The one home of the two rules every value meets before it is read: a record without a value
+ * (a tombstone) and one over `maxValueBytes` are quarantined. The fast path asks this too.
+ * @returns the value's byte size, or the DecodeError to quarantine it with
+ */
+export function valueSize(valueBase64: string | undefined | null, limits: DecodeLimits): number | DecodeError {
+  if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return new DecodeError('empty value (tombstone): the record has no value to load');
   const size = base64ByteLength(valueBase64);
-  if (size > limits.maxValueBytes) {
-    throw new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
-  }
+  if (size > limits.maxValueBytes) return new DecodeError(`value is ${size} bytes, larger than the limit of ${limits.maxValueBytes} bytes (raise maxValueBytes to accept it)`);
+  return size;
+}
+
+function decode(valueBase64: string | undefined, limits: DecodeLimits, exact: boolean): unknown {
+  const size = valueSize(valueBase64, limits);
+  if (typeof size !== 'number') throw size;
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-  const bytes = scratch.subarray(0, writeBase64(scratch, valueBase64));
+  const bytes = scratch.subarray(0, writeBase64(scratch, valueBase64!));
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -20,21 +20,12 @@
  * whose file columns are string, bigint, double, timestamp or map<string,string> (plus the Kafka
  * coordinate columns) use it; every other pipeline takes the old path only.
  */
-import { INT64_MAX, INT64_MIN, MS_PER_DAY, daysFromCivil, validDay, type Conformed } from './conform';
-import type { DecodeLimits } from './decode';
-import { base64ByteLength } from './decode';
+import { INT64_MAX, INT64_MIN, ISO_UTC_LONG, ISO_UTC_SHORT, timeOfDayMs, utcDayMs, type Conformed } from './conform';
+import { valueSize, type DecodeLimits } from './decode';
 import type { Pipeline, RecordMeta } from './pipeline';
 import type { FixedBuilder, MapBuilder, ParquetFileBuilder, StringBuilder } from './parquet';
 import { writeBase64 } from './raw-buffer';
-
-let enabled = true;
-/** Turns the fast path on or off (tests compare both paths; the old path is the reference). */
-export function setFastPath(on: boolean): void {
-  enabled = on;
-}
-export function fastPathEnabled(): boolean {
-  return enabled;
-}
+import { utf8SequenceLength } from './utf8';
 
 const K_STRING = 0;
 const K_BIGINT = 1;
@@ -63,17 +54,15 @@ export interface FastParser {
   readonly values: Conformed[];
 }
 
-const parsers = new WeakMap<Pipeline, FastParser | null>();
+const parsers = new WeakMap<Pipeline, { limits: DecodeLimits; parser: FastParser | null }>();
 
-/** The pipeline's fast parser (built once), or null when it has none or the fast path is off. */
+/** The pipeline's fast parser for these limits (built once per pipeline and limits), or null when the pipeline has none. */
 export function fastParserFor(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
-  if (!enabled) return null;
-  let p = parsers.get(pipeline);
-  if (p === undefined) {
-    p = createFastParser(pipeline, limits);
-    parsers.set(pipeline, p);
-  }
-  return p;
+  const hit = parsers.get(pipeline);
+  if (hit && hit.limits.maxValueBytes === limits.maxValueBytes && hit.limits.maxNestingDepth === limits.maxNestingDepth) return hit.parser;
+  const parser = createFastParser(pipeline, limits);
+  parsers.set(pipeline, { limits: { ...limits }, parser });
+  return parser;
 }
 
 /** Bytes that end the plain ASCII run of a string: `"`, `\\`, the control characters (1) and non-ASCII (2). */
@@ -94,25 +83,6 @@ export function plainWord(x: number): boolean {
   const q = x ^ 0x22222222;
   const b = x ^ 0x5c5c5c5c;
   return ((((x - 0x20202020) & ~x) | x | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) & 0x80808080) === 0;
-}
-
-/**
- * The length (2–4) of the strict UTF-8 sequence whose lead byte `c` is at `s[p]`, or −1: what
- * TextDecoder({ fatal: true }) accepts (no overlongs, no surrogates, nothing above U+10FFFF). Reads
- * at most 3 bytes after `p`; the parser's sentinel after the record is not a continuation byte.
- */
-function utf8SequenceLength(s: Buffer, p: number, c: number): number {
-  if (c >= 0xc2 && c <= 0xdf) return (s[p + 1] & 0xc0) === 0x80 ? 2 : -1;
-  const c1 = s[p + 1];
-  if (c >= 0xe0 && c <= 0xef) {
-    if (c === 0xe0 ? c1 < 0xa0 || c1 > 0xbf : c === 0xed ? c1 < 0x80 || c1 > 0x9f : (c1 & 0xc0) !== 0x80) return -1;
-    return (s[p + 2] & 0xc0) === 0x80 ? 3 : -1;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (c === 0xf0 ? c1 < 0x90 || c1 > 0xbf : c === 0xf4 ? c1 < 0x80 || c1 > 0x8f : (c1 & 0xc0) !== 0x80) return -1;
-    return (s[p + 2] & 0xc0) === 0x80 && (s[p + 3] & 0xc0) === 0x80 ? 4 : -1;
-  }
-  return -1;
 }
 
 /** A little-endian view of a buffer's bytes (for the word-at-a-time scans). */
@@ -377,11 +347,11 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     const b = src[i + 1] - 0x30;
     return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1000;
   };
-  /** conform.ts's fastIsoUtc on bytes: `YYYY-MM-DDTHH:MM:SS(.sss)Z`, years 1970..9999; −1 otherwise. */
+  /** The fast timestamp form (conform.ts ISO_UTC_SHORT/LONG) on bytes → epoch ms, or −1; the value rules are conform's utcDayMs and timeOfDayMs. */
   const isoUtc = (a: number, b: number): number => {
     const s = src;
     const len = b - a;
-    if ((len !== 20 && len !== 24) || s[b - 1] !== 0x5a || s[a + 4] !== 0x2d || s[a + 7] !== 0x2d || s[a + 10] !== 0x54 || s[a + 13] !== 0x3a || s[a + 16] !== 0x3a) return -1;
+    if ((len !== ISO_UTC_SHORT && len !== ISO_UTC_LONG) || s[b - 1] !== 0x5a || s[a + 4] !== 0x2d || s[a + 7] !== 0x2d || s[a + 10] !== 0x54 || s[a + 13] !== 0x3a || s[a + 16] !== 0x3a) return -1;
     // The date part `YYYY-MM-DD` mostly repeats from record to record: reuse its day when its
     // bytes equal the last valid one's.
     const w0 = srcView.getInt32(a, true);
@@ -390,21 +360,15 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     let dayMs: number;
     if (w0 === lastDate0 && w1 === lastDate1 && w2 === lastDate2) dayMs = lastDayMs;
     else {
-      const y = d2(a) * 100 + d2(a + 2);
-      const mo = d2(a + 5);
-      const d = d2(a + 8);
-      if (y < 1970 || !validDay(y, mo, d)) return -1;
-      dayMs = daysFromCivil(y, mo, d) * MS_PER_DAY;
+      dayMs = utcDayMs(d2(a) * 100 + d2(a + 2), d2(a + 5), d2(a + 8));
+      if (dayMs < 0) return -1;
       lastDate0 = w0;
       lastDate1 = w1;
       lastDate2 = w2;
       lastDayMs = dayMs;
     }
-    const h = d2(a + 11);
-    const mi = d2(a + 14);
-    const sec = d2(a + 17);
     let frac = 0;
-    if (len === 24) {
+    if (len === ISO_UTC_LONG) {
       if (s[a + 19] !== 0x2e) return -1;
       const f0 = s[a + 20] - 0x30;
       const f1 = s[a + 21] - 0x30;
@@ -412,8 +376,8 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
       if (f0 < 0 || f0 > 9 || f1 < 0 || f1 > 9 || f2 < 0 || f2 > 9) return -1;
       frac = f0 * 100 + f1 * 10 + f2;
     }
-    if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return -1;
-    return dayMs + h * 3_600_000 + mi * 60_000 + sec * 1000 + frac;
+    const time = timeOfDayMs(d2(a + 11), d2(a + 14), d2(a + 17), frac);
+    return time < 0 ? -1 : dayMs + time;
   };
   /** The date bytes (as two words and a half-word) and the day of the last valid timestamp. */
   let lastDate0 = 0;
@@ -732,14 +696,13 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   return {
     values: vals,
     append(valueBase64, meta, file) {
-      if (valueBase64 === undefined || valueBase64 === null || valueBase64.length === 0) return false;
-      const size = base64ByteLength(valueBase64);
-      if (size > limits.maxValueBytes) return false;
+      const size = valueSize(valueBase64, limits);
+      if (typeof size !== 'number') return false; // the general path quarantines it with the reason
       if (src.length < size + 4) {
         src = Buffer.allocUnsafe(Math.max(size + 4, src.length * 2));
         srcView = viewOf(src);
       }
-      end = writeBase64(src, valueBase64);
+      end = writeBase64(src, valueBase64!);
       src[end] = 0x22; // sentinel for scanString
       src[end + 1] = 0; // and a non-continuation byte after it (reads at most 3 bytes past a lead byte)
       src[end + 2] = 0;

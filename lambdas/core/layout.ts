@@ -68,3 +68,6 @@ export function manifestKey(a: AttemptCoordinates): string {
 }
 
 export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+/** The content type of each kind of object the lake holds (data files, quarantine NDJSON, state and manifests). */
+export const CONTENT_TYPE = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json' } as const;

@@ -27,8 +27,8 @@ import { writeUtf8 } from './raw-buffer';
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
  * 5 MB wasm synchronously when required, and together they are most of the handler's cold-start
- * import time. Call {@link loadParquetLibraries} at init to pay it there instead (provisioned
- * concurrency, SnapStart).
+ * import time, which the first batch pays. Nothing calls {@link loadParquetLibraries} at init
+ * today; with provisioned concurrency, calling it in the init phase would move that cost there.
  */
 let A: typeof ArrowTypeModule;
 let S: typeof ArrowSchemaModule;

@@ -90,8 +90,9 @@ export interface PartitionTarget {
 export type Partitioner = (values: Conformed[], kafkaTimestamp: number) => PartitionTarget;
 
 /**
- * Builds the partitioner of a pipeline. Targets of the same hour (event time) are shared objects,
- * so a batch allocates one per hour or day, not one per row.
+ * Builds the partitioner of a pipeline. Rows of the same hour (or day) share the partition values
+ * and path of the last row, so a batch formats them once per hour or day, not once per row (each
+ * row still gets its own target, with its own event time).
  * @returns a function that throws {@link PartitionError} when a row has no valid partition.
  */
 export function createPartitioner(pipeline: Pipeline): Partitioner {

@@ -89,8 +89,13 @@ function recordMeta(r: MskRecord): RecordMeta {
  * Never throws for a bad record: the record is quarantined with its stage and reason.
  * @throws PrepareInputError when the records break the contract above; other errors are bugs.
  */
-export async function prepareBatch(pipeline: Pipeline, records: MskRecord[]): Promise<PreparedBatch> {
-  return encodeBatch(pipeline, appendBatch(pipeline, records));
+export async function prepareBatch(pipeline: Pipeline, records: MskRecord[], options: PrepareOptions = {}): Promise<PreparedBatch> {
+  return encodeBatch(pipeline, appendBatch(pipeline, records, options));
+}
+
+export interface PrepareOptions {
+  /** Read records with the schema-directed fast path where it applies (fastpath.ts); false takes the general path only, the reference the fast path is tested against. @default true */
+  fastPath?: boolean;
 }
 
 /** A batch whose rows are appended to their files' column builders but not yet encoded (see {@link appendBatch}). */
@@ -111,7 +116,7 @@ export interface AppendedBatch {
  * {@link encodeBatch} (which also returns the builders for reuse). Exported for the bench's stage
  * split; same contract as prepareBatch.
  */
-export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedBatch {
+export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: PrepareOptions = {}): AppendedBatch {
   const { conform, partition, limits } = machineryFor(pipeline);
   const transform = pipeline.transform;
   const first = records[0];
@@ -130,7 +135,7 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[]): AppendedB
 
   const meta = { topic, partition: kafkaPartition, offset: 0, timestamp: 0 };
   // The schema-directed byte parser (fastpath.ts) for the common record; null = old path only.
-  const fast = transform ? null : fastParserFor(pipeline, limits);
+  const fast = transform || options.fastPath === false ? null : fastParserFor(pipeline, limits);
   /** The file the last row went to (where the fast path appends the next one first). */
   let last: Group | null = null;
   /** The file of the last row that did not go to `last` (it becomes `last` when the next row goes there too). */

@@ -51,6 +51,8 @@ export const METRIC = {
   filesWritten: 'FilesWritten',
   partitionsRegistered: 'PartitionsRegistered',
   eventTimeLagMs: 'EventTimeLagMs',
+  /** Topic-partitions of an invocation that failed (the handler then throws and the ESM retries). */
+  partitionsFailed: 'PartitionsFailed',
 } as const;
 
 /** Adds one batch's metrics; EventTimeLagMs (now − newest event time) only when rows carried an event time. */

@@ -18,7 +18,7 @@ import type { LoaderConfig } from '../core/config';
 import { BatchLoadError, loadEvent } from '../core/loader';
 import type { MskEvent } from '../core/model';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../core/prepare';
-import { recordMetrics, summarize, type BatchSummary } from '../core/report';
+import { METRIC, recordMetrics, summarize, type BatchSummary } from '../core/report';
 import { S3ObjectStore, type ObjectStore } from '../core/store';
 
 /** The real pure half of the loader. */
@@ -105,7 +105,7 @@ export function createHandler(deps: HandlerDeps): LoaderHandler {
       if (e instanceof BatchLoadError) {
         const partial = summarize(e.results);
         recordMetrics(metrics, partial, c.now());
-        metrics.addMetric('PartitionsFailed', 'Count', e.failures.length);
+        metrics.addMetric(METRIC.partitionsFailed, 'Count', e.failures.length);
         logger.error('batch failed; the event source mapping will retry it (committed topic-partitions are skipped as duplicates)', {
           committed: partial,
           failures: e.failures.map((f) => ({

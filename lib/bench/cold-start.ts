@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOADER_ENTRY } from '../bundling';
 import { bundleLikeCdk, PROJECT_ROOT, zipSize } from './bundle';
-import { summarize, type Summary } from './stats';
+import { summarizeSamples, type Summary } from './stats';
 
 export interface ColdStartOptions {
   /** Fresh processes per side. */
@@ -130,11 +130,11 @@ export async function measureColdStart(opts: ColdStartOptions): Promise<ColdStar
     ratio.push(hi / si);
   }
   return {
-    handlerImportMs: summarize(h),
-    sdkImportMs: summarize(s),
-    handlerInitMs: summarize(hInit),
-    sdkInitMs: summarize(sInit),
-    ratio: summarize(ratio),
+    handlerImportMs: summarizeSamples(h),
+    sdkImportMs: summarizeSamples(s),
+    handlerInitMs: summarizeSamples(hInit),
+    sdkInitMs: summarizeSamples(sInit),
+    ratio: summarizeSamples(ratio),
     sdkImports,
     handlerJsBytes: handler.jsBytes,
     sdkJsBytes: sdk.jsBytes,

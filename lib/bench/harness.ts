@@ -21,7 +21,7 @@ import { DuckdbReference } from './duckdb';
 import { loadPrepareBatch, runLoader, type LoaderRun } from './loader';
 import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
 import { measureStages, STAGES, type Stage } from './stages';
-import { roundSummary, summarize, type Summary } from './stats';
+import { roundSummary, summarizeSamples, type Summary } from './stats';
 
 /**
  * A full garbage collection now, between phases, so that one phase's garbage (the stage pass keeps
@@ -219,15 +219,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const loaderMs = loaderRuns.map((r) => r.ms);
     const loaderCpuMs = loaderRuns.map((r) => r.cpuMs);
     const side = (ms: number[], cpuMs: number[], outputBytes: number): SideResult => ({
-      ms: roundSummary(summarize(ms)),
-      cpuMs: roundSummary(summarize(cpuMs)),
-      recordsPerSecond: roundSummary(summarize(ms.map((x) => (cfg.records / x) * 1000)), 0),
-      mbPerSecond: roundSummary(summarize(ms.map((x) => jsonBytes / MB / (x / 1000)))),
+      ms: roundSummary(summarizeSamples(ms)),
+      cpuMs: roundSummary(summarizeSamples(cpuMs)),
+      recordsPerSecond: roundSummary(summarizeSamples(ms.map((x) => (cfg.records / x) * 1000)), 0),
+      mbPerSecond: roundSummary(summarizeSamples(ms.map((x) => jsonBytes / MB / (x / 1000)))),
       outputBytes,
     });
-    const ratio = summarize(loaderMs.map((l, i) => duckMs[i] / l));
-    const ratioCpu = summarize(loaderCpuMs.map((l, i) => duckCpuMs[i] / l));
-    const stagesMs = Object.fromEntries(STAGES.map((st) => [st, roundSummary(summarize(stageSamples[st]))])) as Record<Stage, Summary>;
+    const ratio = summarizeSamples(loaderMs.map((l, i) => duckMs[i] / l));
+    const ratioCpu = summarizeSamples(loaderCpuMs.map((l, i) => duckCpuMs[i] / l));
+    const stagesMs = Object.fromEntries(STAGES.map((st) => [st, roundSummary(summarizeSamples(stageSamples[st]))])) as Record<Stage, Summary>;
     const stageTotal = STAGES.reduce((s, st) => s + stagesMs[st].median, 0);
     const stageShare = Object.fromEntries(STAGES.map((st) => [st, stageTotal > 0 ? Math.round((stagesMs[st].median / stageTotal) * 1000) / 1000 : 0])) as Record<Stage, number>;
     const last = loaderRuns[loaderRuns.length - 1];
@@ -256,7 +256,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         ms: Math.round(ms),
         recordsPerSecond: Math.round((cfg.records * cfg.batches * 1000) / ms),
         mbPerSecond: Math.round((sustainedJson / MB / (ms / 1000)) * 100) / 100,
-        perBatchRecordsPerSecond: roundSummary(summarize(perBatch), 0),
+        perBatchRecordsPerSecond: roundSummary(summarizeSamples(perBatch), 0),
       };
     }
 
@@ -283,7 +283,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       }
     }
 
-    const loaderRps = summarize(loaderMs.map((x) => (cfg.records / x) * 1000)).median;
+    const loaderRps = summarizeSamples(loaderMs.map((x) => (cfg.records / x) * 1000)).median;
     const cost = costModel(
       {
         recordsPerSecond: loaderRps,

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { bundleLikeCdk } from './bundle';
-import { summarize, type Summary } from './stats';
+import { summarizeSamples, type Summary } from './stats';
 
 const CHILD_SOURCE = `
 import { readFileSync } from 'node:fs';
@@ -72,9 +72,9 @@ export function measureMemory(childFile: string, eventFile: string, pipeline: st
     results.push(JSON.parse(out) as MemoryChildResult);
   }
   return {
-    peakRssMb: summarize(results.map((r) => r.firstBatchPeakMb)),
-    sustainedPeakRssMb: summarize(results.map((r) => r.peakMb)),
-    eventParsedRssMb: summarize(results.map((r) => r.eventParsedMb)),
+    peakRssMb: summarizeSamples(results.map((r) => r.firstBatchPeakMb)),
+    sustainedPeakRssMb: summarizeSamples(results.map((r) => r.peakMb)),
+    eventParsedRssMb: summarizeSamples(results.map((r) => r.eventParsedMb)),
     repeat,
   };
 }

@@ -24,8 +24,8 @@ function quantile(sorted: readonly number[], q: number): number {
  * Summarizes samples as median, min/max and interquartile range.
  * @throws RangeError when there are no samples (a bench figure without a measurement is a bug).
  */
-export function summarize(samples: readonly number[]): Summary {
-  if (samples.length === 0) throw new RangeError('summarize() needs at least one sample');
+export function summarizeSamples(samples: readonly number[]): Summary {
+  if (samples.length === 0) throw new RangeError('summarizeSamples() needs at least one sample');
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     median: quantile(sorted, 0.5),

@@ -11,6 +11,7 @@
  */
 import { definePipeline, PipelineDeclarationError, type Pipeline, type PipelineDeclaration } from '../../lambdas/core/pipeline';
 import { LakeloaderError } from '../../lambdas/core/errors';
+import { selfManagedAccessProblem } from './kafka-source';
 
 /** Invalid or missing context; the message says which `-c key=value` to set. */
 export class LakeAppConfigError extends LakeloaderError {
@@ -135,8 +136,8 @@ function readKafka(get: ContextGetter): KafkaClusterConfig {
         throw new LakeAppConfigError('set -c securityGroupIds=sg-... (a security group allowed to reach the brokers)');
       vpc = { vpcId, subnetIds, securityGroupIds };
     }
-    if (!vpc && !secretArn)
-      throw new LakeAppConfigError('self-managed Kafka reached over the internet needs credentials: set -c kafkaSecretArn=arn:aws:secretsmanager:..., or put the ESM in the brokers\' VPC with -c vpcId, -c subnetIds and -c securityGroupIds');
+    const problem = selfManagedAccessProblem({ secret: secretArn !== undefined, vpc }, { secret: '-c kafkaSecretArn=arn:aws:secretsmanager:...', vpc: '-c vpcId, -c subnetIds and -c securityGroupIds' });
+    if (problem) throw new LakeAppConfigError(problem);
     return { kind: 'selfManaged', bootstrapServers: bootstrap, authentication: authRaw as SelfManagedKafkaAuth, ...(secretArn ? { secretArn } : {}), ...(vpc ? { vpc } : {}) };
   }
   throw new LakeAppConfigError(

@@ -122,6 +122,18 @@ export function mskStatements(source: MskKafkaSource, topics: string[], groupIds
   return out;
 }
 
+/**
+ * The one home of the rule for reaching self-managed brokers: over the internet only with SASL
+ * credentials; in a VPC with at least one subnet and one security group.
+ * @param names how the caller's user sets the secret and the VPC (context flags or construct props)
+ * @returns what to set, or undefined when the access is complete
+ */
+export function selfManagedAccessProblem(s: { secret: boolean; vpc?: { subnetIds: string[]; securityGroupIds: string[] } }, names: { secret: string; vpc: string }): string | undefined {
+  if (!s.vpc && !s.secret) return `self-managed Kafka reached over the internet needs credentials: set ${names.secret}, or put the ESM in the brokers' VPC with ${names.vpc}`;
+  if (s.vpc && (s.vpc.subnetIds.length === 0 || s.vpc.securityGroupIds.length === 0)) return `${names.vpc} needs at least one subnet id and one security group id`;
+  return undefined;
+}
+
 /** The ESM's SourceAccessConfigurations for a source (auth secret, VPC subnets and security groups). */
 export function sourceAccessConfigurations(source: KafkaSource): lambda.SourceAccessConfiguration[] {
   if (source.kind === 'msk') {

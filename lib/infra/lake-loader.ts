@@ -20,7 +20,7 @@ import { LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PRO
 import { pipelineSourceFile } from '../pipelines';
 import { LakeFailureDestination } from './failure-destination';
 import { glueArns } from './glue';
-import { eniStatements, mskStatements, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
+import { eniStatements, mskStatements, selfManagedAccessProblem, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
 import { LoaderMonitoring, METRICS_NAMESPACE, SERVICE_NAME } from './monitoring';
 import { LakeloaderError } from '../../lambdas/core/errors';
 
@@ -163,9 +163,8 @@ export class LakeLoader extends Construct {
     if (timeout.toSeconds() < 30 || timeout.toSeconds() > 900) fail(`timeout must be 30 seconds..15 minutes, got ${timeout.toHumanString()}`);
     if (props.kafka.kind === 'selfManaged') {
       if (props.kafka.bootstrapServers.length === 0) fail('kafka.bootstrapServers must list at least one host:port');
-      if (!props.kafka.vpc && !props.kafka.secret) fail('self-managed Kafka reached over the internet needs kafka.secret (SASL credentials), or set kafka.vpc');
-      if (props.kafka.vpc && (props.kafka.vpc.subnetIds.length === 0 || props.kafka.vpc.securityGroupIds.length === 0))
-        fail('kafka.vpc needs at least one subnet id and one security group id');
+      const problem = selfManagedAccessProblem({ secret: props.kafka.secret !== undefined, vpc: props.kafka.vpc }, { secret: 'kafka.secret (SASL credentials)', vpc: 'kafka.vpc' });
+      if (problem) fail(problem);
     }
     const stackName = Stack.of(this).stackName;
     const prefix = props.consumerGroupIdPrefix ?? (Token.isUnresolved(stackName) ? fail('set consumerGroupIdPrefix: the stack name is not known at synth time') : `lakeloader-${stackName}`);

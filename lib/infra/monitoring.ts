@@ -10,6 +10,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { LakeloaderError } from '../../lambdas/core/errors';
+import { METRIC } from '../../lambdas/core/report';
 
 export const METRICS_NAMESPACE = 'Lakeloader';
 export const SERVICE_NAME = 'lakeloader';
@@ -61,11 +62,11 @@ export class LoaderMonitoring extends Construct {
     const emf = (metricName: string, statistic: string, label?: string) =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: dims, statistic, period, ...(label ? { label } : {}) });
 
-    const recordsIn = emf('RecordsIn', 'Sum', 'in');
-    const written = emf('RecordsWritten', 'Sum', 'written');
-    const quarantined = emf('RecordsQuarantined', 'Sum', 'quarantined');
-    const duplicates = emf('RecordsDuplicate', 'Sum', 'duplicates');
-    const eventTimeLag = emf('EventTimeLagMs', 'Maximum', 'event-time lag (ms)');
+    const recordsIn = emf(METRIC.recordsIn, 'Sum', 'in');
+    const written = emf(METRIC.recordsWritten, 'Sum', 'written');
+    const quarantined = emf(METRIC.recordsQuarantined, 'Sum', 'quarantined');
+    const duplicates = emf(METRIC.recordsDuplicate, 'Sum', 'duplicates');
+    const eventTimeLag = emf(METRIC.eventTimeLagMs, 'Maximum', 'event-time lag (ms)');
     const offsetLag = new cloudwatch.Metric({
       namespace: 'AWS/Lambda',
       metricName: 'OffsetLag',

@@ -19,7 +19,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { AwsJsonError } from './errors';
-import type { GlueCatalog, GlueTable } from './glue';
+import type { LocalGlueCatalog, GlueTable } from './glue';
 import {
   bindParameters,
   buildTableRelation,
@@ -31,7 +31,7 @@ import {
   singleStatement,
   statementKeyword,
 } from './sql';
-import { atomicWrite, type ObjectStore } from './store';
+import { atomicWrite, type LocalObjectStore } from './store';
 import { trinoMacroStatements } from './trino';
 
 type Json = Record<string, unknown>;
@@ -90,8 +90,8 @@ const UTILITY = new Set(['SHOW', 'DESCRIBE', 'EXPLAIN']);
 export interface AthenaServiceOptions {
   dataDir: string;
   region: string;
-  store: ObjectStore;
-  glue: GlueCatalog;
+  store: LocalObjectStore;
+  glue: LocalGlueCatalog;
   /** Queries running at the same time; more wait as QUEUED. */
   concurrency: number;
 }

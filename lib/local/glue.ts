@@ -87,15 +87,15 @@ function page<T>(items: T[], input: Json, defaultMax: number): { items: T[]; Nex
 }
 
 /** The local Glue catalog. */
-export class GlueCatalog {
+export class LocalGlueCatalog {
   private readonly dbs = new Map<string, DatabaseState>();
   private chain: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly root: string) {}
 
   /** Opens (and loads) the catalog persisted under `<dataDir>/glue`. */
-  static async open(dataDir: string): Promise<GlueCatalog> {
-    const cat = new GlueCatalog(join(dataDir, 'glue'));
+  static async open(dataDir: string): Promise<LocalGlueCatalog> {
+    const cat = new LocalGlueCatalog(join(dataDir, 'glue'));
     await cat.load();
     return cat;
   }

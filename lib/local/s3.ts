@@ -1,5 +1,5 @@
 /**
- * The S3 REST API (path-style) of the local endpoint, over {@link ObjectStore}: buckets, objects,
+ * The S3 REST API (path-style) of the local endpoint, over {@link LocalObjectStore}: buckets, objects,
  * conditional writes and reads, ranges, copy, batch delete and listing. Responses and errors use
  * S3's XML shapes so the AWS SDK v3 S3 client parses them unchanged.
  */
@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { S3Error, s3Errors } from './errors';
-import { compareKeys, etagMatches, type ObjectMeta, type ObjectStore } from './store';
+import { compareKeys, etagMatches, type ObjectMeta, type LocalObjectStore } from './store';
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false, processEntities: true });
@@ -162,7 +162,7 @@ const UNSUPPORTED_SUBRESOURCES = [
  * @returns the operation, bucket and key for `onRequest`.
  */
 export async function handleS3(
-  store: ObjectStore,
+  store: LocalObjectStore,
   region: string,
   req: IncomingMessage,
   res: ServerResponse,
@@ -307,7 +307,7 @@ function sendEmpty(res: ServerResponse, status: number): void {
   res.end();
 }
 
-async function putObject(store: ObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string, key: string): Promise<void> {
+async function putObject(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string, key: string): Promise<void> {
   await store.requireBucket(bucket);
   const staged = await store.stage(bodyStream(req));
   const meta = await store.commit(
@@ -327,7 +327,7 @@ async function putObject(store: ObjectStore, req: IncomingMessage, res: ServerRe
   sendEmpty(res, 200);
 }
 
-async function copyObject(store: ObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string, key: string): Promise<void> {
+async function copyObject(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string, key: string): Promise<void> {
   const raw = String(req.headers['x-amz-copy-source']).split('?')[0]!;
   const src = decodeURIComponent(raw).replace(/^\//, '');
   const i = src.indexOf('/');
@@ -362,7 +362,7 @@ async function copyObject(store: ObjectStore, req: IncomingMessage, res: ServerR
   }
 }
 
-async function deleteObjects(store: ObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string): Promise<void> {
+async function deleteObjects(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse, bucket: string): Promise<void> {
   await store.requireBucket(bucket);
   const body = (await readAll(bodyStream(req))).toString('utf8');
   let doc: { Delete?: { Object?: Array<{ Key?: string; ETag?: string }>; Quiet?: string } };
@@ -409,7 +409,7 @@ function decodeToken(t: string): ContinuationState {
 }
 
 /** ListObjects (v1) and ListObjectsV2: prefix, delimiter, max-keys, start-after/marker, continuation tokens. */
-async function listObjects(store: ObjectStore, res: ServerResponse, bucket: string, q: URLSearchParams, v2: boolean): Promise<void> {
+async function listObjects(store: LocalObjectStore, res: ServerResponse, bucket: string, q: URLSearchParams, v2: boolean): Promise<void> {
   await store.requireBucket(bucket);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';

@@ -18,9 +18,9 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { AthenaService } from './athena';
 import { AwsJsonError, S3Error } from './errors';
-import { GlueCatalog } from './glue';
+import { LocalGlueCatalog } from './glue';
 import { handleS3, sendS3Error } from './s3';
-import { ObjectStore } from './store';
+import { LocalObjectStore } from './store';
 
 export interface LocalEndpointOptions {
   /** TCP port; 0 picks an ephemeral port. @default 4566 */
@@ -71,8 +71,8 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   } catch (e) {
     throw new LocalEndpointStartError(`cannot create the data directory ${dataDir}: ${(e as Error).message}; pass a writable --data directory`, { cause: e });
   }
-  const store = new ObjectStore(dataDir);
-  const glue = await GlueCatalog.open(dataDir);
+  const store = new LocalObjectStore(dataDir);
+  const glue = await LocalGlueCatalog.open(dataDir);
   const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

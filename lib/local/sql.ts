@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { ColumnTypeError, parseColumnType, type ColumnType } from '../../lambdas/core/types';
 import type { GlueColumn, GluePartition, GlueTable } from './glue';
-import { compareKeys, type ObjectStore } from './store';
+import { compareKeys, type LocalObjectStore } from './store';
 
 /** A query that cannot run, with the reason Athena users see in StateChangeReason. */
 export class QueryError extends Error {
@@ -237,7 +237,7 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   return { bucket: m[1]!, prefix: m[2]! };
 }
 
-async function filesUnder(store: ObjectStore, uri: string): Promise<Array<{ key: string; path: string; size: number }>> {
+async function filesUnder(store: LocalObjectStore, uri: string): Promise<Array<{ key: string; path: string; size: number }>> {
   const { bucket, prefix: raw } = parseS3Uri(uri);
   if (!(await store.bucketExists(bucket))) return [];
   const prefix = raw === '' || raw.endsWith('/') ? raw : `${raw}/`;
@@ -261,7 +261,7 @@ async function filesUnder(store: ObjectStore, uri: string): Promise<Array<{ key:
 }
 
 /** Files of a projection table: the storage.location.template expanded over the files that exist. */
-async function projectedFiles(store: ObjectStore, table: GlueTable, keys: GlueColumn[]): Promise<TableFile[]> {
+async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: GlueColumn[]): Promise<TableFile[]> {
   const template = table.Parameters?.['storage.location.template'] ?? `${table.StorageDescriptor?.Location ?? ''}${keys.map((k) => `${k.Name}=\${${k.Name}}`).join('/')}/`;
   const first = template.indexOf('${');
   const staticPart = first < 0 ? template : template.slice(0, template.lastIndexOf('/', first) + 1);
@@ -303,7 +303,7 @@ export type DescribeFn = (sql: string) => Promise<string[]>;
  * read_ndjson with explicit columns; an empty table is a typed empty relation.
  */
 export async function buildTableRelation(
-  store: ObjectStore,
+  store: LocalObjectStore,
   table: GlueTable,
   partitions: GluePartition[],
   describe: DescribeFn,

@@ -91,7 +91,7 @@ export function etagMatches(header: string, etag: string | undefined): boolean {
 }
 
 /** The file-based object store behind the S3 API. */
-export class ObjectStore {
+export class LocalObjectStore {
   readonly dataRoot: string;
   private readonly metaRoot: string;
   private readonly tmpRoot: string;

@@ -15,12 +15,13 @@
  * - ESM failures: an on-failure record of the table's topics that was not re-driven is reported
  *   (the ESM moved past that batch, so the manifests cannot show its records are missing).
  */
+import { mapLimited } from '../../lambdas/core/concurrency';
 import type { Manifest } from '../../lambdas/core/commit';
 import { dataPrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
 import type { QueryResult } from './athena';
-import { mapPool, readCommitManifests, readCommitStates, readReplayManifests, type ReplayManifest } from './lake';
+import { readCommitManifests, readCommitStates, readReplayManifests, type ReplayManifest } from './lake';
 import { listQuarantine, readQuarantineObject } from './quarantine';
 import { unresolvedFailureRecords } from './redrive';
 
@@ -221,7 +222,7 @@ export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<A
   // 5. Quarantine objects: lost, stray, line counts, unfinished replays.
   const qObjects = await listQuarantine(store, table);
   const qPresent = new Set(qObjects.map((o) => o.key));
-  const qRead = await mapPool(
+  const qRead = await mapLimited(
     qObjects.filter((o) => expectedQuarantine.has(o.key) || (!fenced.has(o.key) && !inFlight.has(o.key))),
     16,
     async (o) => ({ key: o.key, obj: await readQuarantineObject(store, o.key) }),

@@ -9,6 +9,7 @@
  * Both are derived from the quarantine object's key and the ETag it had when it was read, never
  * from clocks or random ids, so a rerun over the same quarantine content lands on the same keys.
  */
+import { mapLimited } from '../../lambdas/core/concurrency';
 import type { CommitState, Manifest, ManifestFile } from '../../lambdas/core/commit';
 import { dataPrefix, manifestsPrefix, quarantinePrefix, statePrefix } from '../../lambdas/core/layout';
 import type { ObjectStore } from '../../lambdas/core/store';
@@ -73,21 +74,10 @@ export async function listAll(store: ObjectStore, prefix: string): Promise<{ key
   return out;
 }
 
-/** Runs `fn` over items with at most `limit` at once, keeping order. */
-export async function mapPool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** Every commit manifest of a table (aborted tombstones excluded), sorted by topic, partition and offset. */
 export async function readCommitManifests(store: ObjectStore, table: string, concurrency = 16): Promise<{ key: string; manifest: Manifest }[]> {
   const keys = (await listAll(store, manifestsPrefix(table))).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
-  const read = await mapPool(keys, concurrency, async (key) => ({ key, got: await readJson<Manifest & { aborted?: boolean }>(store, key) }));
+  const read = await mapLimited(keys, concurrency, async (key) => ({ key, got: await readJson<Manifest & { aborted?: boolean }>(store, key) }));
   const out: { key: string; manifest: Manifest }[] = [];
   for (const { key, got } of read) if (got && !got.value.aborted && Array.isArray(got.value.files)) out.push({ key, manifest: got.value });
   out.sort((a, b) =>
@@ -99,13 +89,13 @@ export async function readCommitManifests(store: ObjectStore, table: string, con
 /** Every replay manifest of a table. */
 export async function readReplayManifests(store: ObjectStore, table: string, concurrency = 16): Promise<{ key: string; manifest: ReplayManifest }[]> {
   const keys = (await listAll(store, replaysPrefix(table))).filter((o) => o.key.endsWith('.json') && !o.key.endsWith('.done.json') && !o.key.endsWith('_lock.json')).map((o) => o.key);
-  const read = await mapPool(keys, concurrency, async (key) => ({ key, got: await readJson<ReplayManifest>(store, key) }));
+  const read = await mapLimited(keys, concurrency, async (key) => ({ key, got: await readJson<ReplayManifest>(store, key) }));
   return read.filter((r) => r.got?.value.kind === 'replay').map((r) => ({ key: r.key, manifest: r.got!.value }));
 }
 
 /** Every commit state of a table (one per topic and Kafka partition). */
 export async function readCommitStates(store: ObjectStore, table: string): Promise<{ key: string; state: CommitState }[]> {
   const keys = (await listAll(store, statePrefix(table))).filter((o) => o.key.endsWith('.json')).map((o) => o.key);
-  const read = await mapPool(keys, 16, async (key) => ({ key, got: await readJson<CommitState>(store, key) }));
+  const read = await mapLimited(keys, 16, async (key) => ({ key, got: await readJson<CommitState>(store, key) }));
   return read.filter((r) => r.got).map((r) => ({ key: r.key, state: r.got!.value }));
 }

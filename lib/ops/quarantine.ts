@@ -71,11 +71,6 @@ export function parseQuarantine(key: string, body: Uint8Array): QuarantineLine[]
   return out;
 }
 
-/** Serializes lines back to NDJSON (each line's original text, newline-terminated). */
-export function serializeLines(lines: QuarantineLine[]): Uint8Array {
-  return new TextEncoder().encode(lines.map((l) => `${l.raw}\n`).join(''));
-}
-
 /** Lists the keys of a table's quarantine objects with their sizes, in key order. */
 export async function listQuarantine(store: ObjectStore, table: string): Promise<{ key: string; size: number }[]> {
   const out: { key: string; size: number }[] = [];

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import type { PartitionInput } from '@aws-sdk/client-glue';
 import { commitPartition, readState, type ManifestFile } from '../../lambdas/core/commit';
 import { partitionInput } from '../../lambdas/core/glue-table';
-import { ESM_FAILURES_PREFIX, quarantinePrefix, safeTopic } from '../../lambdas/core/layout';
+import { CONTENT_TYPE, ESM_FAILURES_PREFIX, quarantinePrefix, safeTopic } from '../../lambdas/core/layout';
 import type { MskEvent, MskRecord } from '../../lambdas/core/model';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
@@ -69,7 +69,6 @@ export interface RedriveSummary {
 }
 
 const encoder = new TextEncoder();
-const CT = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json' };
 
 /** Marker that an on-failure record has been re-driven for a table. */
 export const redriveMarkerKey = (table: string, failureKey: string) => `${replaysPrefix(table)}_esm/${createHash('sha256').update(failureKey).digest('hex').slice(0, 32)}.done.json`;
@@ -200,7 +199,7 @@ export async function redriveEsmFailures(deps: ReplayDeps, pipeline: Pipeline, o
         summary.quarantined += r.quarantined;
       }
     }
-    if (!opts.dryRun) await store.put(marker, encoder.encode(JSON.stringify({ failureRecord: key, etag: got.etag, redrivenAt: new Date((deps.now ?? Date.now)()).toISOString() })), { contentType: CT.json });
+    if (!opts.dryRun) await store.put(marker, encoder.encode(JSON.stringify({ failureRecord: key, etag: got.etag, redrivenAt: new Date((deps.now ?? Date.now)()).toISOString() })), { contentType: CONTENT_TYPE.json });
   }
   opts.onProgress?.(keys.length, keys.length);
   return summary;
@@ -248,15 +247,15 @@ async function recoverRecords(
     const stale = [...earlier.value.files.map((f) => f.key), ...(earlier.value.quarantineWritten ? [earlier.value.quarantineWritten.key] : [])].filter((k) => !planned.has(k));
     if (stale.length) await store.deleteMany(stale);
   }
-  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
-  for (const { f, key } of files) await store.put(key, f.body, { contentType: CT.parquet });
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
+  for (const { f, key } of files) await store.put(key, f.body, { contentType: CONTENT_TYPE.parquet });
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
     const inputs: PartitionInput[] = files.map(({ f }) => partitionInput(pipeline, deps.bucket, f.partitionValues, f.hivePath));
     await deps.registrar.register(deps.database, table, inputs);
   }
-  if (qKey) await store.put(qKey, codec.serializeQuarantine(prepared.quarantine), { contentType: CT.ndjson });
+  if (qKey) await store.put(qKey, codec.serializeQuarantine(prepared.quarantine), { contentType: CONTENT_TYPE.ndjson });
   manifest.status = 'committed';
-  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
   return { rows: prepared.counts.rows, quarantined: prepared.quarantine.length };
 }
 

@@ -22,12 +22,14 @@
 import type { PartitionInput } from '@aws-sdk/client-glue';
 import type { PartitionRegistrar } from '../../lambdas/core/catalog';
 import type { ManifestFile, PrepareCodec } from '../../lambdas/core/commit';
+import { mapLimited } from '../../lambdas/core/concurrency';
 import { partitionInput } from '../../lambdas/core/glue-table';
+import { CONTENT_TYPE } from '../../lambdas/core/layout';
 import type { QuarantineEntry } from '../../lambdas/core/model';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import { PreconditionFailedError, type ObjectStore } from '../../lambdas/core/store';
 import { LOADER_VERSION } from '../../lambdas/core/version';
-import { etagId, mapPool, quarantineName, readCommitManifests, readJson, readReplayManifests, replayDataKey, replayManifestKey, replaysPrefix, type ReplayManifest } from './lake';
+import { etagId, quarantineName, readCommitManifests, readJson, readReplayManifests, replayDataKey, replayManifestKey, replaysPrefix, type ReplayManifest } from './lake';
 import {
   entryToRecord,
   listQuarantine,
@@ -118,7 +120,6 @@ export class FixModuleError extends LakeloaderError {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const CT = { parquet: 'application/vnd.apache.parquet', ndjson: 'application/x-ndjson', json: 'application/json' };
 
 const emptySummary = (dryRun: boolean): ReplaySummary => ({
   objects: 0,
@@ -158,7 +159,7 @@ export async function replayQuarantine(deps: ReplayDeps, pipeline: Pipeline, opt
   const objects = listed.filter((o) => committed.has(o.key));
   total.uncommitted = listed.length - objects.length;
   let done = 0;
-  await mapPool(objects, opts.concurrency ?? 4, async (o) => {
+  await mapLimited(objects, opts.concurrency ?? 4, async (o) => {
     const s = await replayObject(deps, pipeline, o.key, opts);
     addSummary(total, s);
     opts.onProgress?.(++done, objects.length);
@@ -299,21 +300,21 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
     if (stale.length) await store.deleteMany(stale);
     summary.resumed = 1;
   }
-  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
-  await mapPool(files, 8, ({ f, key: k }) => store.put(k, f.body, { contentType: CT.parquet }));
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
+  await mapLimited(files, 8, ({ f, key: k }) => store.put(k, f.body, { contentType: CONTENT_TYPE.parquet }));
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
     const inputs: PartitionInput[] = files.map(({ f }) => partitionInput(pipeline, deps.bucket, f.partitionValues, f.hivePath));
     summary.partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
   }
   manifest.status = 'committed';
-  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CT.json });
+  await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
   await rewriteQuarantine(store, key, q.etag, nextBody);
   return summary;
 }
 
 async function rewriteQuarantine(store: ObjectStore, key: string, etag: string, body: string): Promise<void> {
   try {
-    await store.put(key, encoder.encode(body), { ifMatch: etag, contentType: CT.ndjson });
+    await store.put(key, encoder.encode(body), { ifMatch: etag, contentType: CONTENT_TYPE.ndjson });
   } catch (e) {
     if (e instanceof PreconditionFailedError) throw new ReplayConflictError(key);
     throw e;
@@ -385,7 +386,7 @@ export async function withReplayLock<T>(store: ObjectStore, table: string, fn: (
   const owner = opts.owner ?? `pid ${process.pid}`;
   const body = encoder.encode(JSON.stringify({ owner, since: new Date((opts.now ?? Date.now)()).toISOString() }));
   try {
-    await store.put(key, body, opts.breakLock ? { contentType: CT.json } : { ifNoneMatch: '*', contentType: CT.json });
+    await store.put(key, body, opts.breakLock ? { contentType: CONTENT_TYPE.json } : { ifNoneMatch: '*', contentType: CONTENT_TYPE.json });
   } catch (e) {
     if (!(e instanceof PreconditionFailedError)) throw e;
     const held = await readJson<{ owner?: string; since?: string }>(store, key).catch(() => null);

@@ -5,10 +5,11 @@
  * days with the average file size and the number of small files (compaction candidates), and the
  * quarantine by stage.
  */
+import { mapLimited } from '../../lambdas/core/concurrency';
 import { dataPrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
-import { listAll, mapPool, readCommitManifests, readCommitStates, readReplayManifests } from './lake';
+import { listAll, readCommitManifests, readCommitStates, readReplayManifests } from './lake';
 import { listQuarantine, readQuarantineObject } from './quarantine';
 
 /** Files smaller than this are "small" (Athena slows down on many of them). 64 MB by default. */
@@ -145,7 +146,7 @@ export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opt
   const byStage: Record<string, number> = {};
   let total = 0;
   const nonEmpty = qObjects.filter((o) => o.size > 0);
-  const read = await mapPool(nonEmpty, 16, (o) => readQuarantineObject(store, o.key));
+  const read = await mapLimited(nonEmpty, 16, (o) => readQuarantineObject(store, o.key));
   for (const q of read)
     for (const l of q?.lines ?? []) {
       byStage[l.entry.stage] = (byStage[l.entry.stage] ?? 0) + 1;

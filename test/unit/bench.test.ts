@@ -8,7 +8,7 @@ import { DuckdbReference, duckdbType, ndjsonColumns } from '../../lib/bench/duck
 import { runBench, type BenchResult } from '../../lib/bench/harness';
 import { formatBenchReport, formatComparison } from '../../lib/bench/report';
 import { STAGES } from '../../lib/bench/stages';
-import { summarize } from '../../lib/bench/stats';
+import { summarizeSamples } from '../../lib/bench/stats';
 import { generateClickEvents } from '../../lib/gen/clickstream';
 import { parseColumnType } from '../../lambdas/core/types';
 import { clickstream } from '../fixtures/pipelines/clickstream';
@@ -16,12 +16,12 @@ import { clickstream } from '../fixtures/pipelines/clickstream';
 const scratch = mkdtempSync(join(tmpdir(), 'bench-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('summarize', () => {
+describe('summarizeSamples', () => {
   it('gives median, quartiles and range', () => {
-    const s = summarize([4, 1, 3, 2]);
+    const s = summarizeSamples([4, 1, 3, 2]);
     expect(s).toEqual({ median: 2.5, min: 1, max: 4, p25: 1.75, p75: 3.25, n: 4 });
-    expect(summarize([7]).median).toBe(7);
-    expect(() => summarize([])).toThrow(RangeError);
+    expect(summarizeSamples([7]).median).toBe(7);
+    expect(() => summarizeSamples([])).toThrow(RangeError);
   });
 });
 
@@ -87,8 +87,13 @@ describe('runBench (tiny configuration)', () => {
       expect(typeof json[k]).toBe('number');
       expect(json[k] as number).toBeGreaterThan(0);
     }
-    expect(json.ratioVsDuckdb).toBeCloseTo(json.ratio.median, 2);
-    expect(json.recordsPerSecond).toBeCloseTo(json.loader.recordsPerSecond.median, -1);
+    // The headline figures agree with the raw timings (not with themselves): the throughput ratio
+    // is DuckDB's time over the loader's, within the extremes of the runs, and records/s is rows
+    // over the loader's time.
+    expect(json.ratioVsDuckdb).toBeGreaterThanOrEqual(json.duckdb.ms.min / json.loader.ms.max - 1e-9);
+    expect(json.ratioVsDuckdb).toBeLessThanOrEqual(json.duckdb.ms.max / json.loader.ms.min + 1e-9);
+    expect(json.recordsPerSecond).toBeGreaterThanOrEqual((json.batch.rows / json.loader.ms.max) * 1000 * 0.99);
+    expect(json.recordsPerSecond).toBeLessThanOrEqual((json.batch.rows / json.loader.ms.min) * 1000 * 1.01);
     expect(json.batch.rows).toBe(200);
     expect(json.batch.quarantined).toBe(0);
     expect(json.batch.files).toBeGreaterThanOrEqual(1);
@@ -100,19 +105,18 @@ describe('runBench (tiny configuration)', () => {
     expect(json.duckdb.cpuMs.median).toBeGreaterThan(0);
     expect(json.ratioCpu.n).toBe(2);
     expect(json.ratioCpu.median).toBeGreaterThan(0);
-    for (const side of [json.loader, json.duckdb]) {
-      expect(side.ms.min).toBeLessThanOrEqual(side.ms.median);
-      expect(side.ms.median).toBeLessThanOrEqual(side.ms.max);
-    }
-    for (const st of STAGES) expect(json.loader.stagesMs[st].median).toBeGreaterThanOrEqual(0);
-    expect(STAGES.reduce((s, st) => s + json.loader.stageShare[st], 0)).toBeCloseTo(1, 2);
+    // The fixture clickstream takes the fast path: decode, scan and encode took time, the general path's stages none;
+    // together they are not more than the whole run's CPU.
+    expect(STAGES.filter((st) => json.loader.stagesMs[st].median > 0)).toEqual(['decode', 'scan', 'encode']);
+    expect(STAGES.reduce((s, st) => s + json.loader.stagesMs[st].min, 0)).toBeLessThanOrEqual(json.loader.cpuMs.max * 1.5);
     expect(json.sustained!.records).toBe(400);
     expect(json.sustained!.recordsPerSecond).toBeGreaterThan(0);
     expect(json.coldStart!.sdkImports['@aws-sdk/client-s3']).toContain('S3Client');
     expect(json.coldStart!.packageZipBytes).toBeGreaterThan(0);
     expect(json.coldStart!.packageZipBytes).toBeLessThan(json.coldStart!.packageUnzippedBytes);
-    expect(json.memory!.peakRssMb.median).toBeGreaterThanOrEqual(json.memory!.eventParsedRssMb.median);
-    expect(json.memory!.sustainedPeakRssMb.median).toBeGreaterThanOrEqual(json.memory!.peakRssMb.median);
+    // A Node process holding the bundle and one small batch: tens of MB, not nothing and not gigabytes.
+    expect(json.memory!.peakRssMb.median).toBeGreaterThan(30);
+    expect(json.memory!.peakRssMb.median).toBeLessThan(1024);
     expect(json.cost.perBatch.s3DataPuts).toBe(json.batch.files);
     expect(json.cost.perGb.totalUsd).toBeGreaterThan(0);
     const text = formatBenchReport(result);

@@ -85,7 +85,6 @@ describe('PartitionRegistrar', () => {
     expect(await reg.register('db', 't', parts(3))).toEqual({ created: 1, existing: 0, cached: 2 });
     expect(await reg.register('db', 't', parts(3))).toEqual({ created: 0, existing: 0, cached: 3 });
     expect(catalog.calls).toEqual([2, 1]);
-    expect(reg.size).toBe(3);
     // Another table with the same values is a different partition.
     await reg.register('db', 'u', parts(1));
     expect(catalog.calls).toEqual([2, 1, 1]);

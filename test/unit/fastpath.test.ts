@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { ParquetFileBuilder } from '../../lambdas/core/parquet';
 import { cleanupDuckdbFiles, parquetFile, query } from '../support/duckdb';
 import fc from 'fast-check';
-import { prepareBatch } from '../../lambdas/core/prepare';
-import { fastParserFor, plainWord, setFastPath, type FastParser } from '../../lambdas/core/fastpath';
+import { prepareBatch, usesFastPath } from '../../lambdas/core/prepare';
+import { fastParserFor, plainWord, type FastParser } from '../../lambdas/core/fastpath';
 import type { MskRecord } from '../../lambdas/core/model';
 import { clickstream } from '../fixtures/pipelines/clickstream';
 import { definePipeline } from '../../lambdas/core/pipeline';
@@ -32,7 +32,6 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.restoreAllMocks();
-  setFastPath(true);
 });
 afterAll(() => cleanupDuckdbFiles());
 
@@ -60,9 +59,8 @@ function takesFastPath(parser: FastParser, r: MskRecord, scratch = clickstreamSc
 
 /** Everything prepareBatch returns (Parquet bodies as their length: see the header) and what it handed parquet-wasm. */
 async function run(pipeline: typeof clickstream, records: MskRecord[], fast: boolean) {
-  setFastPath(fast);
   encoded = [];
-  const b = await prepareBatch(pipeline, records);
+  const b = await prepareBatch(pipeline, records, { fastPath: fast });
   return { batch: { ...b, files: b.files.map((f) => ({ ...f, body: f.body.length > 0 })) }, encoded, bodies: b.files.map((f) => f.body) };
 }
 
@@ -308,7 +306,25 @@ describe('fast path (schema-directed byte parser) = old path', () => {
     const base = { name: 'p', topics: ['t'], valueFormat: 'json' as const, partitioning: { by: 'none' as const } };
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }], unknownFields: 'quarantine' }), LIMITS)).toBeNull();
     expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'int' }] }), LIMITS)).toBeNull();
-    expect(fastParserFor(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }] }), LIMITS)).not.toBeNull();
+    const plain = definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }] });
+    expect(fastParserFor(plain, LIMITS)).not.toBeNull();
+    // A transform needs the decoded value, so prepareBatch reads such a pipeline on the general path.
+    expect(usesFastPath(plain)).toBe(true);
+    expect(usesFastPath(definePipeline({ ...base, columns: [{ name: 'a', type: 'string' }], transform: (v) => v as { a: string } }))).toBe(false);
+  });
+
+  it('builds a parser per limits: a pipeline asked with other limits does not reuse the first ones', () => {
+    const p = definePipeline({ name: 'lim', topics: ['t'], valueFormat: 'json', partitioning: { by: 'none' }, columns: [{ name: 'a', type: 'string' }] });
+    const small = fastParserFor(p, { maxValueBytes: 8, maxNestingDepth: 100 })!;
+    const large = fastParserFor(p, LIMITS)!;
+    expect(large).not.toBe(small);
+    const value = Buffer.from(JSON.stringify({ a: 'a long enough value' })).toString('base64');
+    const scratch = new ParquetFileBuilder(p, 4);
+    expect(small.append(value, { topic: 't', partition: 0, offset: 0, timestamp: 0 }, scratch)).toBe(false);
+    scratch.rollback();
+    expect(large.append(value, { topic: 't', partition: 0, offset: 0, timestamp: 0 }, scratch)).toBe(true);
+    scratch.rollback();
+    expect(fastParserFor(p, LIMITS)).toBe(large);
   });
 });
 
