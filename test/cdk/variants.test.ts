@@ -175,7 +175,7 @@ describe('LakeLoader validation', () => {
     expect(attempt({ provisionedPollers: false, retryAttempts: 3 })).toThrow(/retryAttempts and maxRecordAge need provisioned pollers/);
     expect(attempt({ provisionedPollers: { minimumPollers: 4, maximumPollers: 2 } })).toThrow(/maximumPollers must be in minimumPollers..2000/);
     expect(attempt({ consumerGroupIdPrefix: 'bad prefix!' })).toThrow(LakeLoaderPropsError);
-    expect(attempt({ kafka: { kind: 'selfManaged', bootstrapServers: ['b:9092'] } })).toThrow(/needs kafka.secret/);
+    expect(attempt({ kafka: { kind: 'selfManaged', bootstrapServers: ['b:9092'] } })).toThrow(/needs credentials: set kafka.secret/);
   });
   it('on-demand polling leaves retries to the ESM default and sets no poller config', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
