@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MskEvent } from '../../lambdas/core/model';
+import type { Pipeline } from '../../lambdas/core/pipeline';
 import { LOADER_VERSION } from '../../lambdas/core/version';
 import { declaredPipelines } from '../pipelines';
 import { buildMskEvent } from '../local/msk-event';
@@ -18,7 +19,7 @@ import { generateClickstreamRecords } from '../gen/records';
 import { measureColdStart, type ColdStartResult } from './cold-start';
 import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost';
 import { DuckdbReference } from './duckdb';
-import { loadPrepareBatch, runLoader, type LoaderRun } from './loader';
+import { loadPrepareBatch, runLoader, type LoaderRun, type PrepareBatch } from './loader';
 import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
 import { measureStages, STAGES, type Stage } from './stages';
 import { roundSummary, summarizeSamples, type Summary } from './stats';
@@ -130,6 +131,79 @@ function eventJsonBytes(event: MskEvent): number {
   return Buffer.byteLength(JSON.stringify(event));
 }
 
+type BenchConfig = { records: number; runs: number; warmup: number; batches: number; seed: number; partitions: number };
+
+/** The paired runs: the loader core and DuckDB on the same batch, alternating which goes first. */
+async function measurePaired(prepare: PrepareBatch, pipeline: Pipeline, event: MskEvent, duck: DuckdbReference, cfg: BenchConfig, progress: (m: string) => void) {
+  const loaderRuns: LoaderRun[] = [];
+  const duckMs: number[] = [];
+  const duckCpuMs: number[] = [];
+  let duckBytes = 0;
+  for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
+    const measured = i >= cfg.warmup;
+    progress(`${measured ? `run ${i - cfg.warmup + 1}/${cfg.runs}` : `warm-up ${i + 1}/${cfg.warmup}`}: loader core, DuckDB`);
+    // Alternate the order so that neither side always runs right after the other's garbage.
+    let l: LoaderRun;
+    let d: Awaited<ReturnType<DuckdbReference['convert']>>;
+    if (i % 2 === 0) {
+      l = await runLoader(prepare, pipeline, event);
+      d = await duck.convert();
+    } else {
+      d = await duck.convert();
+      l = await runLoader(prepare, pipeline, event);
+    }
+    if (!measured) continue;
+    loaderRuns.push(l);
+    duckMs.push(d.ms);
+    duckCpuMs.push(d.cpuMs);
+    duckBytes = d.outputBytes;
+  }
+  return { loaderRuns, duckMs, duckCpuMs, duckBytes };
+}
+
+/** CPU ms per stage (stages.ts) of each measured pass over the batch. */
+function measureStageSplit(pipeline: Pipeline, event: MskEvent, cfg: BenchConfig, progress: (m: string) => void): Record<Stage, number[]> {
+  const samples = Object.fromEntries(STAGES.map((st) => [st, [] as number[]])) as Record<Stage, number[]>;
+  for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
+    progress(`stages ${i + 1}/${cfg.warmup + cfg.runs}`);
+    const stageMs = Object.fromEntries(STAGES.map((st) => [st, 0])) as Record<Stage, number>;
+    for (const records of Object.values(event.records)) {
+      const s = measureStages(pipeline, records);
+      for (const st of STAGES) stageMs[st] += s.ms[st];
+    }
+    if (i >= cfg.warmup) for (const st of STAGES) samples[st].push(stageMs[st]);
+  }
+  return samples;
+}
+
+/** `batches` batches back to back in one process, as a warm container would run them. */
+async function measureSustained(prepare: PrepareBatch, pipeline: Pipeline, cfg: BenchConfig, progress: (m: string) => void): Promise<NonNullable<BenchResult['sustained']>> {
+  progress(`sustained: generating ${cfg.batches} batches of ${cfg.records}`);
+  // Only the MSK events stay reachable while timing (the generator's output is dropped).
+  const { events, sustainedJson } = (() => {
+    const big = generateClickstreamRecords({ seed: cfg.seed + 1, count: cfg.records * cfg.batches, partitions: cfg.partitions });
+    const evs: MskEvent[] = [];
+    for (let b = 0; b < cfg.batches; b++) evs.push(buildMskEvent(big.records.slice(b * cfg.records, (b + 1) * cfg.records)));
+    return { events: evs, sustainedJson: big.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0) };
+  })();
+  progress(`sustained: ${cfg.batches} batches back to back`);
+  const perBatch: number[] = [];
+  const t0 = performance.now();
+  for (const e of events) {
+    const r = await runLoader(prepare, pipeline, e);
+    perBatch.push((cfg.records / r.ms) * 1000);
+  }
+  const ms = performance.now() - t0;
+  return {
+    batches: cfg.batches,
+    records: cfg.records * cfg.batches,
+    ms: Math.round(ms),
+    recordsPerSecond: Math.round((cfg.records * cfg.batches * 1000) / ms),
+    mbPerSecond: Math.round((sustainedJson / MB / (ms / 1000)) * 100) / 100,
+    perBatchRecordsPerSecond: roundSummary(summarizeSamples(perBatch), 0),
+  };
+}
+
 /** Runs the whole bench. Never throws for an unmeasurable part (see `errors`); throws if the loader core is missing. */
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const cfg = {
@@ -173,48 +247,20 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     writeFileSync(eventPath, JSON.stringify(event));
 
     const duck = await DuckdbReference.open(pipeline, ndjsonPath, work, pipeline.compression);
-    const loaderRuns: LoaderRun[] = [];
-    const duckMs: number[] = [];
-    const duckCpuMs: number[] = [];
-    let duckBytes = 0;
-    const stageSamples = Object.fromEntries(STAGES.map((st) => [st, [] as number[]])) as Record<Stage, number[]>;
+    let paired: Awaited<ReturnType<typeof measurePaired>>;
+    let stageSamples: Record<Stage, number[]>;
     try {
       fullGc(); // the generator's garbage
-      for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
-        const measured = i >= cfg.warmup;
-        progress(`${measured ? `run ${i - cfg.warmup + 1}/${cfg.runs}` : `warm-up ${i + 1}/${cfg.warmup}`}: loader core, DuckDB`);
-        // Alternate the order so that neither side always runs right after the other's garbage.
-        let l: LoaderRun;
-        let d: Awaited<ReturnType<DuckdbReference['convert']>>;
-        if (i % 2 === 0) {
-          l = await runLoader(prepare, pipeline, event);
-          d = await duck.convert();
-        } else {
-          d = await duck.convert();
-          l = await runLoader(prepare, pipeline, event);
-        }
-        if (!measured) continue;
-        loaderRuns.push(l);
-        duckMs.push(d.ms);
-        duckCpuMs.push(d.cpuMs);
-        duckBytes = d.outputBytes;
-      }
+      paired = await measurePaired(prepare, pipeline, event, duck, cfg, progress);
       // The stage split in its own phase: its passes retain a whole batch of intermediate values,
       // whose collection would otherwise land in the paired runs above.
       fullGc();
-      for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
-        progress(`stages ${i + 1}/${cfg.warmup + cfg.runs}`);
-        const stageMs = Object.fromEntries(STAGES.map((st) => [st, 0])) as Record<Stage, number>;
-        for (const records of Object.values(event.records)) {
-          const s = measureStages(pipeline, records);
-          for (const st of STAGES) stageMs[st] += s.ms[st];
-        }
-        if (i >= cfg.warmup) for (const st of STAGES) stageSamples[st].push(stageMs[st]);
-      }
+      stageSamples = measureStageSplit(pipeline, event, cfg, progress);
       fullGc();
     } finally {
       duck.close();
     }
+    const { loaderRuns, duckMs, duckCpuMs, duckBytes } = paired;
 
     const loaderMs = loaderRuns.map((r) => r.ms);
     const loaderCpuMs = loaderRuns.map((r) => r.cpuMs);
@@ -232,33 +278,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const stageShare = Object.fromEntries(STAGES.map((st) => [st, stageTotal > 0 ? Math.round((stagesMs[st].median / stageTotal) * 1000) / 1000 : 0])) as Record<Stage, number>;
     const last = loaderRuns[loaderRuns.length - 1];
 
-    let sustained: BenchResult['sustained'] = null;
-    if (cfg.batches > 0) {
-      progress(`sustained: generating ${cfg.batches} batches of ${cfg.records}`);
-      // Only the MSK events stay reachable while timing (the generator's output is dropped).
-      const { events, sustainedJson } = (() => {
-        const big = generateClickstreamRecords({ seed: cfg.seed + 1, count: cfg.records * cfg.batches, partitions: cfg.partitions });
-        const evs: MskEvent[] = [];
-        for (let b = 0; b < cfg.batches; b++) evs.push(buildMskEvent(big.records.slice(b * cfg.records, (b + 1) * cfg.records)));
-        return { events: evs, sustainedJson: big.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0) };
-      })();
-      progress(`sustained: ${cfg.batches} batches back to back`);
-      const perBatch: number[] = [];
-      const t0 = performance.now();
-      for (const e of events) {
-        const r = await runLoader(prepare, pipeline, e);
-        perBatch.push((cfg.records / r.ms) * 1000);
-      }
-      const ms = performance.now() - t0;
-      sustained = {
-        batches: cfg.batches,
-        records: cfg.records * cfg.batches,
-        ms: Math.round(ms),
-        recordsPerSecond: Math.round((cfg.records * cfg.batches * 1000) / ms),
-        mbPerSecond: Math.round((sustainedJson / MB / (ms / 1000)) * 100) / 100,
-        perBatchRecordsPerSecond: roundSummary(summarizeSamples(perBatch), 0),
-      };
-    }
+    const sustained = cfg.batches > 0 ? await measureSustained(prepare, pipeline, cfg, progress) : null;
 
     let coldStart: ColdStartResult | null = null;
     if (cfg.coldStartRuns > 0) {

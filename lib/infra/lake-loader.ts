@@ -211,6 +211,8 @@ export class LakeLoader extends Construct {
         platform: 'node',
         target: LAMBDA_NODE_TARGET,
         minify: true,
+        // esbuild's summary flags a bundle over 1 MB (the SDK clients are bundled on purpose, see below): errors and warnings only.
+        logLevel: nodejs.LogLevel.WARNING,
         // The bundle's one pipeline, and the public API its file imports.
         esbuildArgs: Object.fromEntries(Object.entries(loaderAliases(pipelineFile ?? PUBLIC_API)).map(([k, v]) => [`--alias:${k}`, v])),
         sourceMap: props.enableSourceMaps ?? false,

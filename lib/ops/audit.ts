@@ -16,7 +16,7 @@
  *   (the ESM moved past that batch, so the manifests cannot show its records are missing).
  */
 import { mapLimited } from '../../lambdas/core/concurrency';
-import type { Manifest } from '../../lambdas/core/commit';
+import type { CommitState, Manifest } from '../../lambdas/core/commit';
 import { dataPrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
@@ -87,6 +87,180 @@ export interface AuditReport {
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/** The audit's working state: per Kafka partition figures, the problems found, and the objects in play. */
+class AuditState {
+  readonly problems: AuditProblem[] = [];
+  readonly parts = new Map<string, PartitionAudit>();
+  /** Keys of the attempts and replays in flight (not stray while they run). */
+  readonly inFlight = new Set<string>();
+  /** Keys fenced by a later attempt (tombstones, not stray). */
+  readonly fenced = new Set<string>();
+  /** Data files the committed manifests list, with their rows. */
+  readonly expectedData = new Map<string, { topic: string; partition: number; rows: number }>();
+  /** Quarantine objects the committed manifests list, with their records (less the ones replays removed). */
+  readonly expectedQuarantine = new Map<string, { topic: string; partition: number; records: number }>();
+  readonly committedReplays: ReplayManifest[] = [];
+
+  part(topic: string, partition: number): PartitionAudit {
+    const k = tpKey(topic, partition);
+    let p = this.parts.get(k);
+    if (!p) {
+      p = { topic, partition, ranges: [], committedOffset: null, pendingAttempt: false, manifests: 0, files: 0, expectedRows: 0, rows: null, distinctOffsets: null, duplicates: null, expectedQuarantined: 0, quarantined: 0, latestEventTime: null };
+      this.parts.set(k, p);
+    }
+    return p;
+  }
+}
+
+/** 1. Offsets: the commit manifests' ranges per topic-partition must be contiguous. */
+function checkOffsets(a: AuditState, manifests: { manifest: Manifest }[]): void {
+  const byTp = new Map<string, Manifest[]>();
+  for (const { manifest } of manifests) {
+    const list = byTp.get(tpKey(manifest.topic, manifest.partition)) ?? [];
+    list.push(manifest);
+    byTp.set(tpKey(manifest.topic, manifest.partition), list);
+  }
+  for (const list of byTp.values()) {
+    const p = a.part(list[0]!.topic, list[0]!.partition);
+    p.manifests = list.length;
+    let prev: Manifest | null = null;
+    for (const m of list) {
+      if (prev && m.fromOffset > prev.toOffset + 1)
+        a.problems.push({ kind: 'gap', topic: m.topic, partition: m.partition, detail: `offsets ${prev.toOffset + 1}..${m.fromOffset - 1} are in no commit manifest` });
+      else if (prev && m.fromOffset <= prev.toOffset)
+        a.problems.push({ kind: 'overlap', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${Math.min(prev.toOffset, m.toOffset)} are in two commit manifests (g${prev.generation} and g${m.generation})` });
+      const last = p.ranges[p.ranges.length - 1];
+      if (last && m.fromOffset <= last[1] + 1) last[1] = Math.max(last[1], m.toOffset);
+      else p.ranges.push([m.fromOffset, m.toOffset]);
+      prev = m;
+    }
+  }
+}
+
+/** 2. States: the committed offset must be the end of the manifests; the pending attempt's keys are in flight. */
+function checkStates(a: AuditState, states: { state: CommitState }[]): void {
+  for (const { state } of states) {
+    const p = a.part(state.topic, state.partition);
+    p.committedOffset = state.committedOffset;
+    if (state.pending) {
+      p.pendingAttempt = true;
+      for (const k of state.pending.keys) a.inFlight.add(k);
+      for (const k of state.pending.fencedKeys ?? []) a.fenced.add(k);
+    }
+    const end = p.ranges.length ? p.ranges[p.ranges.length - 1]![1] : null;
+    if (state.committedOffset !== end)
+      a.problems.push({ kind: 'state-mismatch', topic: state.topic, partition: state.partition, detail: `the state says committed offset ${state.committedOffset}, the manifests end at ${end}` });
+  }
+}
+
+/** 3. Expected objects: the files of committed commit and replay manifests; fenced keys are tombstones. */
+function collectExpectedObjects(a: AuditState, manifests: { manifest: Manifest }[], replays: { key: string; manifest: ReplayManifest }[]): void {
+  for (const { manifest: m } of manifests) {
+    const p = a.part(m.topic, m.partition);
+    for (const f of m.files) {
+      a.expectedData.set(f.key, { topic: m.topic, partition: m.partition, rows: f.rows });
+      p.files++;
+      p.expectedRows += f.rows;
+    }
+    if (m.quarantine) {
+      a.expectedQuarantine.set(m.quarantine.key, { topic: m.topic, partition: m.partition, records: m.quarantine.records });
+      p.expectedQuarantined += m.quarantine.records;
+    }
+    for (const k of m.fencedKeys ?? []) a.fenced.add(k);
+  }
+  // Quarantine objects written by re-drives first, so that replays of them can be subtracted below.
+  for (const { manifest: r } of replays)
+    if (r.status === 'committed' && r.quarantineWritten) {
+      a.expectedQuarantine.set(r.quarantineWritten.key, { topic: r.topic, partition: r.partition, records: r.quarantineWritten.records });
+      a.part(r.topic, r.partition).expectedQuarantined += r.quarantineWritten.records;
+    }
+  for (const { key, manifest: r } of replays) {
+    if (r.status !== 'committed') {
+      a.problems.push({ kind: 'incomplete-replay', topic: r.topic, partition: r.partition, key, detail: `a replay of ${r.quarantineKey} stopped before it committed; run lakeloader replay again to finish it` });
+      for (const f of r.files) a.inFlight.add(f.key);
+      if (r.quarantineWritten) a.inFlight.add(r.quarantineWritten.key);
+      continue;
+    }
+    a.committedReplays.push(r);
+    const p = a.part(r.topic, r.partition);
+    for (const f of r.files) {
+      a.expectedData.set(f.key, { topic: r.topic, partition: r.partition, rows: f.rows });
+      p.files++;
+      p.expectedRows += f.rows;
+    }
+    const q = a.expectedQuarantine.get(r.quarantineKey);
+    if (q) q.records -= r.removedOffsets.length;
+    p.expectedQuarantined -= r.removedOffsets.length;
+  }
+}
+
+/** 4. Data objects: lost (listed, not in S3) and stray (in S3, listed nowhere: Athena reads them). */
+async function checkDataObjects(a: AuditState, store: AuditDeps['store'], table: string): Promise<void> {
+  const present = new Set<string>();
+  for await (const o of store.list(dataPrefix(table))) {
+    present.add(o.key);
+    if (!o.key.endsWith('.parquet') || a.expectedData.has(o.key) || a.fenced.has(o.key) || a.inFlight.has(o.key)) continue;
+    a.problems.push({ kind: 'stray-file', key: o.key, detail: `${o.size} bytes under the table's prefix that no committed manifest lists; Athena reads its rows` });
+  }
+  for (const [key, e] of a.expectedData)
+    if (!present.has(key)) a.problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `listed by a committed manifest with ${e.rows} rows, but missing from S3` });
+}
+
+/** 5. Quarantine objects: lost, stray, line counts, unfinished replays. */
+async function checkQuarantine(a: AuditState, store: AuditDeps['store'], table: string): Promise<void> {
+  const qObjects = await listQuarantine(store, table);
+  const qPresent = new Set(qObjects.map((o) => o.key));
+  const qRead = await mapLimited(
+    qObjects.filter((o) => a.expectedQuarantine.has(o.key) || (!a.fenced.has(o.key) && !a.inFlight.has(o.key))),
+    16,
+    async (o) => ({ key: o.key, obj: await readQuarantineObject(store, o.key) }),
+  );
+  for (const { key, obj } of qRead) {
+    const lines = obj?.lines.length ?? 0;
+    const exp = a.expectedQuarantine.get(key);
+    if (!exp) {
+      if (lines > 0) a.problems.push({ kind: 'stray-file', key, detail: `quarantine object with ${lines} records that no committed manifest lists` });
+      continue;
+    }
+    a.part(exp.topic, exp.partition).quarantined += lines;
+    if (lines !== exp.records)
+      a.problems.push({ kind: 'quarantine-mismatch', topic: exp.topic, partition: exp.partition, key, detail: `${lines} records, the manifests account for ${exp.records}` });
+    const unfinished = a.committedReplays.find((r) => r.quarantineKey === key && r.sourceEtag === obj?.etag);
+    if (unfinished)
+      a.problems.push({ kind: 'incomplete-replay', topic: exp.topic, partition: exp.partition, key, detail: 'a committed replay has not rewritten this quarantine object yet; run lakeloader replay again to finish it' });
+  }
+  for (const [key, e] of a.expectedQuarantine)
+    if (!qPresent.has(key)) a.problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `quarantine object with ${e.records} records listed by a committed manifest, but missing from S3` });
+}
+
+/** 7. Rows from the data, per Kafka partition (one SQL query): counts, duplicates, latest event time. */
+async function checkRows(a: AuditState, deps: AuditDeps, pipeline: Pipeline): Promise<{ totalRows: number | null; dataScannedBytes: number; costUsd: number }> {
+  if (!pipeline.keepKafkaCoordinates) return { totalRows: null, dataScannedBytes: 0, costUsd: 0 };
+  const src = pipeline.partitioning.by === 'eventTime' && 'column' in pipeline.partitioning.source ? pipeline.partitioning.source.column : '_kafka_ts';
+  const r = await deps.sql(
+    `SELECT _topic, _partition, count(*) AS row_count, count(DISTINCT _offset) AS offsets, CAST(max(${quoteIdent(src)}) AS varchar) AS latest ` +
+      `FROM ${quoteIdent(deps.database)}.${quoteIdent(pipeline.name)} GROUP BY _topic, _partition`,
+  );
+  let totalRows = 0;
+  for (const row of r.rows) {
+    const p = a.part(row[0] ?? '', Number(row[1]));
+    p.rows = Number(row[2]);
+    p.distinctOffsets = Number(row[3]);
+    p.latestEventTime = row[4] ?? null;
+    totalRows += p.rows;
+  }
+  for (const p of a.parts.values()) {
+    p.rows ??= 0;
+    p.distinctOffsets ??= 0;
+    // With a transform a record may fan out into several rows, so rows > offsets is no proof of a duplicate there.
+    p.duplicates = pipeline.transform ? Math.max(0, p.rows - p.expectedRows) : p.rows - p.distinctOffsets;
+    if (p.duplicates > 0)
+      a.problems.push({ kind: 'duplicates', topic: p.topic, partition: p.partition, detail: `${p.duplicates} rows repeat an offset (${p.rows} rows, ${p.distinctOffsets} distinct _offset values)` });
+    if (p.rows !== p.expectedRows) a.problems.push({ kind: 'row-mismatch', topic: p.topic, partition: p.partition, detail: `${p.rows} rows in the table, the manifests logged ${p.expectedRows}` });
+  }
+  return { totalRows, dataScannedBytes: r.dataScannedBytes, costUsd: r.costUsd };
+}
+
 /**
  * Audits one table.
  * @returns the report; `ok` is false on any duplicate, gap, overlap, lost or stray object or count mismatch
@@ -95,200 +269,26 @@ export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<A
   const { store } = deps;
   const table = pipeline.name;
   const [manifests, replays, states] = await Promise.all([readCommitManifests(store, table), readReplayManifests(store, table), readCommitStates(store, table)]);
-  const problems: AuditProblem[] = [];
-  const parts = new Map<string, PartitionAudit>();
-  const part = (topic: string, partition: number): PartitionAudit => {
-    const k = tpKey(topic, partition);
-    let p = parts.get(k);
-    if (!p)
-      parts.set(
-        k,
-        (p = {
-          topic,
-          partition,
-          ranges: [],
-          committedOffset: null,
-          pendingAttempt: false,
-          manifests: 0,
-          files: 0,
-          expectedRows: 0,
-          rows: null,
-          distinctOffsets: null,
-          duplicates: null,
-          expectedQuarantined: 0,
-          quarantined: 0,
-          latestEventTime: null,
-        }),
-      );
-    return p;
-  };
-
-  // 1. Offsets: contiguous manifest ranges per topic-partition.
-  const byTp = new Map<string, Manifest[]>();
-  for (const { manifest } of manifests) {
-    const list = byTp.get(tpKey(manifest.topic, manifest.partition)) ?? [];
-    list.push(manifest);
-    byTp.set(tpKey(manifest.topic, manifest.partition), list);
-  }
-  for (const list of byTp.values()) {
-    const p = part(list[0]!.topic, list[0]!.partition);
-    p.manifests = list.length;
-    let prev: Manifest | null = null;
-    for (const m of list) {
-      if (prev && m.fromOffset > prev.toOffset + 1)
-        problems.push({ kind: 'gap', topic: m.topic, partition: m.partition, detail: `offsets ${prev.toOffset + 1}..${m.fromOffset - 1} are in no commit manifest` });
-      else if (prev && m.fromOffset <= prev.toOffset)
-        problems.push({ kind: 'overlap', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${Math.min(prev.toOffset, m.toOffset)} are in two commit manifests (g${prev.generation} and g${m.generation})` });
-      const last = p.ranges[p.ranges.length - 1];
-      if (last && m.fromOffset <= last[1] + 1) last[1] = Math.max(last[1], m.toOffset);
-      else p.ranges.push([m.fromOffset, m.toOffset]);
-      prev = m;
-    }
-  }
-
-  // 2. States: the committed offset must be the end of the manifests; the pending attempt's keys are in flight.
-  const inFlight = new Set<string>();
-  const fenced = new Set<string>();
-  for (const { state } of states) {
-    const p = part(state.topic, state.partition);
-    p.committedOffset = state.committedOffset;
-    if (state.pending) {
-      p.pendingAttempt = true;
-      for (const k of state.pending.keys) inFlight.add(k);
-      for (const k of state.pending.fencedKeys ?? []) fenced.add(k);
-    }
-    const end = p.ranges.length ? p.ranges[p.ranges.length - 1]![1] : null;
-    if (state.committedOffset !== end)
-      problems.push({
-        kind: 'state-mismatch',
-        topic: state.topic,
-        partition: state.partition,
-        detail: `the state says committed offset ${state.committedOffset}, the manifests end at ${end}`,
-      });
-  }
-
-  // 3. Expected objects: files of committed commit and replay manifests; fenced keys are tombstones.
-  const expectedData = new Map<string, { topic: string; partition: number; rows: number }>();
-  const expectedQuarantine = new Map<string, { topic: string; partition: number; records: number }>();
-  for (const { manifest: m } of manifests) {
-    const p = part(m.topic, m.partition);
-    for (const f of m.files) {
-      expectedData.set(f.key, { topic: m.topic, partition: m.partition, rows: f.rows });
-      p.files++;
-      p.expectedRows += f.rows;
-    }
-    if (m.quarantine) {
-      expectedQuarantine.set(m.quarantine.key, { topic: m.topic, partition: m.partition, records: m.quarantine.records });
-      p.expectedQuarantined += m.quarantine.records;
-    }
-    for (const k of m.fencedKeys ?? []) fenced.add(k);
-  }
-  const committedReplays: ReplayManifest[] = [];
-  // Quarantine objects written by re-drives first, so that replays of them can be subtracted below.
-  for (const { manifest: r } of replays)
-    if (r.status === 'committed' && r.quarantineWritten) {
-      expectedQuarantine.set(r.quarantineWritten.key, { topic: r.topic, partition: r.partition, records: r.quarantineWritten.records });
-      part(r.topic, r.partition).expectedQuarantined += r.quarantineWritten.records;
-    }
-  for (const { key, manifest: r } of replays) {
-    if (r.status !== 'committed') {
-      problems.push({ kind: 'incomplete-replay', topic: r.topic, partition: r.partition, key, detail: `a replay of ${r.quarantineKey} stopped before it committed; run lakeloader replay again to finish it` });
-      for (const f of r.files) inFlight.add(f.key);
-      if (r.quarantineWritten) inFlight.add(r.quarantineWritten.key);
-      continue;
-    }
-    committedReplays.push(r);
-    const p = part(r.topic, r.partition);
-    for (const f of r.files) {
-      expectedData.set(f.key, { topic: r.topic, partition: r.partition, rows: f.rows });
-      p.files++;
-      p.expectedRows += f.rows;
-    }
-    const q = expectedQuarantine.get(r.quarantineKey);
-    if (q) q.records -= r.removedOffsets.length;
-    p.expectedQuarantined -= r.removedOffsets.length;
-  }
-
-  // 4. Data objects: lost and stray.
-  const present = new Set<string>();
-  for await (const o of store.list(dataPrefix(table))) {
-    present.add(o.key);
-    if (!o.key.endsWith('.parquet') || expectedData.has(o.key) || fenced.has(o.key) || inFlight.has(o.key)) continue;
-    problems.push({ kind: 'stray-file', key: o.key, detail: `${o.size} bytes under the table's prefix that no committed manifest lists; Athena reads its rows` });
-  }
-  for (const [key, e] of expectedData)
-    if (!present.has(key)) problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `listed by a committed manifest with ${e.rows} rows, but missing from S3` });
-
-  // 5. Quarantine objects: lost, stray, line counts, unfinished replays.
-  const qObjects = await listQuarantine(store, table);
-  const qPresent = new Set(qObjects.map((o) => o.key));
-  const qRead = await mapLimited(
-    qObjects.filter((o) => expectedQuarantine.has(o.key) || (!fenced.has(o.key) && !inFlight.has(o.key))),
-    16,
-    async (o) => ({ key: o.key, obj: await readQuarantineObject(store, o.key) }),
-  );
-  for (const { key, obj } of qRead) {
-    const lines = obj?.lines.length ?? 0;
-    const exp = expectedQuarantine.get(key);
-    if (!exp) {
-      if (lines > 0) problems.push({ kind: 'stray-file', key, detail: `quarantine object with ${lines} records that no committed manifest lists` });
-      continue;
-    }
-    part(exp.topic, exp.partition).quarantined += lines;
-    if (lines !== exp.records)
-      problems.push({ kind: 'quarantine-mismatch', topic: exp.topic, partition: exp.partition, key, detail: `${lines} records, the manifests account for ${exp.records}` });
-    const unfinished = committedReplays.find((r) => r.quarantineKey === key && r.sourceEtag === obj?.etag);
-    if (unfinished)
-      problems.push({ kind: 'incomplete-replay', topic: exp.topic, partition: exp.partition, key, detail: 'a committed replay has not rewritten this quarantine object yet; run lakeloader replay again to finish it' });
-  }
-  for (const [key, e] of expectedQuarantine)
-    if (!qPresent.has(key)) problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `quarantine object with ${e.records} records listed by a committed manifest, but missing from S3` });
-
+  const a = new AuditState();
+  checkOffsets(a, manifests);
+  checkStates(a, states);
+  collectExpectedObjects(a, manifests, replays);
+  await checkDataObjects(a, store, table);
+  await checkQuarantine(a, store, table);
   // 6. Batches the ESM discarded (on-failure records) that were not re-driven: their records may be missing.
   for (const u of await unresolvedFailureRecords(store, pipeline))
-    problems.push({ kind: 'unresolved-esm-failure', key: u.key, detail: `the ESM discarded ${u.ranges.join(', ')}; run lakeloader replay --table ${table} to re-drive it` });
+    a.problems.push({ kind: 'unresolved-esm-failure', key: u.key, detail: `the ESM discarded ${u.ranges.join(', ')}; run lakeloader replay --table ${table} to re-drive it` });
+  const { totalRows, dataScannedBytes, costUsd } = await checkRows(a, deps, pipeline);
 
-  // 7. Rows from the data, per Kafka partition (SQL).
-  let dataScannedBytes = 0;
-  let costUsd = 0;
-  let totalRows: number | null = null;
-  if (pipeline.keepKafkaCoordinates) {
-    const src = pipeline.partitioning.by === 'eventTime' && 'column' in pipeline.partitioning.source ? pipeline.partitioning.source.column : '_kafka_ts';
-    const r = await deps.sql(
-      `SELECT _topic, _partition, count(*) AS row_count, count(DISTINCT _offset) AS offsets, CAST(max(${quoteIdent(src)}) AS varchar) AS latest ` +
-        `FROM ${quoteIdent(deps.database)}.${quoteIdent(table)} GROUP BY _topic, _partition`,
-    );
-    dataScannedBytes = r.dataScannedBytes;
-    costUsd = r.costUsd;
-    totalRows = 0;
-    for (const row of r.rows) {
-      const p = part(row[0] ?? '', Number(row[1]));
-      p.rows = Number(row[2]);
-      p.distinctOffsets = Number(row[3]);
-      p.latestEventTime = row[4] ?? null;
-      totalRows += p.rows;
-    }
-    for (const p of parts.values()) {
-      p.rows ??= 0;
-      p.distinctOffsets ??= 0;
-      // With a transform a record may fan out into several rows, so rows > offsets is no proof of a duplicate there.
-      p.duplicates = pipeline.transform ? Math.max(0, p.rows - p.expectedRows) : p.rows - p.distinctOffsets;
-      if (p.duplicates > 0)
-        problems.push({ kind: 'duplicates', topic: p.topic, partition: p.partition, detail: `${p.duplicates} rows repeat an offset (${p.rows} rows, ${p.distinctOffsets} distinct _offset values)` });
-      if (p.rows !== p.expectedRows)
-        problems.push({ kind: 'row-mismatch', topic: p.topic, partition: p.partition, detail: `${p.rows} rows in the table, the manifests logged ${p.expectedRows}` });
-    }
-  }
-
-  const partitions = [...parts.values()].sort((a, b) => (a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+  const partitions = [...a.parts.values()].sort((x, y) => (x.topic !== y.topic ? (x.topic < y.topic ? -1 : 1) : x.partition - y.partition));
   return {
     table,
-    ok: problems.length === 0,
+    ok: a.problems.length === 0,
     partitions,
-    problems,
+    problems: a.problems,
     totals: {
       manifests: manifests.length,
-      files: expectedData.size,
+      files: a.expectedData.size,
       rows: totalRows,
       expectedRows: partitions.reduce((n, p) => n + p.expectedRows, 0),
       quarantined: partitions.reduce((n, p) => n + p.quarantined, 0),
