@@ -20,6 +20,7 @@ import { LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PRO
 import { pipelineSourceFile } from '../pipelines';
 import { LakeFailureDestination } from './failure-destination';
 import { glueArns } from './glue';
+import { IcebergTable } from './iceberg';
 import { eniStatements, mskStatements, selfManagedAccessProblem, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
 import { LoaderMonitoring, METRICS_NAMESPACE, SERVICE_NAME } from './monitoring';
 import { LakeloaderError } from '../../lambdas/core/errors';
@@ -129,6 +130,8 @@ export class LakeLoader extends Construct {
   readonly consumerGroupIds: Record<string, string> = {};
   readonly monitoring: LoaderMonitoring;
   readonly pipeline: Pipeline;
+  /** An Iceberg pipeline's table, scheduled committer and optimizers (undefined for Hive). */
+  readonly iceberg?: IcebergTable;
   private readonly props: LakeLoaderProps;
 
   constructor(scope: Construct, id: string, props: LakeLoaderProps) {
@@ -254,6 +257,16 @@ export class LakeLoader extends Construct {
       this.eventSourceMappings.push(esm);
     }
 
+    if (p.format === 'iceberg') {
+      this.iceberg = new IcebergTable(this, 'Iceberg', {
+        pipeline: p,
+        function: this.function,
+        bucket: props.bucket,
+        databaseName: props.databaseName,
+        ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+      });
+    }
+
     this.monitoring = new LoaderMonitoring(this, 'Monitoring', { fn: this.function, pipelineName: p.name, ...props.monitoring });
     this.acknowledgeFindings();
   }
@@ -312,13 +325,16 @@ export class LakeLoader extends Construct {
     }
   }
 
-  /** Partition registration on this pipeline's table (Glue needs the catalog and database ARNs too). */
+  /**
+   * Hive: partition registration on this pipeline's table. Iceberg: read, create and update
+   * (commit) its table. Glue needs the catalog and database ARNs too.
+   */
   private grantGlueCatalog(): void {
     const arns = glueArns(this, this.props.databaseName, this.pipeline.name);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'GluePartitions',
-        actions: ['glue:BatchCreatePartition', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
+        sid: this.pipeline.format === 'iceberg' ? 'GlueIcebergTable' : 'GluePartitions',
+        actions: this.pipeline.format === 'iceberg' ? ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'] : ['glue:BatchCreatePartition', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
         resources: [arns.catalog, arns.database, arns.table],
       }),
     );
