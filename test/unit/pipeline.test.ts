@@ -54,7 +54,7 @@ describe('definePipeline', () => {
     ['format', { valueFormat: 'avro' as 'json' }, /valueFormat must be 'json'/],
     ['bad type', { columns: [{ name: 'x', type: 'varchar' }] }, /column "x": invalid column type/],
     ['dup column', { columns: [{ name: 'x', type: 'int' }, { name: 'x', type: 'int' }] }, /declared twice/],
-    ['kafka collision', { columns: [{ name: '_offset', type: 'int' }, ...base.columns] }, /collides with a Kafka coordinate/],
+    ['kafka collision', { columns: [{ name: '_offset', type: 'int' }, ...base.columns!] }, /collides with a Kafka coordinate/],
     ['unknown source', { partitioning: { by: 'eventTime', source: 'nope', granularity: 'day' } }, /not a declared column/],
     ['source type', { partitioning: { by: 'eventTime', source: 'id', granularity: 'day' } }, /must be a timestamp or date column/],
     ['granularity', { partitioning: { by: 'eventTime', source: 'ts', granularity: 'minute' as 'day' } }, /granularity must be 'day' or 'hour'/],
