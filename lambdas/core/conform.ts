@@ -266,6 +266,16 @@ export function parseTimestamp(v: unknown): number {
 }
 
 const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+/** Where fields that are not columns go while a batch of an evolving pipeline is appended (see {@link setUnknownFieldSink}). */
+let unknownSink: Map<string, unknown> | null = null;
+/**
+ * While set, conformers of pipelines with `unknownFields: 'evolve'` record each field of a row that
+ * is not a column (with its first non-null value) here, for prepareBatch to grow the table by.
+ */
+export function setUnknownFieldSink(sink: Map<string, unknown> | null): void {
+  unknownSink = sink;
+}
+
 /** Set while a row conformer runs in `roundedNumbers` mode (see {@link RowConformer}). */
 let roundedNumbers = false;
 
@@ -386,7 +396,8 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   const kinds = cols.map((c) => c.kafka ?? null);
   const required = cols.map((c) => c.required);
   const inherited = fields.map((f) => f in Object.prototype);
-  const known = pipeline.unknownFields === 'quarantine' ? new Set(cols.filter((c) => !c.kafka).map((c) => c.field)) : null;
+  const known = pipeline.unknownFields !== 'ignore' ? new Set(['$key', ...cols.filter((c) => !c.kafka).map((c) => c.field)]) : null;
+  const evolve = pipeline.unknownFields === 'evolve';
   return (row, meta, rounded = false) => {
     roundedNumbers = rounded;
     try {
@@ -399,7 +410,10 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   function conformRow(row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): Conformed[] {
     if (known) {
       for (const k of Object.keys(row)) {
-        if (!known.has(k)) throw new ConformError(`unknown field "${k}": it is not a declared column and unknownFields is 'quarantine'`);
+        if (known.has(k)) continue;
+        if (!evolve) throw new ConformError(`unknown field "${k}": it is not a declared column and unknownFields is 'quarantine'`);
+        const v = row[k];
+        if (unknownSink !== null && v !== null && v !== undefined && !unknownSink.has(k)) unknownSink.set(k, v);
       }
     }
     const out: Conformed[] = new Array(n);
