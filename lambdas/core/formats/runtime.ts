@@ -62,8 +62,12 @@ interface Writer {
   decode(payload: Uint8Array, messageIndexes: number[] | null): Row;
 }
 
-/** A record's parsed frame (or why it has none). */
+/**
+ * A record's parsed frame (or why it has none). `id` keys the writer: the schema id, and for
+ * Protobuf the message indexes too (`7#1.0`), since one schema holds several message types.
+ */
 type Framed = { id: string; payload: Uint8Array; indexes: number[] | null } | Error;
+const writerKey = (schemaId: string, indexes: number[] | null) => (indexes === null ? schemaId : `${schemaId}#${indexes.join('.')}`);
 
 const fileId = 'file';
 
@@ -243,12 +247,13 @@ export class FormatRuntime {
       if (!r) return { id: fileId, payload: bytes, indexes: null };
       if (r.type === 'confluent') {
         const f = parseConfluentFrame(bytes, format === 'protobuf');
-        return { id: String(f.schemaId), payload: f.payload, indexes: format === 'protobuf' ? f.messageIndexes : null };
+        const indexes = format === 'protobuf' ? f.messageIndexes : null;
+        return { id: writerKey(String(f.schemaId), indexes), payload: f.payload, indexes };
       }
       const g = parseGlueFrame(bytes);
       if (format === 'protobuf') {
         const m = readGlueMessageIndex(g.payload, g.schemaVersionId);
-        return { id: g.schemaVersionId, payload: m.payload, indexes: [m.index] };
+        return { id: writerKey(g.schemaVersionId, [m.index]), payload: m.payload, indexes: [m.index] };
       }
       return { id: g.schemaVersionId, payload: g.payload, indexes: null };
     } catch (e) {
@@ -257,19 +262,21 @@ export class FormatRuntime {
     }
   }
 
-  private async fetch(id: string): Promise<Writer> {
-    if (id === fileId) return this.compile({ label: this.pipeline.schema?.path ?? 'schema file', format: toRegistryFormat(this.pipeline.valueFormat), text: this.pipeline.schema?.text ?? '', imports: {} }, this.pipeline.valueFormat);
+  private async fetch(key: string): Promise<Writer> {
+    if (key === fileId) return this.compile({ label: this.pipeline.schema?.path ?? 'schema file', format: toRegistryFormat(this.pipeline.valueFormat), text: this.pipeline.schema?.text ?? '', imports: {} }, this.pipeline.valueFormat, null);
+    const [id, path] = key.split('#');
+    const indexes = path === undefined ? null : path.split('.').map(Number);
     let schema: WriterSchema;
     try {
-      schema = await this.source!.get(id);
+      schema = await this.source!.get(id!);
     } catch (e) {
       if (e instanceof UnknownSchemaError) return broken(`schema ${id}`, new DecodeError(e.message));
       throw e;
     }
-    return this.compile(schema, fromRegistryFormat(schema.format));
+    return this.compile(schema, fromRegistryFormat(schema.format), indexes);
   }
 
-  private compile(schema: WriterSchema, format: RecordFormat): Writer {
+  private compile(schema: WriterSchema, format: RecordFormat, indexes: number[] | null): Writer {
     const label = schema.label;
     try {
       if (format === 'avro') {
@@ -298,18 +305,15 @@ export class FormatRuntime {
       if (format === 'protobuf') {
         const proto = compileProtobuf(schema.text, label, schema.imports);
         const glue = this.pipeline.schemaRegistry?.type === 'glue';
-        const fixed = this.pipeline.schemaRegistry ? null : proto.byName(this.pipeline.schema?.message);
-        const main = fixed ?? proto.byName(this.pipeline.schema?.message && proto.topLevel.includes(this.pipeline.schema.message) ? this.pipeline.schema.message : undefined);
+        // The message the frame names (Confluent: index path; Glue: index in name order), or the declared one.
+        const m = indexes === null ? proto.byName(this.pipeline.schema?.message) : glue ? proto.byGlueIndex(indexes[0]!) : proto.byIndexes(indexes);
+        const wanted = this.pipeline.schema?.message;
         return {
-          label,
-          problem: null,
-          needed: needs(main.columns, false),
-          present: new Set(main.columns.map((c) => c.name)),
-          decode: (payload, indexes) => {
-            const m = fixed ?? (indexes === null ? main : glue ? proto.byGlueIndex(indexes[0]) : proto.byIndexes(indexes));
-            if (m !== main && m.name !== main.name) throw new SchemaMismatchError(`${label}: the record is a ${m.name} message, the table loads ${main.name}`);
-            return m.decode(payload);
-          },
+          label: `${label} (${m.name})`,
+          problem: wanted && this.pipeline.schemaRegistry && m.name !== wanted ? new SchemaMismatchError(`${label}: the record is a ${m.name} message, the table loads ${wanted}`) : null,
+          needed: needs(m.columns, false),
+          present: new Set(m.columns.map((c) => c.name)),
+          decode: (payload) => m.decode(payload),
         };
       }
       // JSON framed by a registry (JSON Schema) or the pipeline's JSON schema file.
