@@ -22,6 +22,8 @@ import { LakeloaderError } from './errors';
 import { SchemaMismatchError } from './formats/errors';
 import { FormatRuntime, needsRuntime } from './formats/runtime';
 import { setUnknownFieldSink } from './conform';
+import { icebergPartition } from './iceberg/partition';
+import { fileStats } from './iceberg/stats';
 
 export { serializeQuarantine } from './quarantine';
 
@@ -310,6 +312,7 @@ export function encodeBatch(pipeline: Pipeline, batch: AppendedBatch): PreparedB
       lastOffset: g.lastOffset,
       maxEventTime: g.maxEventTime,
       body: g.builder.encode({ pipeline: pipeline.name, topic, partition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
+      ...(pipeline.format === 'iceberg' ? { iceberg: { partition: icebergPartition(pipeline, g.target), stats: fileStats(pipeline, g.builder) } } : {}),
     });
   }
   // The encoded bodies are copies (out of wasm memory): the builders can serve the next batch.

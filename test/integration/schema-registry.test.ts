@@ -69,6 +69,7 @@ const avroPipeline = (registry: string): Pipeline =>
     name: 'orders_avro',
     topics: ['orders'],
     valueFormat: 'avro',
+    format: 'hive',
     schemaRegistry: { type: 'confluent', url: registry },
     columns: [
       { name: 'orderid', type: 'string', required: true },
@@ -213,6 +214,7 @@ describe('Glue-framed Avro (encoded by @meinestadt.de/glue-schema-registry throu
       name: 'clicks_glue',
       topics: ['clicks'],
       valueFormat: 'avro',
+      format: 'hive',
       schemaRegistry: { type: 'glue', registryName: 'lake' },
       columns: [{ name: 'ts', type: 'timestamp', required: true }],
       partitioning: { by: 'eventTime', source: 'ts', granularity: 'hour' },
@@ -252,6 +254,7 @@ message Payment {
       name: 'payments',
       topics: ['payments'],
       valueFormat: 'protobuf',
+      format: 'hive',
       schemaRegistry: { type: 'confluent', url: sr.url },
       columns: [{ name: 'created_at', type: 'timestamp', required: true }],
       partitioning: { by: 'eventTime', source: 'created_at', granularity: 'day' },
