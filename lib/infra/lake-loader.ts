@@ -227,13 +227,20 @@ export class LakeLoader extends Construct {
           beforeInstall: () => [],
           // parquet-wasm's node build reads `${__dirname}/parquet_wasm_bg.wasm`; esbuild leaves
           // __dirname alone in CJS output, so it is the bundle's directory (/var/task).
-          afterBundling: (_inputDir: string, outputDir: string) => [`node -e "require('fs').copyFileSync(process.argv[1], process.argv[2])" "${parquetWasmPath()}" "${path.join(outputDir, PARQUET_WASM_FILE)}"`],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `node -e "require('fs').copyFileSync(process.argv[1], process.argv[2])" "${parquetWasmPath()}" "${path.join(outputDir, PARQUET_WASM_FILE)}"`,
+            // The pipeline's schema file, at the same relative path under the task root (lambdas/core/formats/schema-file.ts reads it there).
+            ...(p.schema && !path.isAbsolute(p.schema.path)
+              ? [`node -e "const f=require('fs'),p=require('path');f.mkdirSync(p.dirname(process.argv[2]),{recursive:true});f.copyFileSync(process.argv[1],process.argv[2])" "${path.resolve(PROJECT_ROOT, p.schema.path)}" "${path.join(outputDir, p.schema.path)}"`]
+              : []),
+          ],
         },
       },
     });
 
     this.grantLakeAccess();
     this.grantGlueCatalog();
+    this.grantSchemaRegistry();
     this.grantKafkaRead();
     this.logGroup.grantWrite(this.role);
 
@@ -338,6 +345,30 @@ export class LakeLoader extends Construct {
         resources: [arns.catalog, arns.database, arns.table],
       }),
     );
+  }
+
+  /**
+   * What decoding and evolving need (lambdas/core/formats/): UpdateTable on its own table when a
+   * Hive table evolves; GetSchemaVersion on the pipeline's Glue registry and its schemas; read access
+   * to the Confluent registry's credentials secret.
+   */
+  private grantSchemaRegistry(): void {
+    const p = this.pipeline;
+    const stack = Stack.of(this);
+    if (p.format === 'hive' && p.unknownFields === 'evolve') {
+      const arns = glueArns(this, this.props.databaseName, p.name);
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'GlueEvolveTable', actions: ['glue:UpdateTable'], resources: [arns.catalog, arns.database, arns.table] }));
+    }
+    const r = p.schemaRegistry;
+    if (r?.type === 'glue') {
+      const glue = (res: string) => `arn:${stack.partition}:glue:${stack.region}:${stack.account}:${res}`;
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'GlueSchemaRegistryRead', actions: ['glue:GetSchemaVersion'], resources: [glue(`registry/${r.registryName}`), glue(`schema/${r.registryName}/*`)] }),
+      );
+    } else if (r?.type === 'confluent' && r.credentialsSecret) {
+      const arn = r.credentialsSecret.startsWith('arn:') ? r.credentialsSecret : `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${r.credentialsSecret}-??????`;
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SchemaRegistryCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
+    }
   }
 
   /** What the event source mapping needs to read the topics with this function's role. */
