@@ -3,6 +3,7 @@
  * quarantine exactly once (see lib/ops/audit.ts). Exits 1 on any duplicate, gap, overlap, lost or
  * stray object or count mismatch, 2 when the audit itself could not run.
  */
+import { GlueCatalog } from '../../lambdas/core/catalog';
 import type { Command } from 'commander';
 import { getPipeline } from '../pipelines';
 import { S3ObjectStore } from '../../lambdas/core/store';
@@ -41,8 +42,10 @@ export function formatAuditReport(r: AuditReport): string {
     ]),
   );
   const t = r.totals;
+  const staged = r.partitions.some((p) => p.stagedRows !== undefined) ? r.partitions.reduce((s, p) => s + (p.stagedRows ?? 0), 0) : null;
   const lines = [
-    `audit ${r.table}: ${t.manifests} commit manifests, ${t.files} data files, ${n(t.rows)} rows (manifests: ${t.expectedRows}), ${t.quarantined} quarantined (manifests: ${t.expectedQuarantined})`,
+    `audit ${r.table}: ${t.manifests} commit manifests, ${t.files} data files, ${n(t.rows)} rows (manifests: ${t.expectedRows}), ${t.quarantined} quarantined (manifests: ${t.expectedQuarantined})` +
+      (staged !== null ? `, ${staged} rows staged for the next Iceberg snapshot` : ''),
     '',
     table.trimEnd(),
     '',
@@ -68,7 +71,13 @@ export async function runAudit(ctx: CliContext, flags: AuditFlags, io: CommandIo
     const pipeline = getPipeline(flags.table);
     const reporter = stateReporter();
     const report = await auditTable(
-      { store: new S3ObjectStore(ctx.s3(), ctx.bucket), sql: sqlRunner(ctx, { onState: process.stderr.isTTY && !flags.json ? reporter.onState : undefined }), database: ctx.database },
+      {
+        store: new S3ObjectStore(ctx.s3(), ctx.bucket),
+        sql: sqlRunner(ctx, { onState: process.stderr.isTTY && !flags.json ? reporter.onState : undefined }),
+        database: ctx.database,
+        catalog: new GlueCatalog(ctx.glue()),
+        bucket: ctx.bucket,
+      },
       pipeline,
     );
     reporter.done();

@@ -1,10 +1,12 @@
 /**
  * `lakeloader status [--table T] [--days N] [--small-file-mb MB] [--json]`: per pipeline the last
  * commit, committed offsets, rows and files by table partition over the last days, average file
- * size, small files and the quarantine by stage (see lib/ops/status.ts). Reads only the bucket.
+ * size, small files and the quarantine by stage (see lib/ops/status.ts). Reads the bucket (and an
+ * Iceberg table's entry in Glue, for its current snapshot); runs no Athena query.
  */
 import type { Command } from 'commander';
 import { getPipeline, listPipelines } from '../pipelines';
+import { GlueCatalog } from '../../lambdas/core/catalog';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { formatBytes } from '../ops/athena';
 import { cliNow, renderTable } from '../ops/format';
@@ -71,7 +73,8 @@ export async function runStatus(ctx: CliContext, flags: StatusFlags, io: Command
     const smallFileBytes = Math.round(smallMb * 1048576);
     const list = flags.table ? [getPipeline(flags.table)] : listPipelines();
     const store = new S3ObjectStore(ctx.s3(), ctx.bucket);
-    const statuses = await Promise.all(list.map((p) => pipelineStatus(store, p, { days, smallFileBytes, now })));
+    const iceberg = { catalog: new GlueCatalog(ctx.glue()), bucket: ctx.bucket, database: ctx.database };
+    const statuses = await Promise.all(list.map((p) => pipelineStatus(store, p, { days, smallFileBytes, now, iceberg })));
     io.out(flags.json ? `${JSON.stringify(statuses)}\n` : statuses.map((s) => formatStatus(s, smallFileBytes, now)).join('\n'));
     return { exitCode: 0, statuses };
   } catch (e) {

@@ -11,11 +11,19 @@
  *   and the number of distinct `_offset` values must equal the row count (duplicates = 0).
  * - Quarantine: each quarantine object's line count must equal the manifest's count less the
  *   lines replays removed.
+ * - Iceberg tables: the files of the current snapshot must exist; committed batches beyond the
+ *   offsets the table has published are staged (readers do not see them yet: counted, and
+ *   reported as "unpublished" once older than 10 minutes or three commit intervals); the row
+ *   check expects the published batches only. Files compaction rewrote are not "stray".
  * - Freshness: the latest event time per Kafka partition.
  * - ESM failures: an on-failure record of the table's topics that was not re-driven is reported
  *   (the ESM moved past that batch, so the manifests cannot show its records are missing).
  */
+import type { TableCatalog } from '../../lambdas/core/catalog';
 import { mapLimited } from '../../lambdas/core/concurrency';
+import { LakeloaderError } from '../../lambdas/core/errors';
+import { publishedOffsets } from '../../lambdas/core/iceberg/commit';
+import { keyOf, readTableMetadata, tableFiles } from '../../lambdas/core/iceberg/table';
 import type { CommitState, Manifest } from '../../lambdas/core/commit';
 import { dataPrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
@@ -32,6 +40,11 @@ export interface AuditDeps {
   store: ObjectStore;
   sql: SqlRunner;
   database: string;
+  /** Iceberg tables: the catalog holding the table, and the lake bucket. */
+  catalog?: TableCatalog;
+  bucket?: string;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 export type ProblemKind =
@@ -44,7 +57,8 @@ export type ProblemKind =
   | 'stray-file'
   | 'quarantine-mismatch'
   | 'incomplete-replay'
-  | 'unresolved-esm-failure';
+  | 'unresolved-esm-failure'
+  | 'unpublished';
 
 export interface AuditProblem {
   kind: ProblemKind;
@@ -74,6 +88,10 @@ export interface PartitionAudit {
   quarantined: number;
   /** Latest event time among the rows (as Athena prints it), or null. */
   latestEventTime: string | null;
+  /** Iceberg: rows of committed batches that no snapshot has published yet (readers do not see them yet). */
+  stagedRows?: number;
+  /** Iceberg: the last offset a snapshot has published. */
+  publishedOffset?: number | null;
 }
 
 export interface AuditReport {
@@ -100,6 +118,8 @@ class AuditState {
   /** Quarantine objects the committed manifests list, with their records (less the ones replays removed). */
   readonly expectedQuarantine = new Map<string, { topic: string; partition: number; records: number }>();
   readonly committedReplays: ReplayManifest[] = [];
+  /** Iceberg: data files of the current snapshot. */
+  live?: Set<string>;
 
   part(topic: string, partition: number): PartitionAudit {
     const k = tpKey(topic, partition);
@@ -206,6 +226,48 @@ async function checkDataObjects(a: AuditState, store: AuditDeps['store'], table:
     if (!present.has(key)) a.problems.push({ kind: 'lost-object', topic: e.topic, partition: e.partition, key, detail: `listed by a committed manifest with ${e.rows} rows, but missing from S3` });
 }
 
+/**
+ * 4'. Iceberg: readers see the current snapshot only. Its files must exist; committed batches
+ * beyond the published offsets are staged (counted, not expected in the table yet, a problem
+ * once older than `staleMs`); files the loader wrote that the table no longer lists were
+ * rewritten by compaction (their rows are in the rewrite: the row check counts them).
+ */
+async function checkIceberg(a: AuditState, deps: AuditDeps, pipeline: Pipeline, manifests: { manifest: Manifest }[], staleMs: number): Promise<void> {
+  if (!deps.catalog || !deps.bucket) throw new AuditConfigError(`auditing the Iceberg table ${pipeline.name} needs the Glue catalog and the bucket (AuditDeps.catalog, .bucket)`);
+  const ice = { store: deps.store, catalog: deps.catalog, bucket: deps.bucket, database: deps.database, pipeline };
+  const table = await deps.catalog.getTable(deps.database, pipeline.name);
+  const current = table ? await readTableMetadata(ice, table) : null;
+  const published = current ? publishedOffsets(current.metadata) : {};
+  const live = new Set(current ? (await tableFiles(ice, current.metadata)).map((e) => keyOf(ice, e.data_file.file_path)) : []);
+  a.live = live;
+  const present = new Set<string>();
+  for await (const o of deps.store.list(dataPrefix(pipeline.name))) present.add(o.key);
+  for (const key of live) if (!present.has(key)) a.problems.push({ kind: 'lost-object', key, detail: 'a data file of the current snapshot is missing from S3; readers of the table fail on it' });
+  const now = (deps.now ?? Date.now)();
+  for (const { manifest: m } of manifests) {
+    const p = a.part(m.topic, m.partition);
+    const last = published[`${m.topic}/${m.partition}`];
+    p.publishedOffset = last ?? null;
+    if (last !== undefined && m.toOffset <= last) continue;
+    const rows = m.files.reduce((n, f) => n + f.rows, 0);
+    p.stagedRows = (p.stagedRows ?? 0) + rows;
+    p.expectedRows -= rows;
+    for (const f of m.files) {
+      a.expectedData.delete(f.key);
+      if (!present.has(f.key)) a.problems.push({ kind: 'lost-object', topic: m.topic, partition: m.partition, key: f.key, detail: `a staged file (${f.rows} rows, committed, not yet published) is missing from S3` });
+    }
+    const age = now - Date.parse(m.committedAt);
+    if (rows > 0 && age > staleMs) {
+      a.problems.push({ kind: 'unpublished', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${m.toOffset} (${rows} rows) were committed ${Math.round(age / 1000)} s ago and no snapshot publishes them; check the scheduled committer (EventBridge rule) and the loader's CommitFailures metric` });
+    }
+  }
+}
+
+/** The audit needs more than it was given. */
+export class AuditConfigError extends LakeloaderError {
+  readonly code = 'AUDIT_CONFIG';
+}
+
 /** 5. Quarantine objects: lost, stray, line counts, unfinished replays. */
 async function checkQuarantine(a: AuditState, store: AuditDeps['store'], table: string): Promise<void> {
   const qObjects = await listQuarantine(store, table);
@@ -273,7 +335,8 @@ export async function auditTable(deps: AuditDeps, pipeline: Pipeline): Promise<A
   checkOffsets(a, manifests);
   checkStates(a, states);
   collectExpectedObjects(a, manifests, replays);
-  await checkDataObjects(a, store, table);
+  if (pipeline.format === 'iceberg') await checkIceberg(a, deps, pipeline, manifests, Math.max(10 * 60_000, 3 * pipeline.iceberg.commitIntervalSeconds * 1000));
+  else await checkDataObjects(a, store, table);
   await checkQuarantine(a, store, table);
   // 6. Batches the ESM discarded (on-failure records) that were not re-driven: their records may be missing.
   for (const u of await unresolvedFailureRecords(store, pipeline))

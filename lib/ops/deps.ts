@@ -33,6 +33,7 @@ export function replayDeps(ctx: LakeContext): ReplayDeps {
     store: new S3ObjectStore(ctx.s3(), ctx.bucket),
     codec: loaderCodec,
     registrar: new PartitionRegistrar(new GlueCatalog(ctx.glue())),
+    catalog: new GlueCatalog(ctx.glue()),
     bucket: ctx.bucket,
     database: ctx.database,
   };

@@ -27,7 +27,8 @@ import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
 import { LOADER_VERSION } from '../../lambdas/core/version';
 import { etagId, listAll, readCommitManifests, readJson, readReplayManifests, replaysPrefix, type ReplayManifest } from './lake';
-import type { ReplayDeps } from './replay';
+import { publishStaged } from '../../lambdas/core/iceberg/commit';
+import { publishReplayed, type ReplayDeps } from './replay';
 
 /** The parts of an on-failure record the re-drive reads. */
 export interface EsmFailureRecord {
@@ -202,6 +203,10 @@ export async function redriveEsmFailures(deps: ReplayDeps, pipeline: Pipeline, o
     if (!opts.dryRun) await store.put(marker, encoder.encode(JSON.stringify({ failureRecord: key, etag: got.etag, redrivenAt: new Date((deps.now ?? Date.now)()).toISOString() })), { contentType: CONTENT_TYPE.json });
   }
   opts.onProgress?.(keys.length, keys.length);
+  // Iceberg: what went through the loader's commit path is staged; publish it now rather than at the next scheduled commit.
+  if (pipeline.format === 'iceberg' && summary.committed > 0 && deps.catalog && !opts.dryRun) {
+    await publishStaged({ store, catalog: deps.catalog, bucket: deps.bucket, database: deps.database, pipeline, ...(deps.now ? { now: deps.now } : {}) });
+  }
   return summary;
 }
 
@@ -220,7 +225,10 @@ async function recoverRecords(
   const name = `${redriveName(failureKey, etag)}-${safeTopic(topic)}-${partition}`;
   const mKey = `${replaysPrefix(table)}${name}/${etagId(etag)}.json`;
   const earlier = await readJson<ReplayManifest>(store, mKey);
-  if (earlier?.value.status === 'committed') return { rows: earlier.value.counts.rows, quarantined: earlier.value.counts.stillFailing };
+  if (earlier?.value.status === 'committed') {
+    await publishReplayed(deps, pipeline, mKey, earlier.value.files);
+    return { rows: earlier.value.counts.rows, quarantined: earlier.value.counts.stillFailing };
+  }
 
   const prepared = await codec.prepareBatch(pipeline, records);
   const files = prepared.files.map((f) => ({ f, key: `tables/${table}/${f.hivePath ? `${f.hivePath}/` : ''}replay-${name}.parquet` }));
@@ -234,7 +242,7 @@ async function recoverRecords(
     quarantineKey: failureKey,
     sourceEtag: etag,
     status: 'pending',
-    files: files.map(({ f, key }) => ({ key, partitionValues: f.partitionValues, rows: f.rows, bytes: f.body.byteLength, firstOffset: f.firstOffset, lastOffset: f.lastOffset })),
+    files: files.map(({ f, key }) => ({ key, partitionValues: f.partitionValues, rows: f.rows, bytes: f.body.byteLength, firstOffset: f.firstOffset, lastOffset: f.lastOffset, ...(f.iceberg ? { iceberg: f.iceberg } : {}) })),
     removedOffsets: [],
     quarantineWritten: qKey ? { key: qKey, records: prepared.quarantine.length } : undefined,
     counts: { selected: records.length, replayed: prepared.counts.written, rows: prepared.counts.rows, filtered: prepared.counts.filtered, stillFailing: prepared.quarantine.length, skipped: 0 },
@@ -256,6 +264,7 @@ async function recoverRecords(
   if (qKey) await store.put(qKey, codec.serializeQuarantine(prepared.quarantine), { contentType: CONTENT_TYPE.ndjson });
   manifest.status = 'committed';
   await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
+  await publishReplayed(deps, pipeline, mKey, manifest.files);
   return { rows: prepared.counts.rows, quarantined: prepared.quarantine.length };
 }
 

@@ -20,7 +20,8 @@
  * lines are gone, so replaying again cannot load them twice.
  */
 import type { PartitionInput } from '@aws-sdk/client-glue';
-import type { PartitionRegistrar } from '../../lambdas/core/catalog';
+import type { PartitionRegistrar, TableCatalog } from '../../lambdas/core/catalog';
+import { appendFiles } from '../../lambdas/core/iceberg/commit';
 import type { ManifestFile, PrepareCodec } from '../../lambdas/core/commit';
 import { mapLimited } from '../../lambdas/core/concurrency';
 import { partitionInput } from '../../lambdas/core/glue-table';
@@ -54,6 +55,8 @@ export interface ReplayDeps {
   /** The loader's pure half (prepare.ts): the same code the Lambda runs. */
   codec: PrepareCodec;
   registrar: PartitionRegistrar;
+  /** The Glue catalog, for publishing into Iceberg tables. */
+  catalog?: TableCatalog;
   bucket: string;
   database: string;
   now?: () => number;
@@ -181,7 +184,10 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
   // A replay of exactly this content already committed (crash before the quarantine rewrite): finish it.
   const earlier = await readJson<ReplayManifest>(store, mKey);
   if (earlier?.value.status === 'committed') {
-    if (!opts.dryRun) await rewriteQuarantine(store, key, q.etag, earlier.value.nextQuarantine);
+    if (!opts.dryRun) {
+      await publishReplayed(deps, pipeline, mKey, earlier.value.files);
+      await rewriteQuarantine(store, key, q.etag, earlier.value.nextQuarantine);
+    }
     summary.resumed = 1;
     summary.objectsChanged = 1;
     summary.replayed = earlier.value.counts.replayed;
@@ -278,6 +284,7 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
       bytes: f.body.byteLength,
       firstOffset: f.firstOffset,
       lastOffset: f.lastOffset,
+      ...(f.iceberg ? { iceberg: f.iceberg } : {}),
     })),
     removedOffsets,
     counts: {
@@ -308,8 +315,25 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
   }
   manifest.status = 'committed';
   await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
+  await publishReplayed(deps, pipeline, mKey, manifest.files);
   await rewriteQuarantine(store, key, q.etag, nextBody);
   return summary;
+}
+
+/** A committing replay (or re-drive) on a replay manifest the Iceberg table has not got yet. */
+export class ReplayCatalogError extends LakeloaderError {
+  readonly code = 'REPLAY_CATALOG';
+}
+
+/**
+ * Iceberg tables: publishes a committed replay's files as a snapshot that names its manifest
+ * (`source`), once — a rerun after a crash finds that snapshot and adds nothing. Hive tables
+ * read the files from their partitions and need nothing more.
+ */
+export async function publishReplayed(deps: ReplayDeps, pipeline: Pipeline, source: string, files: ManifestFile[]): Promise<void> {
+  if (pipeline.format !== 'iceberg' || !files.some((f) => f.rows > 0)) return;
+  if (!deps.catalog) throw new ReplayCatalogError(`replaying into the Iceberg table ${pipeline.name} needs the Glue catalog (ReplayDeps.catalog)`);
+  await appendFiles({ store: deps.store, catalog: deps.catalog, bucket: deps.bucket, database: deps.database, pipeline, ...(deps.now ? { now: deps.now } : {}) }, source, files);
 }
 
 async function rewriteQuarantine(store: ObjectStore, key: string, etag: string, body: string): Promise<void> {

@@ -5,7 +5,9 @@
  * days with the average file size and the number of small files (compaction candidates), and the
  * quarantine by stage.
  */
+import type { TableCatalog } from '../../lambdas/core/catalog';
 import { mapLimited } from '../../lambdas/core/concurrency';
+import { keyOf, readTableMetadata, tableFiles } from '../../lambdas/core/iceberg/table';
 import { dataPrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { ObjectStore } from '../../lambdas/core/store';
@@ -27,6 +29,8 @@ export interface StatusOptions {
   smallFileBytes?: number;
   /** @default Date.now() */
   now?: number;
+  /** Iceberg tables: where the table is, so that the files shown are the current snapshot's (what readers scan, after compaction). */
+  iceberg?: { catalog: TableCatalog; bucket: string; database: string };
 }
 
 export interface KafkaPartitionStatus {
@@ -119,6 +123,17 @@ export async function pipelineStatus(store: ObjectStore, pipeline: Pipeline, opt
     ...manifests.flatMap(({ manifest }) => manifest.files.map((f) => ({ f, at: manifest.committedAt }))),
     ...replays.filter((r) => r.manifest.status === 'committed').flatMap(({ manifest }) => manifest.files.map((f) => ({ f, at: manifest.committedAt }))),
   ];
+  if (pipeline.format === 'iceberg' && opts.iceberg) {
+    // Readers scan the current snapshot: show its files (compaction's output, not what it replaced).
+    const ice = { store, ...opts.iceberg, pipeline };
+    const t = await opts.iceberg.catalog.getTable(opts.iceberg.database, table);
+    const current = t ? await readTableMetadata(ice, t) : null;
+    files.length = 0;
+    if (current) {
+      const at = new Date(current.metadata['last-updated-ms']).toISOString();
+      for (const e of await tableFiles(ice, current.metadata)) files.push({ f: { key: keyOf(ice, e.data_file.file_path), rows: Number(e.data_file.record_count) } as (typeof files)[number]['f'], at });
+    }
+  }
   for (const { f, at } of files) {
     const rel = f.key.slice(prefixLen);
     const partition = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';

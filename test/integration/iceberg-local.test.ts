@@ -15,7 +15,11 @@ import { createLocalLoader } from '../../lib/cli/invoke';
 import { provision } from '../../lib/cli/provision';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
 import { startLocalEndpoint, type LocalEndpoint } from '../../lib/local/server';
-import { queryLake } from '../../lib/ops/deps';
+import { queryLake, replayDeps } from '../../lib/ops/deps';
+import { runAudit } from '../../lib/cli/audit';
+import { runStatus } from '../../lib/cli/status';
+import { replayQuarantine } from '../../lib/ops/replay';
+import { getPipeline } from '../../lib/pipelines';
 
 const order = (topic: string, partition: number, offset: number, day: number): ProducedRecord => ({
   topic,
@@ -105,6 +109,10 @@ describe('an Iceberg table on the local endpoint', () => {
     expect(keys.filter((k) => k.endsWith('.parquet'))).toHaveLength(5); // 4 published before, 1 staged now
     expect(await athenaIds()).toEqual(before);
     expect(ids(await icebird())).toEqual(before);
+    // The audit sees them as staged (fresh: no problem) and expects only the published rows.
+    const audit = await runAudit(ctx, { table: 'orders', json: true } as never, { out: () => undefined, err: () => undefined });
+    expect(audit.exitCode, JSON.stringify(audit.report?.problems)).toBe(0);
+    expect(audit.report!.partitions.find((p) => p.topic === 'orders' && p.partition === 0)).toMatchObject({ stagedRows: 2, publishedOffset: 2 });
     expect(await loader.commit()).toMatchObject({ batches: 1, rows: 2 });
     expect(await athenaIds()).toEqual([...before, 'orders-0-3', 'orders-0-4'].sort());
   }, 60_000);
@@ -126,6 +134,9 @@ describe('an Iceberg table on the local endpoint', () => {
       ['append', '3'],
       ['replace', '1'],
     ]);
+    // status shows what readers scan: the current snapshot's 3 files (not the 5 the batches wrote).
+    const st = await runStatus(ctx, { table: 'orders', json: true, days: '5' } as never, { out: () => undefined, err: () => undefined }, Date.parse('2026-03-04T00:00:00Z'));
+    expect(st.statuses![0]!.totals).toMatchObject({ files: 3, rows: before.length });
     // Nothing left to pack: no new snapshot.
     await queryLake(ctx, 'OPTIMIZE orders REWRITE DATA USING BIN_PACK');
     expect((await queryLake(ctx, 'SELECT count(*) FROM "orders$snapshots"')).rows[0]![0]).toBe('4');
@@ -139,5 +150,24 @@ describe('an Iceberg table on the local endpoint', () => {
     expect(await athenaIds()).toEqual(before);
     expect(ids(await icebird())).toEqual(before);
     expect((await queryLake(ctx, 'SELECT count(*) FROM "orders$snapshots"')).rows[0]![0]).toBe('4'); // all younger than 5 days
+  }, 60_000);
+
+  it('replays a fixed quarantined record into the table as its own snapshot, once', async () => {
+    const loader = createLocalLoader(ctx, 'orders', { commitIntervalSeconds: 0 });
+    const bad = { topic: 'orders-eu', partition: 0, offset: 1, timestamp: 0, value: JSON.stringify({ id: 'late-1', customer: 5, total: 1 }) }; // no "at"
+    expect(await loader(buildMskEvent([bad]))).toMatchObject({ quarantined: 1 });
+    const before = await athenaIds();
+    const deps = replayDeps(ctx);
+    const pipeline = getPipeline('orders');
+    const fix = (e: { value_base64: string | null }) => ({ value: { ...JSON.parse(Buffer.from(e.value_base64!, 'base64').toString('utf8')), at: '2026-03-03T09:00:00Z' } });
+    const r = await replayQuarantine(deps, pipeline, { fix: fix as never });
+    expect(r).toMatchObject({ replayed: 1, stillFailing: 0 });
+    expect(await athenaIds()).toEqual([...before, 'late-1'].sort());
+    expect(ids(await icebird())).toEqual([...before, 'late-1'].sort());
+    // Again: the quarantine is empty now, and the table keeps one copy.
+    expect(await replayQuarantine(deps, pipeline, { fix: fix as never })).toMatchObject({ replayed: 0 });
+    expect((await athenaIds()).filter((i) => i === 'late-1')).toHaveLength(1);
+    const audit = await runAudit(ctx, { table: 'orders', json: true } as never, { out: () => undefined, err: () => undefined });
+    expect(audit.exitCode, JSON.stringify(audit.report?.problems)).toBe(0);
   }, 60_000);
 });

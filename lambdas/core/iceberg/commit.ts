@@ -241,6 +241,53 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
   });
 }
 
+/** Snapshot summary key naming what an {@link appendFiles} added (a replay manifest's key). */
+export const SOURCE_PROPERTY = 'lakeloader.source';
+
+/**
+ * Appends files outside the Kafka offset chain (a replay or re-drive of quarantined or discarded
+ * records, committed by its own manifest `source`) as one snapshot, once: a snapshot whose summary
+ * names `source` already exists → nothing to do. The published offsets stay as they are.
+ */
+export async function appendFiles(deps: IcebergDeps, source: string, files: ManifestFile[]): Promise<PublishResult> {
+  const now = deps.now ?? Date.now;
+  const live = files.filter((f) => f.rows > 0);
+  type Out = Omit<PublishResult, 'attempts' | 'metadataLocation'>;
+  return commitMetadata<Out>(deps, async ({ metadata, location, attempt }) => {
+    if (live.length === 0) return { done: { snapshotId: null, batches: 0, files: 0, rows: 0, skipped: 'nothing' } };
+    if (metadata.snapshots.some((s) => s.summary[SOURCE_PROPERTY] === source)) return { done: { snapshotId: null, batches: 0, files: 0, rows: 0, skipped: 'nothing' } };
+    const parent = currentSnapshot(metadata);
+    const snapshotId = newSnapshotId();
+    const sequence = metadata['last-sequence-number'] + 1;
+    const previous = await manifestsOf(deps, parent);
+    const added = live.map((f) => dataFileEntry(deps, f, BigInt(snapshotId)));
+    const manifest = await writeDataManifest(deps, added, snapshotId, sequence);
+    const list = [...previous, manifest];
+    const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
+    await putNew(deps, listUri, await writeManifestList(list, BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
+    const rows = live.reduce((n, f) => n + f.rows, 0);
+    const size = live.reduce((n, f) => n + f.bytes, 0);
+    const snapshot: Snapshot = {
+      'snapshot-id': snapshotId,
+      ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
+      'sequence-number': sequence,
+      'timestamp-ms': now(),
+      'manifest-list': listUri,
+      summary: {
+        operation: 'append',
+        'added-data-files': String(live.length),
+        'added-records': String(rows),
+        'added-files-size': String(size),
+        ...totals(parent, { files: live.length, records: rows, size }),
+        [SOURCE_PROPERTY]: source,
+        'lakeloader.version': LOADER_VERSION,
+      },
+      'schema-id': metadata['current-schema-id'],
+    };
+    return { next: withSnapshot(metadata, snapshot, location, {}, now()), result: { snapshotId, batches: 1, files: live.length, rows } };
+  });
+}
+
 /** A snapshot summary's running totals: the parent's plus `delta`. */
 export function totals(parent: Snapshot | null, delta: { files: number; records: number; size: number }): Record<string, string> {
   return {
