@@ -71,7 +71,11 @@ export function formatBenchReport(r: BenchResult): string {
   const g = k.perGb;
   L.push(`  per GB of JSON: ${g.batches.toFixed(1)} batches, ${g.lambdaSeconds.toFixed(1)} Lambda s, ${g.gbSeconds.toFixed(1)} GB-s`);
   L.push(`    Lambda compute ${usd(g.lambdaComputeUsd)} + requests ${usd(g.lambdaRequestsUsd)} + S3 ${usd(g.s3Usd)} + Glue ${usd(g.glueUsd)} = ${usd(g.totalUsd)} per GB`);
-  L.push(`    Firehose (ingest + Parquet conversion) ${usd(g.firehoseUsd)} per GB  →  loader costs ${(g.vsFirehose * 100).toFixed(1)}% of Firehose`);
+  L.push(`    Firehose (MSK source + Parquet conversion) ${usd(g.firehoseUsd)} per GB  →  ${(g.vsFirehose * 100).toFixed(1)}% of Firehose, before the fixed and per-level lines of the table below`);
+  if (k.levels) {
+    L.push('');
+    L.push(formatCostTable(k as Parameters<typeof formatCostTable>[0]));
+  }
   if (Object.keys(r.errors).length) {
     L.push('');
     for (const [k2, v] of Object.entries(r.errors)) L.push(`! ${k2}: ${v}`);

@@ -120,9 +120,18 @@ describe('runBench (tiny configuration)', () => {
     expect(json.memory!.peakRssMb.median).toBeLessThan(1024);
     expect(json.cost.perBatch.s3DataPuts).toBe(json.batch.files);
     expect(json.cost.perGb.totalUsd).toBeGreaterThan(0);
+    // The cost-and-freshness table by traffic level, from this run's records/s and the synthesized stack.
+    expect(json.cost.levels!.map((l) => l.mbPerSecond)).toEqual([0.01, 0.1, 1, 10]);
+    for (const l of json.cost.levels!) {
+      for (const k of ['usdPerGb', 'usdPerMonth', 'firehoseUsdPerGb', 'freshnessP50Seconds', 'freshnessP99Seconds'] as const) expect(l[k]).toBeGreaterThan(0);
+      expect(l.freshnessP99Seconds).toBeGreaterThanOrEqual(l.freshnessP50Seconds);
+    }
+    expect(json.cost.measured!.recordsPerSecond).toBeCloseTo(result.cost.measured!.recordsPerSecond, 6);
+    expect(json.cost.measured!.recordsPerSecond).toBeGreaterThan(0);
     const text = formatBenchReport(result);
     expect(text).toContain('loader / DuckDB throughput');
     expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
+    expect(text).toContain('Cost and freshness by traffic');
     // A baseline at half the throughput and twice the peak RSS: this run reads as better on both.
     const before: BenchResult = { ...json, recordsPerSecond: json.recordsPerSecond / 2, peakRssMb: json.peakRssMb! * 2 };
     const cmp = formatComparison(before, json);
