@@ -363,9 +363,9 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
  */
 export type RowConformer = (row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>, roundedNumbers?: boolean) => Conformed[];
 
-/** The columns a row is conformed into: file columns, then column partition keys. */
+/** The columns a row is conformed into: file columns, then a Hive table's column partition keys (an Iceberg table keeps them in the files). */
 export function conformedColumns(pipeline: Pipeline): Column[] {
-  return pipeline.partitioning.by === 'columns' ? [...pipeline.columns, ...pipeline.partitioning.columns] : pipeline.columns;
+  return pipeline.partitioning.by === 'columns' && pipeline.format === 'hive' ? [...pipeline.columns, ...pipeline.partitioning.columns] : pipeline.columns;
 }
 
 /**

@@ -132,6 +132,35 @@ export interface PipelineDeclaration<C extends readonly ColumnDeclaration[] = Co
   maxNestingDepth?: number;
   /** Shown in the Glue catalog. */
   description?: string;
+  /**
+   * The table format. `iceberg` (format v2): hidden partitioning, readers see only committed
+   * snapshots, small files compacted by the Glue Data Catalog's optimizers; `hive`: plain
+   * Parquet partitions registered in Glue. @default 'iceberg'
+   */
+  format?: TableFormat;
+  /** Iceberg settings (ignored for Hive tables). */
+  iceberg?: IcebergDeclaration;
+}
+
+export type TableFormat = 'iceberg' | 'hive';
+
+/** How an Iceberg table is committed and maintained. */
+export interface IcebergDeclaration {
+  /**
+   * A loader publishes the staged batches as a snapshot when the table's last snapshot is older
+   * than this; a scheduled committer (every minute) publishes what is left. Lower is fresher and
+   * costs more catalog commits. @default 60
+   */
+  commitIntervalSeconds?: number;
+  /** The Glue Data Catalog table optimizers the stack enables. @default every one, with their defaults */
+  optimizers?: {
+    /** Bin-pack small data files. @default true */
+    compaction?: boolean;
+    /** Expire old snapshots. @default { snapshotRetentionPeriodInDays: 5, numberOfSnapshotsToRetain: 1 } (the optimizer's defaults) */
+    snapshotRetention?: { snapshotRetentionPeriodInDays?: number; numberOfSnapshotsToRetain?: number } | false;
+    /** Delete files no snapshot references. @default { orphanFileRetentionPeriodInDays: 3 } */
+    orphanFileDeletion?: { orphanFileRetentionPeriodInDays?: number } | false;
+  };
 }
 
 /** A validated column. */
@@ -179,6 +208,14 @@ export interface Pipeline {
   /** Deepest JSON nesting accepted; deeper values are quarantined. @default 100 */
   maxNestingDepth?: number;
   description?: string;
+  format: TableFormat;
+  iceberg: Required<Pick<IcebergDeclaration, 'commitIntervalSeconds'>> & {
+    optimizers: {
+      compaction: boolean;
+      snapshotRetention: { snapshotRetentionPeriodInDays: number; numberOfSnapshotsToRetain: number } | false;
+      orphanFileDeletion: { orphanFileRetentionPeriodInDays: number } | false;
+    };
+  };
 }
 
 /** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
@@ -243,6 +280,11 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) fail(`${k} must be a positive integer, got ${String(v)}`);
   }
 
+  const format = decl.format ?? 'iceberg';
+  if (format !== 'iceberg' && format !== 'hive') fail(`format must be 'iceberg' or 'hive', got "${String(format)}"`);
+  const iceberg = normalizeIceberg(decl.iceberg, fail);
+  if (format === 'iceberg' && partitionRegistration === 'projection') fail("partitionRegistration: 'projection' is a Hive table setting; Iceberg tables need no registration (drop it, or set format: 'hive')");
+
   if (!Array.isArray(decl.columns) || decl.columns.length === 0) fail('set columns to a non-empty list of { name, type }');
   const declared: Column[] = [];
   const names = new Set<string>();
@@ -272,6 +314,8 @@ function normalize(decl: PipelineDeclaration): Pipeline {
   } else if (p.by === 'eventTime') {
     if (p.granularity !== 'day' && p.granularity !== 'hour') fail(`partitioning.granularity must be 'day' or 'hour', got "${String(p.granularity)}"`);
     if (p.source === KAFKA_TIMESTAMP_SOURCE) {
+      if (format === 'iceberg' && !keepKafkaCoordinates)
+        fail(`an Iceberg table partitions by a column: partitioning by '${KAFKA_TIMESTAMP_SOURCE}' needs keepKafkaCoordinates (its _kafka_ts column), or a timestamp column as source`);
       partitioning = { by: 'eventTime', source: { kafkaTimestamp: true }, granularity: p.granularity };
     } else {
       const col = declared.find((c) => c.name === p.source);
@@ -295,7 +339,8 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     }
     partitioning = { by: 'columns', columns: cols };
     partitionKeys = cols.map((c) => ({ name: c.name, glueType: c.glueType }));
-    fileColumns = declared.filter((c) => !cols.includes(c));
+    // Hive keeps partition columns in the path only; Iceberg partitions by values in the files.
+    if (format === 'hive') fileColumns = declared.filter((c) => !cols.includes(c));
     if (fileColumns.length === 0 && !keepKafkaCoordinates) fail('every column is a partition key; declare at least one data column');
   } else if (p.by === 'none') {
     partitioning = { by: 'none' };
@@ -324,6 +369,35 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     ...(decl.maxValueBytes !== undefined ? { maxValueBytes: decl.maxValueBytes } : {}),
     ...(decl.maxNestingDepth !== undefined ? { maxNestingDepth: decl.maxNestingDepth } : {}),
     description: decl.description,
+    format,
+    iceberg,
+    // Iceberg partitioning is hidden: the Glue table has no partition keys.
+    ...(format === 'iceberg' ? { partitionKeys: [] } : {}),
+  };
+}
+
+function normalizeIceberg(d: IcebergDeclaration | undefined, fail: (msg: string) => never): Pipeline['iceberg'] {
+  const interval = d?.commitIntervalSeconds ?? 60;
+  if (!Number.isFinite(interval) || interval < 0 || interval > 3600) fail(`iceberg.commitIntervalSeconds must be 0..3600, got ${String(interval)}`);
+  const o = d?.optimizers ?? {};
+  const positive = (name: string, v: number | undefined, dflt: number) => {
+    const x = v ?? dflt;
+    if (!Number.isInteger(x) || x < 1) fail(`iceberg.optimizers.${name} must be a positive integer, got ${String(v)}`);
+    return x;
+  };
+  return {
+    commitIntervalSeconds: interval,
+    optimizers: {
+      compaction: o.compaction ?? true,
+      snapshotRetention:
+        o.snapshotRetention === false
+          ? false
+          : {
+              snapshotRetentionPeriodInDays: positive('snapshotRetention.snapshotRetentionPeriodInDays', o.snapshotRetention?.snapshotRetentionPeriodInDays, 5),
+              numberOfSnapshotsToRetain: positive('snapshotRetention.numberOfSnapshotsToRetain', o.snapshotRetention?.numberOfSnapshotsToRetain, 1),
+            },
+      orphanFileDeletion: o.orphanFileDeletion === false ? false : { orphanFileRetentionPeriodInDays: positive('orphanFileDeletion.orphanFileRetentionPeriodInDays', o.orphanFileDeletion?.orphanFileRetentionPeriodInDays, 3) },
+    },
   };
 }
 

@@ -19,6 +19,8 @@ import { fastParserFor } from './fastpath';
 import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
 import type { Pipeline, RecordMeta, Row } from './pipeline';
 import { LakeloaderError } from './errors';
+import { icebergPartition } from './iceberg/partition';
+import { fileStats } from './iceberg/stats';
 
 export { serializeQuarantine } from './quarantine';
 
@@ -255,6 +257,7 @@ export function encodeBatch(pipeline: Pipeline, batch: AppendedBatch): PreparedB
       lastOffset: g.lastOffset,
       maxEventTime: g.maxEventTime,
       body: g.builder.encode({ pipeline: pipeline.name, topic, partition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
+      ...(pipeline.format === 'iceberg' ? { iceberg: { partition: icebergPartition(pipeline, g.target), stats: fileStats(pipeline, g.builder) } } : {}),
     });
   }
   // The encoded bodies are copies (out of wasm memory): the builders can serve the next batch.

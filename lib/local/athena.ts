@@ -30,7 +30,10 @@ import {
   quoteIdent,
   singleStatement,
   statementKeyword,
+  type TableRelation,
 } from './sql';
+import { findTimeTravel, icebergMetadataRelation, icebergRelation, isIcebergTable, METADATA_TABLES, tokenName, type AsOf } from './iceberg';
+import { runMaintenance } from './iceberg-maintenance';
 import { atomicWrite, type LocalObjectStore } from './store';
 import { trinoMacroStatements } from './trino';
 
@@ -85,6 +88,8 @@ const ENGINE = { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena 
 const DDL = new Set(['CREATE', 'DROP', 'ALTER', 'MSCK', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VACUUM', 'OPTIMIZE', 'UNLOAD']);
 const READ = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE']);
 const UTILITY = new Set(['SHOW', 'DESCRIBE', 'EXPLAIN']);
+/** Iceberg maintenance statements the endpoint runs (see iceberg-maintenance.ts). */
+const MAINTENANCE = new Set(['OPTIMIZE', 'VACUUM']);
 
 /** Options of the Athena service. */
 export interface AthenaServiceOptions {
@@ -386,12 +391,12 @@ export class AthenaService {
   }
 
   private async run(e: Execution): Promise<void> {
-    const tokens = singleStatement(lexSql(e.query));
+    let tokens = singleStatement(lexSql(e.query));
     const kw = statementKeyword(tokens);
-    if (DDL.has(kw)) {
+    if (MAINTENANCE.has(kw) && tokens.some((t) => t.kind === 'param')) throw new QueryError(`${kw} takes no execution parameters`);
+    if (DDL.has(kw) && !MAINTENANCE.has(kw)) {
       throw new QueryError(`${kw} statements are not supported by the local endpoint: use the Glue API or \`lakeloader provision\` to create tables and partitions`);
     }
-    const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
 
     const { instance, con } = await this.engines.take();
     try {
@@ -403,23 +408,62 @@ export class AthenaService {
           /* already done */
         }
       };
+      if (MAINTENANCE.has(kw)) {
+        const out = await runMaintenance(tokens, { store: this.opts.store, glue: this.opts.glue, database: e.database, con });
+        if ((e.state as State) !== 'RUNNING') return;
+        e.columns = [];
+        e.rows = [];
+        e.bytes = out.bytes;
+        await this.writeCsv(e, [], []);
+        this.finish(e, 'SUCCEEDED');
+        return;
+      }
       if (!READ.has(kw) && !UTILITY.has(kw)) {
-        await con.extractStatements(sql); // a syntax error surfaces as DuckDB's parser message
+        await con.extractStatements(tokens.map((t) => t.text).join('')); // a syntax error surfaces as DuckDB's parser message
         throw new QueryError(`${kw || 'this'} statements are not supported by the local endpoint: only SELECT / WITH / VALUES / SHOW / DESCRIBE / EXPLAIN run here`);
       }
-      const mentioned = mentionedIdentifiers(tokens);
-      const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d));
       const describe = async (q: string) => {
         const r = await c.run(`DESCRIBE ${q}`);
         return (await r.getRows()).map((row) => String(row[0]).toLowerCase());
       };
+      // Time travel: each `t FOR VERSION|TIMESTAMP AS OF x` becomes a view of t at that snapshot.
+      const travels = findTimeTravel(tokens);
+      const snapshotViews: { db: string; table: string; view: string; asOf: AsOf }[] = [];
+      for (const tt of travels.reverse()) {
+        const parts = tokens.slice(tt.start, tt.nameToken + 1).filter((t) => t.kind === 'word' || t.kind === 'qid').map(tokenName);
+        const table = parts.at(-1)!;
+        const db = parts.length >= 2 ? parts.at(-2)! : e.database;
+        if (!db) throw new QueryError(`line 1: table ${table} needs a database for time travel (set QueryExecutionContext.Database or write db.${table})`);
+        const value = String((await (await con.run(tt.kind === 'version' ? `SELECT CAST((${tt.expression}) AS VARCHAR)` : `SELECT CAST(epoch_ms(CAST((${tt.expression}) AS TIMESTAMPTZ)) AS VARCHAR)`)).getRows())[0]?.[0]);
+        if (!/^-?\d+$/.test(value)) throw new QueryError(`line 1: FOR ${tt.kind.toUpperCase()} AS OF needs ${tt.kind === 'version' ? 'an integer snapshot id' : 'a timestamp'}, got ${value}`);
+        const asOf: AsOf = tt.kind === 'version' ? { version: BigInt(value) } : { timestampMs: Number(value) };
+        const view = `${table}@${tt.kind === 'version' ? `v${value}` : `t${value}`}`;
+        snapshotViews.push({ db, table, view, asOf });
+        const ref = [...tokens.slice(tt.start, tt.nameToken), { kind: 'qid' as const, text: quoteIdent(view) }];
+        tokens = [...tokens.slice(0, tt.start), ...ref, ...tokens.slice(tt.end)];
+      }
+      const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
+      const mentioned = mentionedIdentifiers(tokens);
+      const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d) || snapshotViews.some((v) => v.db === d));
       for (const db of dbs) {
         await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
-        for (const t of this.opts.glue.tablesOf(db) ?? []) {
-          if (!mentioned.has(t.Name.toLowerCase()) && !UTILITY.has(kw)) continue;
-          const rel = await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe);
+        const view = (name: string, rel: TableRelation) => {
           e.bytes += rel.bytes;
-          await con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(t.Name.toLowerCase())} AS ${rel.sql}`);
+          return con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(name)} AS ${rel.sql}`);
+        };
+        for (const t of this.opts.glue.tablesOf(db) ?? []) {
+          const name = t.Name.toLowerCase();
+          const iceberg = isIcebergTable(t);
+          if (mentioned.has(name) || UTILITY.has(kw)) {
+            await view(name, iceberg ? await icebergRelation(this.opts.store, t, describe) : await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe));
+          }
+          if (!iceberg) continue;
+          for (const kind of METADATA_TABLES) if (mentioned.has(`${name}$${kind}`)) await view(`${name}$${kind}`, await icebergMetadataRelation(this.opts.store, t, kind));
+          for (const sv of snapshotViews) if (sv.db === db && sv.table === name) await view(sv.view, await icebergRelation(this.opts.store, t, describe, sv.asOf));
+        }
+        for (const sv of snapshotViews) {
+          const t = (this.opts.glue.tablesOf(db) ?? []).find((x) => x.Name.toLowerCase() === sv.table);
+          if (sv.db === db && t && !isIcebergTable(t)) throw new QueryError(`NOT_SUPPORTED: time travel needs an Iceberg table; ${db}.${sv.table} is a Hive table`);
         }
       }
       if (e.database) {

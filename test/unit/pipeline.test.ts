@@ -13,6 +13,8 @@ const base: PipelineDeclaration = {
     { name: 'ts', type: 'timestamp', required: true },
   ],
   partitioning: { by: 'eventTime', source: 'ts', granularity: 'day' },
+  // Hive tables: partition keys in Glue (the Iceberg declaration is tested in iceberg tests).
+  format: 'hive',
 };
 
 describe('column types', () => {
