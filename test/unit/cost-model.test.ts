@@ -12,7 +12,9 @@ import { createHandler } from '../../lambdas/loader/handler';
 import { firehoseCost, mskConnectCost, DEFAULT_ALTERNATIVES, expectedTablePartitions } from '../../lib/bench/cost/alternatives';
 import { computeCostTable, DEFAULT_SAVED_RESULT, figuresFromResult, readSavedFigures, SavedResultError, type MeasuredFigures } from '../../lib/bench/cost/index';
 import { costTable, formatCostTable, LEVELS } from '../../lib/bench/cost/levels';
-import { COMMIT_PROTOCOL, CUSTOM_METRICS, DEFAULT_ASSUMPTIONS, epus, lakeloaderCost, LOG_BYTES, type CostAssumptions } from '../../lib/bench/cost/model';
+import { COMMIT_PROTOCOL, CUSTOM_METRICS, customMetrics, DEFAULT_ASSUMPTIONS, epus, ICEBERG_REQUESTS, lakeloaderCost, LOG_BYTES, type CostAssumptions } from '../../lib/bench/cost/model';
+import { definePipeline } from '../../lambdas/core/pipeline';
+import type { ProducedRecord } from '../../lib/local/msk-event';
 import { FACTS, PRICES, priceTable } from '../../lib/bench/cost/prices';
 import { batchCap, simulateMapping, type Processing, type Traffic } from '../../lib/bench/cost/simulate';
 import { readStackSettings, StackTemplateError, synthesizeStack, type StackSettings, type CfnTemplate } from '../../lib/bench/cost/stack';
@@ -22,6 +24,21 @@ import { buildMskEvent } from '../../lib/local/msk-event';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 import { clickstream } from '../fixtures/pipelines/clickstream';
+
+/** An Iceberg pipeline (the machinery's clickstream fixture is Hive). */
+const ice = definePipeline({
+  name: 'clicks_ice',
+  topics: ['clicks'],
+  valueFormat: 'json',
+  columns: [
+    { name: 'event_id', type: 'string', required: true },
+    { name: 'ts', type: 'timestamp', required: true },
+  ],
+  partitioning: { by: 'eventTime', source: 'ts', granularity: 'hour' },
+  keepKafkaCoordinates: true,
+  format: 'iceberg',
+  iceberg: { commitIntervalSeconds: 60 },
+});
 
 const MONTH_S = 730 * 3600;
 const prices = priceTable();
@@ -83,6 +100,7 @@ describe('lakeloaderCost: one level worked out by hand', () => {
     expect(c.items.cloudwatchLogsStorage).toBeCloseTo(logGb * 0.15 * (30 / (730 / 24)) * 0.03, 6);
     // Ten custom metrics for the one pipeline.
     expect(CUSTOM_METRICS).toBe(10);
+    expect(customMetrics('iceberg')).toBe(11); // + BatchesPublished
     expect(c.items.cloudwatchMetrics).toBeCloseTo(3, 9);
     const total = gbSeconds * 0.0000133334 + invocations * 0.2e-6 + invocations * 0.0000204 + logGb * 0.5 + logGb * 0.15 * (30 / (730 / 24)) * 0.03 + 3;
     expect(c.usdPerMonth).toBeCloseTo(total, 4);
@@ -143,6 +161,68 @@ describe('the model counts what the loader really does', () => {
       const logged = Buffer.byteLength(out.join(''));
       const modelled = LOG_BYTES.loaderPerInvocation + LOG_BYTES.loaderPerPartition * partitions;
       expect(Math.abs(logged - modelled) / modelled).toBeLessThan(0.25);
+    }
+  });
+});
+
+describe('the model counts what the Iceberg commit really does', () => {
+  const env = { LAKELOADER_PIPELINE: 'clicks_ice', LAKELOADER_BUCKET: 'lake-bucket', LAKELOADER_GLUE_DATABASE: 'db', AWS_REGION: 'us-east-1' };
+  const T0 = Date.parse('2026-12-04T10:00:00Z');
+  const batch = (from: number, partitions: number): ProducedRecord[] =>
+    Array.from({ length: 40 }, (_, i) => ({ topic: 'clicks', partition: i % partitions, offset: from + Math.floor(i / partitions), timestamp: T0, value: JSON.stringify({ event_id: `e${from}-${i}`, ts: new Date(T0 - (i % 3) * 3_600_000).toISOString() }) }));
+
+  it('per invocation a GetTable and a metadata GET; per commit the state, manifest and metadata requests of ICEBERG_REQUESTS', async () => {
+    const P = 3;
+    const store = new MemoryStore(1000);
+    const catalog = new MemoryCatalog();
+    const glue: Record<string, number> = {};
+    const counted = new Proxy(catalog, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          glue[String(prop)] = (glue[String(prop)] ?? 0) + 1;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    let now = T0;
+    const handler = createHandler({ config: loadConfig(ice, env), store, catalog: counted, now: () => now });
+    await handler.ensureTable();
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    const run = async (from: number) => {
+      for (const k of Object.keys(glue)) delete glue[k];
+      const before = { ...store.calls };
+      const summary = await handler(buildMskEvent(batch(from, P)));
+      return { summary, get: store.calls.get - before.get, put: store.calls.put - before.put, list: store.calls.list - before.list, glue: { ...glue } };
+    };
+    try {
+      // 1. The table has no snapshot yet: the invocation publishes (no manifest list to read yet).
+      const a = await run(0);
+      expect(a.summary.published?.batches).toBe(P);
+      const I = ICEBERG_REQUESTS;
+      const protocolPuts = P * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + a.summary.files;
+      expect(a.glue).toEqual({ getTable: I.perInvocation.glue, updateTable: I.perCommit.glue });
+      expect(a.list).toBe(I.perCommit.s3List + P * I.perStagedTopicPartitionPerCommit.s3List);
+      expect(a.put).toBe(protocolPuts + I.perCommit.s3Put);
+      expect(a.get).toBe(P * COMMIT_PROTOCOL.s3GetsPerPartitionBatch + I.perInvocation.s3Get + P * I.perTopicPartitionPerCommit.s3Get + P * I.perPartitionBatch.s3Get);
+      // 2. Ten seconds later: the snapshot is fresh, the invocation only asks.
+      now += 10_000;
+      const b = await run(100);
+      expect(b.summary.published?.skipped).toBe('fresh');
+      expect(b.glue).toEqual({ getTable: I.perInvocation.glue });
+      expect(b.list).toBe(0);
+      expect(b.get).toBe(P * COMMIT_PROTOCOL.s3GetsPerPartitionBatch + I.perInvocation.s3Get);
+      // 3. A minute later: it publishes both staged batches, reading the current manifest list too.
+      now += 60_000;
+      const c = await run(200);
+      expect(c.summary.published?.batches).toBe(2 * P);
+      expect(c.glue).toEqual({ getTable: 1, updateTable: 1 });
+      expect(c.get).toBe(P * COMMIT_PROTOCOL.s3GetsPerPartitionBatch + I.perInvocation.s3Get + I.perCommit.s3Get + P * I.perTopicPartitionPerCommit.s3Get + 2 * P * I.perPartitionBatch.s3Get);
+      expect(c.put).toBe(P * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + c.summary.files + I.perCommit.s3Put);
+    } finally {
+      process.stdout.write = write;
     }
   });
 });
@@ -253,6 +333,21 @@ describe('reads the synthesized template', () => {
     expect(s.tables.find((t) => !t.quarantine)).toMatchObject({ name: 'clickstream', format: 'hive', partitionKeys: ['dt', 'hour'] });
     expect(() => readStackSettings({ Resources: {} })).toThrow(StackTemplateError);
   });
+
+  it('the table format comes from the template: an Iceberg table adds the commit\'s requests and its interval to freshness', () => {
+    const t = synthesizeStack({ pipelines: [ice] });
+    const s = readStackSettings(t);
+    expect(s.tables.find((x) => !x.quarantine)).toMatchObject({ name: 'clicks_ice', format: 'iceberg', partitionKeys: [] });
+    const hive = computeCostTable({ measured, template: base, levels: [1], assumptions: fast });
+    const iceberg = computeCostTable({ measured, template: t, levels: [1], assumptions: fast });
+    expect(hive.stack.format).toBe('hive');
+    expect(iceberg.stack.format).toBe('iceberg');
+    // GetTable per invocation + UpdateTable per commit, against Hive's rare BatchCreatePartition.
+    expect(iceberg.levels[0]!.items.glueRequests!).toBeGreaterThan(5 * (hive.levels[0]!.items.glueRequests ?? 0) + 0.5);
+    // At 1 MB/s invocations come every few seconds; rows wait up to the 60 s commit interval.
+    expect(iceberg.levels[0]!.freshnessP99Seconds).toBeGreaterThan(55);
+    expect(hive.levels[0]!.freshnessP99Seconds).toBeLessThan(10);
+  }, 60_000);
 
   it('a KMS key on the bucket adds KMS requests (fewer with S3 Bucket Keys)', () => {
     const kms = synthesizeStack({ pipelines: [clickstream], context: { kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' } });

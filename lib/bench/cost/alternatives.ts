@@ -98,9 +98,9 @@ export function firehoseCost(level: LevelInputs, a: CostAssumptions, alt: Altern
     firehoseFormatConversion: gb * prices.firehoseFormatConversionGb,
     mskPrivateConnectivityData: gb * prices.mskPrivateConnectivityGb,
     mskPrivateConnectivityHours: alt.privateConnectivitySchemes * MONTH_H * prices.mskPrivateConnectivityHour,
-    // Per flush: the data file(s) and the Iceberg commit (metadata, manifest list, manifest; GetTable + UpdateTable).
-    s3Requests: (files + flushes * a.iceberg.s3PutsPerCommit) * prices.s3Put + flushes * a.iceberg.s3GetsPerCommit * prices.s3Get,
-    glueRequests: flushes * a.iceberg.glueRequestsPerCommit * prices.glueRequest,
+    // Per flush: the data file(s) and an Iceberg commit (PUT manifest, manifest list, metadata; GET metadata, manifest list; GetTable + UpdateTable).
+    s3Requests: (files + flushes * 3) * prices.s3Put + flushes * 2 * prices.s3Get,
+    glueRequests: flushes * 2 * prices.glueRequest,
     queryFileRequests: 0,
   };
   const tablePartitions = level.partitionSeconds ? MONTH_S / level.partitionSeconds : 1;

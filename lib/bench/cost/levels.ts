@@ -5,9 +5,9 @@
  * freshness p50/p99 — and the issue's targets checked against them.
  */
 import { DEFAULT_ALTERNATIVES, firehoseCost, mskConnectCost, mskDeliveryCost, type AlternativeAssumptions, type AlternativeCost } from './alternatives';
-import { lakeloaderCost, type CostAssumptions, type LakeloaderLevelCost } from './model';
+import { lakeloaderCost, tablePartitionSeconds, type CostAssumptions, type LakeloaderLevelCost } from './model';
 import { PRICES, type PriceTable } from './prices';
-import { partitionSeconds, type StackSettings } from './stack';
+import type { StackSettings } from './stack';
 
 /** The traffic levels of the table, MB/s per topic. */
 export const LEVELS = [0.01, 0.1, 1, 10] as const;
@@ -101,7 +101,7 @@ export function costTable(settings: StackSettings, options: CostTableOptions): C
   const alt = options.alternatives ?? DEFAULT_ALTERNATIVES;
   const grouped = withGroupedProvisionedPollers(settings, a.partitions);
   const dataTable = settings.tables.find((t) => !t.quarantine);
-  const span = dataTable ? partitionSeconds(dataTable.partitionKeys) : 3600;
+  const span = tablePartitionSeconds(settings, settings.mappings[0]!);
   const levels = (options.levels ?? LEVELS).map((mbps): CostLevel => {
     const ll: LakeloaderLevelCost = lakeloaderCost(settings, mbps, a, prices);
     const pg = lakeloaderCost(grouped, mbps, a, prices);

@@ -10,16 +10,19 @@
  *   S3 PUT   1  per Parquet file (one per table partition the records fall in)
  *   S3 PUT   1  quarantine object, when a record of the batch was quarantined
  *   Glue     1  BatchCreatePartition when the batch brings a partition its warm container has not registered (Hive, not projected)
- * and per table commit (Iceberg; parameters until issue 12 lands): Glue GetTable + UpdateTable,
- * S3 GETs of the current metadata and manifest list, PUTs of the new metadata, manifest list and
- * manifest.
+ * and for an Iceberg table ({@link ICEBERG_REQUESTS}, lambdas/core/iceberg/commit.ts and table.ts):
+ * per invocation that staged files, Glue GetTable + the metadata GET (is the last snapshot older
+ * than the commit interval?), and per snapshot commit the state and commit-manifest reads, the
+ * manifest, manifest-list and metadata PUTs and Glue UpdateTable.
  *
  * Every other line — Lambda GB-s and requests, provisioned-mode EPU-hours, the on-demand ESM's
  * network path, CloudWatch metrics/alarms/dashboard/logs, KMS, the access logs the lake bucket
  * writes, Glue table optimizers, and the S3 requests Athena makes to open the files left behind —
  * is in {@link lakeloaderCost}, each as $ a month.
  */
+import type { Pipeline } from '../../../lambdas/core/pipeline';
 import { METRIC } from '../../../lambdas/core/report';
+import { getPipeline } from '../../pipelines';
 import { FACTS, type PriceTable } from './prices';
 import { simulateMapping, type SimResult, type Traffic } from './simulate';
 import { partitionSeconds, type MappingSettings, type StackSettings, type TableSettings } from './stack';
@@ -33,14 +36,42 @@ export const COMMIT_PROTOCOL = {
 } as const;
 
 /**
+ * Requests of the Iceberg commit (lambdas/core/iceberg/commit.ts `publishStaged`, table.ts
+ * `commitMetadata`), by what they scale with. Checked against the real handler in
+ * test/unit/cost-model.test.ts.
+ */
+export const ICEBERG_REQUESTS = {
+  /** An invocation that staged files asks whether to publish: GetTable, GET of the current metadata.json. */
+  perInvocation: { glue: 1, s3Get: 1 },
+  /** A commit: UpdateTable; LIST of the state prefix; GET of the manifest list; PUTs of manifest, manifest list, metadata. */
+  perCommit: { glue: 1, s3List: 1, s3Get: 1, s3Put: 3 },
+  /** A commit reads every topic-partition's state object of the table. */
+  perTopicPartitionPerCommit: { s3Get: 1 },
+  /** ... and lists the commit manifests of each topic-partition that has staged batches. */
+  perStagedTopicPartitionPerCommit: { s3List: 1 },
+  /** Each staged batch's commit manifest is read once, by the commit that publishes it. */
+  perPartitionBatch: { s3Get: 1 },
+  /** Every MERGE_MANIFESTS_AT (8) commits, the commit reads the 8 data manifests it merges: one GET a commit on average. */
+  mergeGetsPerCommit: 1,
+} as const;
+
+/**
  * Bytes the loader logs per invocation (measured with the real handler: the `batch loaded` line
  * and the EMF metrics; test/unit/cost-model.test.ts re-measures them), plus Lambda's own JSON
  * platform lines (start, report), which are an estimate.
  */
 export const LOG_BYTES = { loaderPerInvocation: 1220, loaderPerPartition: 94, platformPerInvocation: 700 } as const;
 
-/** Metrics the loader emits on every invocation (EMF → CloudWatch custom metrics); PartitionsFailed only on failure. */
-export const CUSTOM_METRICS = Object.values(METRIC).filter((m) => m !== METRIC.partitionsFailed).length;
+/** Metrics only emitted when something fails (billed only in the hours they are). */
+const FAILURE_METRICS: string[] = [METRIC.partitionsFailed, METRIC.commitFailures];
+/** Iceberg-only metrics (emitted when a commit publishes). */
+const ICEBERG_METRICS: string[] = [METRIC.batchesPublished];
+/** Custom metrics (EMF → CloudWatch, one per name for the pipeline dimension) a loader emits every hour it runs. */
+export function customMetrics(format: 'hive' | 'iceberg'): number {
+  return Object.values(METRIC).filter((m) => !FAILURE_METRICS.includes(m) && (format === 'iceberg' || !ICEBERG_METRICS.includes(m))).length;
+}
+/** For a Hive table. */
+export const CUSTOM_METRICS = customMetrics('hive');
 
 /** Assumptions about the world the stack does not say; each has a CLI flag. */
 export interface CostAssumptions {
@@ -69,13 +100,12 @@ export interface CostAssumptions {
   keepWarmSeconds: number;
   /** Table format: from the template unless set. */
   tableFormat?: 'hive' | 'iceberg';
-  /** Iceberg parameters (until issue 12's commit step lands and its settings can be read). */
+  /** Iceberg: what the stack does not say (the commit interval comes from the function's environment or the pipeline's declaration; this is the fallback). */
   iceberg: {
     commitIntervalSeconds: number;
     commitMs: number;
-    s3PutsPerCommit: number;
-    s3GetsPerCommit: number;
-    glueRequestsPerCommit: number;
+    /** A scheduled committer's period, if the stack runs one (none in the stack yet). */
+    scheduledCommitSeconds: number;
     /** Glue compaction starts in a partition with this many small files (the optimizer's minInputFiles default). */
     compactionMinInputFiles: number;
     compactionDpuHoursPerGb: number;
@@ -119,9 +149,7 @@ export const DEFAULT_ASSUMPTIONS: Omit<CostAssumptions, 'recordsPerSecond' | 're
   iceberg: {
     commitIntervalSeconds: 60,
     commitMs: 1000,
-    s3PutsPerCommit: 3,
-    s3GetsPerCommit: 2,
-    glueRequestsPerCommit: 2,
+    scheduledCommitSeconds: 0,
     compactionMinInputFiles: 100,
     compactionDpuHoursPerGb: 0.01,
     compactionMinDpuHoursPerRun: 1 / 60,
@@ -194,6 +222,34 @@ export function pollersFor(mapping: MappingSettings, traffic: Traffic, a: Pick<C
   return Math.max(1, Math.min(traffic.partitions, k));
 }
 
+/** The declaration of a pipeline by name (the one the function's bundle holds), if it can be found. */
+function declaredPipeline(name: string | undefined): Pipeline | undefined {
+  if (!name) return undefined;
+  try {
+    return getPipeline(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds one table partition spans, from a declaration's partitioning. */
+function granularitySeconds(p: Pipeline): number | null {
+  const part = p.partitioning;
+  if (part.by === 'eventTime') return part.granularity === 'hour' ? 3600 : 86_400;
+  return part.by === 'none' ? null : 86_400; // plain columns: assume a day's worth of distinct values per partition
+}
+
+/**
+ * Seconds one partition of a mapping's table spans. Hive: its partition keys; Iceberg partitions
+ * are hidden (no keys in Glue), so the pipeline's declaration says.
+ */
+export function tablePartitionSeconds(settings: StackSettings, m: MappingSettings): number | null {
+  const table = tableOf(settings, m);
+  if (table && table.partitionKeys.length) return partitionSeconds(table.partitionKeys);
+  const declared = declaredPipeline(m.function.pipeline);
+  return declared ? granularitySeconds(declared) : table ? null : 3600;
+}
+
 /** The data table a mapping's function loads. */
 function tableOf(settings: StackSettings, mapping: MappingSettings): TableSettings | undefined {
   const data = settings.tables.filter((t) => !t.quarantine);
@@ -233,7 +289,10 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
   for (const m of settings.mappings) {
     const table = tableOf(settings, m);
     const format = a.tableFormat ?? table?.format ?? 'hive';
-    const span = table ? partitionSeconds(table.partitionKeys) ?? (format === 'iceberg' ? 3600 : null) : 3600;
+    const declared = declaredPipeline(m.function.pipeline);
+    const span = tablePartitionSeconds(settings, m);
+    // The interval the function runs with: its environment, else its pipeline's declaration, else the assumption.
+    const commitInterval = m.function.commitIntervalSeconds ?? declared?.iceberg?.commitIntervalSeconds ?? a.iceberg.commitIntervalSeconds;
     for (const _topic of m.topics) {
       const traffic: Traffic = {
         mbPerSecond,
@@ -257,8 +316,9 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
           initMs: a.initMs,
           keepWarmSeconds: a.keepWarmSeconds,
           format,
-          commitIntervalSeconds: a.iceberg.commitIntervalSeconds,
+          commitIntervalSeconds: commitInterval,
           commitMs: a.iceberg.commitMs,
+          ...(a.iceberg.scheduledCommitSeconds > 0 ? { scheduledCommitSeconds: a.iceberg.scheduledCommitSeconds } : {}),
           registersPartitions: format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0,
         },
         a.sim,
@@ -266,7 +326,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
       const records = ((mbPerSecond * 1e6) / a.recordBytes) * MONTH_S;
       const scale = records / sim.records;
       const s = (x: number) => x * scale;
-      const commits = format === 'iceberg' ? (a.iceberg.commitIntervalSeconds > 0 ? Math.min(s(sim.commits), MONTH_S / a.iceberg.commitIntervalSeconds) : s(sim.commits)) : 0;
+      const commits = format === 'iceberg' ? s(sim.commits) : 0;
       const month: MappingMonth = {
         logicalId: m.logicalId,
         pipeline: m.function.pipeline,
@@ -290,9 +350,16 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
         tablePartitions: span ? MONTH_S / span : 1,
         sim,
       };
-      month.s3Puts = month.partitionBatches * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + month.files + month.quarantineObjects + commits * a.iceberg.s3PutsPerCommit;
-      month.s3Gets = month.partitionBatches * COMMIT_PROTOCOL.s3GetsPerPartitionBatch + commits * a.iceberg.s3GetsPerCommit;
-      month.glueRequests = month.glueCalls + commits * a.iceberg.glueRequestsPerCommit;
+      month.s3Puts = month.partitionBatches * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + month.files + month.quarantineObjects;
+      month.s3Gets = month.partitionBatches * COMMIT_PROTOCOL.s3GetsPerPartitionBatch;
+      month.glueRequests = month.glueCalls;
+      if (format === 'iceberg') {
+        const I = ICEBERG_REQUESTS;
+        const stagedPartitions = commits > 0 ? Math.min(a.partitions, month.partitionBatches / commits) : 0;
+        month.s3Puts += commits * (I.perCommit.s3Put + I.perCommit.s3List + stagedPartitions * I.perStagedTopicPartitionPerCommit.s3List); // LIST bills as PUT
+        month.s3Gets += month.invocations * I.perInvocation.s3Get + commits * (I.perCommit.s3Get + I.mergeGetsPerCommit + a.partitions * I.perTopicPartitionPerCommit.s3Get) + month.partitionBatches * I.perPartitionBatch.s3Get;
+        month.glueRequests += month.invocations * I.perInvocation.glue + commits * I.perCommit.glue;
+      }
       months.push(month);
       latencyWeighted = {
         p50: latencyWeighted.p50 + sim.latency.p50 * records,
@@ -349,8 +416,8 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
     add('onDemandNetworkEndpoints', services * a.endpointAzs * MONTH_H * prices.interfaceEndpointAzHour);
   }
   // CloudWatch: custom metrics per pipeline, alarms, dashboards.
-  const pipelines = new Set(settings.mappings.map((m) => m.function.pipeline ?? m.function.logicalId)).size;
-  add('cloudwatchMetrics', pipelines * CUSTOM_METRICS * prices.cloudwatchMetricMonth);
+  const pipelines = new Map(months.map((m) => [m.pipeline ?? m.logicalId, m.format]));
+  for (const format of pipelines.values()) add('cloudwatchMetrics', customMetrics(format) * prices.cloudwatchMetricMonth);
   add('cloudwatchAlarms', settings.alarms.billedMetrics * prices.cloudwatchAlarmMetricMonth);
   add('cloudwatchDashboards', settings.dashboards * prices.cloudwatchDashboardMonth);
 

@@ -20,9 +20,10 @@
  *   (a container idle for longer than `keepWarmSeconds`). The simulation starts in steady state:
  *   containers warm, the current and recent table partitions already registered.
  * - Hive tables: a record is queryable when its invocation returns (data, Glue partition and
- *   commit state are written before). Iceberg tables: at the first table commit after that, when
- *   commits run every `commitIntervalSeconds` (0: each invocation commits its own batch), plus
- *   `commitMs`.
+ *   commit state are written before). Iceberg tables (lambdas/loader/handler.ts): an invocation
+ *   that staged files publishes every staged batch as one snapshot when the table's last snapshot
+ *   is at least `commitIntervalSeconds` old (taking `commitMs` more); otherwise its rows wait for
+ *   the next invocation that does, or for a scheduled committer when there is one.
  * - Event time lags arrival for `lateShare` of the records, by a uniform 0..`lateMaxSeconds`; the
  *   table partition of a row is its event time's hour or day: that is what decides how many
  *   Parquet files one Kafka partition's batch writes.
@@ -74,8 +75,10 @@ export interface Processing {
   format: 'hive' | 'iceberg';
   /** Iceberg: seconds between table commits (0: every invocation commits). */
   commitIntervalSeconds: number;
-  /** Iceberg: duration of one table commit, ms. */
+  /** Iceberg: duration of one table commit, ms (billed to the invocation that commits). */
   commitMs: number;
+  /** Iceberg: seconds between runs of a scheduled committer, if the stack has one. @default none */
+  scheduledCommitSeconds?: number;
   /** Glue partitions are registered (Hive, not projected). */
   registersPartitions: boolean;
 }
@@ -107,7 +110,7 @@ export interface SimResult {
   coldStarts: number;
   /** Billed function time, ms (durations plus cold-start init). */
   billedMs: number;
-  /** Iceberg table commits (each publishes what was staged since the last one). */
+  /** Iceberg table commits (each publishes what was staged since the last one). Every invocation with files also reads the table (GetTable + metadata) to decide. */
   commits: number;
   pollers: number;
   /** Produce-to-queryable latency of the records, seconds. */
@@ -158,13 +161,8 @@ export function simulateMapping(traffic: Traffic, batching: Batching, processing
   const W = batching.windowSeconds;
   const span = traffic.partitionSeconds;
   const epoch = random() * (span ?? 3600); // where in its hour/day the simulation starts
-  const C = processing.format === 'iceberg' ? processing.commitIntervalSeconds : 0;
-  const phase = random() * (C || 1);
-  const commitIds = new Set<number>();
-
-  const latencies = new Float64Array(maxRecords);
-  let nLat = 0;
-  let latSum = 0;
+  // Invocations in the order they end, with their records' arrival times: visibility is decided after (Iceberg commits interleave the pollers).
+  const ended: Array<{ end: number; arrivals: number[] }> = [];
   const totals = { records: 0, bytes: 0, invocations: 0, partitionBatches: 0, files: 0, quarantineObjects: 0, glueCalls: 0, coldStarts: 0, billedMs: 0, commits: 0 };
   const qRate = traffic.quarantineRate ?? 0;
   let simEnd = 0;
@@ -194,23 +192,7 @@ export function simulateMapping(traffic: Traffic, batching: Batching, processing
       const cold = start - lastEnd > processing.keepWarmSeconds;
       const ms = processing.esmOverheadMs + processing.ioMsPerInvocation + (count / processing.recordsPerSecond) * 1000 + (cold ? processing.initMs : 0);
       const end = start + ms / 1000;
-      let visible = end;
-      if (processing.format === 'iceberg') {
-        if (C > 0) {
-          const id = Math.ceil((end - phase) / C);
-          commitIds.add(id);
-          visible = phase + id * C + processing.commitMs / 1000;
-        } else {
-          totals.commits++;
-          visible = end + processing.commitMs / 1000;
-        }
-      }
-      for (const a of arrivals) {
-        if (nLat < latencies.length) {
-          latencies[nLat++] = visible - a;
-          latSum += visible - a;
-        }
-      }
+      ended.push({ end, arrivals });
       totals.invocations++;
       totals.records += count;
       totals.bytes += count * traffic.recordBytes;
@@ -267,7 +249,70 @@ export function simulateMapping(traffic: Traffic, batching: Batching, processing
     }
     // The batch still open at the end is not counted (its invocation would fall outside the stretch).
   }
-  totals.commits += commitIds.size;
+  // When rows become queryable. Hive: when their invocation returns. Iceberg (the loader's rule,
+  // lambdas/loader/handler.ts): an invocation that staged files publishes everything staged when the
+  // table's last snapshot is at least the commit interval old; otherwise its rows wait for the next
+  // invocation that does (or the scheduled committer, every `scheduledCommitSeconds` when set).
+  ended.sort((x, y) => x.end - y.end);
+  const LAT_CAP = 1_000_000;
+  let latencies = new Float64Array(Math.min(totals.records, LAT_CAP));
+  let nLat = 0;
+  let latSum = 0;
+  if (processing.format !== 'iceberg') {
+    for (const e of ended)
+      for (const a of e.arrivals) {
+        latencies[nLat++] = e.end - a;
+        latSum += e.end - a;
+      }
+  } else if (ended.length) {
+    // The commit rule works on a longer clock than the simulated stretch may cover (a minute's
+    // interval against a few seconds of 10 MB/s): the stretch's invocations are repeated back to
+    // back until they cover 20 intervals, and every `stride`-th record's latency is kept.
+    const C = processing.commitIntervalSeconds;
+    const sched = processing.scheduledCommitSeconds ?? 0;
+    const commitS = processing.commitMs / 1000;
+    const stretch = Math.max(simEnd, ended[ended.length - 1]!.end, 1e-9);
+    const tiles = Math.max(1, Math.ceil((20 * Math.max(C, sched, 1)) / stretch));
+    const stride = Math.max(1, Math.ceil((totals.records * tiles) / LAT_CAP));
+    latencies = new Float64Array(Math.ceil((totals.records * tiles) / stride) + 1);
+    let lastCommit = -Infinity;
+    let waiting: number[][] = [];
+    let waitingShift: number[] = [];
+    let counter = 0;
+    let commits = 0;
+    const publish = (at: number) => {
+      for (let w = 0; w < waiting.length; w++) {
+        for (const a of waiting[w]!) {
+          if (counter++ % stride === 0) {
+            const l = at + commitS - (a + waitingShift[w]!);
+            latencies[nLat++] = l;
+            latSum += l;
+          }
+        }
+      }
+      waiting = [];
+      waitingShift = [];
+      lastCommit = at;
+      commits++;
+    };
+    let nextSched = sched > 0 ? random() * sched : Infinity;
+    for (let t = 0; t < tiles; t++) {
+      const shift = t * stretch;
+      for (const e of ended) {
+        const endAt = e.end + shift;
+        while (nextSched < endAt) {
+          if (waiting.length) publish(nextSched);
+          nextSched += sched;
+        }
+        waiting.push(e.arrivals);
+        waitingShift.push(shift);
+        if (endAt - lastCommit >= C) publish(endAt);
+      }
+    }
+    // Rows still waiting at the end are published by the next commit (not counted).
+    totals.commits = commits / tiles;
+    totals.billedMs += (commits / tiles) * processing.commitMs;
+  }
   const sorted = latencies.subarray(0, nLat).sort();
   return {
     seconds: simEnd,

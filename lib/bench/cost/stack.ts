@@ -58,6 +58,8 @@ export interface FunctionSettings {
   logRetentionDays: number | null;
   /** The pipeline it loads (its LAKELOADER_PIPELINE variable), if set. */
   pipeline?: string;
+  /** LAKELOADER_COMMIT_INTERVAL_SECONDS, when the stack sets it (else the pipeline's declaration decides). */
+  commitIntervalSeconds?: number;
 }
 
 /** A Glue table the stack creates. */
@@ -124,9 +126,12 @@ export function readStackSettings(template: CfnTemplate): StackSettings {
     const p = r.Properties ?? {};
     const logGroup = refOf((p.LoggingConfig as Props | undefined)?.LogGroup);
     const archs = (p.Architectures as string[] | undefined) ?? ['x86_64'];
-    const pipeline = ((p.Environment as Props | undefined)?.Variables as Record<string, unknown> | undefined)?.LAKELOADER_PIPELINE;
+    const vars = ((p.Environment as Props | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const pipeline = vars.LAKELOADER_PIPELINE;
+    const interval = vars.LAKELOADER_COMMIT_INTERVAL_SECONDS;
     functions.set(id, {
       ...(typeof pipeline === 'string' ? { pipeline } : {}),
+      ...(interval !== undefined && Number.isFinite(Number(interval)) ? { commitIntervalSeconds: Number(interval) } : {}),
       logicalId: id,
       memoryMb: num(p.MemorySize, 128),
       architecture: archs.includes('arm64') ? 'arm64' : 'x86_64',
