@@ -57,6 +57,8 @@ interface BenchFlags {
   queriesPerDay: number;
   hoursScanned: number;
   levels?: number[];
+  assumeOptimizers?: Array<'compaction' | 'retention' | 'orphan_file_deletion'>;
+  protocolPuts?: number;
   price: Record<string, number>;
   context: Record<string, string>;
 }
@@ -105,6 +107,8 @@ function tableRequest(f: BenchFlags): Omit<CostTableRequest, 'measured'> {
       queriesPerDay: f.queriesPerDay,
       hoursScanned: f.hoursScanned,
       ...(f.tableFormat ? { tableFormat: f.tableFormat } : {}),
+      ...(f.assumeOptimizers ? { assumeOptimizers: f.assumeOptimizers } : {}),
+      ...(f.protocolPuts !== undefined ? { protocolPutsPerPartitionBatch: f.protocolPuts } : {}),
       iceberg: { commitIntervalSeconds: f.icebergCommitSeconds },
     },
   };
@@ -147,6 +151,8 @@ export function register(program: Command): void {
     .option('--queries-per-day <n>', 'Athena queries a day over the table (each opens the files of --hours-scanned hours)', num('queries-per-day'), 24)
     .option('--hours-scanned <n>', 'hours of data one query reads', num('hours-scanned'), 24)
     .option('--levels <list>', 'traffic levels, MB/s per topic (comma-separated)', (v: string) => v.split(',').map((x) => num('levels')(x.trim())), undefined)
+    .option('--assume-optimizers <list>', 'what-if: Glue table optimizers of an Iceberg table whose stack deploys none (compaction,retention,orphan_file_deletion)', (v: string) => v.split(',').map((x) => oneOf('assume-optimizers', ['compaction', 'retention', 'orphan_file_deletion'] as const)(x.trim())))
+    .option('--protocol-puts <n>', 'what-if: commit-protocol PUTs per Kafka-partition batch besides data and quarantine (the loader makes 3)', num('protocol-puts'))
     .option('--price <key=usd>', 'override one price of lib/bench/cost/prices.ts (repeatable), e.g. --price epuHour=0.2', priceFlag, {})
     .option('--context <key=value>', 'CDK context for the synthesized stack (repeatable), e.g. --context kmsKeyArn=arn:aws:kms:…', keyValue('context', (_k, v) => v), {})
     .option('--keep', 'keep the scratch directory (bundles, NDJSON, Parquet)')

@@ -105,7 +105,7 @@ export function firehoseCost(level: LevelInputs, a: CostAssumptions, alt: Altern
   };
   const tablePartitions = level.partitionSeconds ? MONTH_S / level.partitionSeconds : 1;
   items.queryFileRequests =
-    level.topics * queryRequestsUsd({ files: files / level.topics, tablePartitions, commits: flushes / level.topics, jsonGb: gb / level.topics }, 'iceberg', { tableOptimizers: [] }, undefined, { ...a, tableFormat: undefined }, prices);
+    level.topics * queryRequestsUsd({ files: files / level.topics, tablePartitions, commits: flushes / level.topics, jsonGb: gb / level.topics }, 'iceberg', { tableOptimizers: [] }, undefined, { ...a, assumeOptimizers: [] }, prices);
   const usdPerMonth = sum(items);
   const variable = prices.firehoseMskIngestGb + prices.firehoseFormatConversionGb + prices.mskPrivateConnectivityGb;
   return {

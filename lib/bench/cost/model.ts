@@ -100,6 +100,13 @@ export interface CostAssumptions {
   keepWarmSeconds: number;
   /** Table format: from the template unless set. */
   tableFormat?: 'hive' | 'iceberg';
+  /**
+   * Glue table optimizers to assume for an Iceberg table whose template declares none (what-if:
+   * the stack does not deploy AWS::Glue::TableOptimizer resources yet). @default none
+   */
+  assumeOptimizers?: Array<'compaction' | 'retention' | 'orphan_file_deletion'>;
+  /** S3 PUTs of the commit protocol per Kafka-partition batch besides data and quarantine (what-if for a protocol change). @default COMMIT_PROTOCOL's 3 */
+  protocolPutsPerPartitionBatch?: number;
   /** Iceberg: what the stack does not say (the commit interval comes from the function's environment or the pipeline's declaration; this is the fallback). */
   iceberg: {
     commitIntervalSeconds: number;
@@ -250,6 +257,12 @@ export function tablePartitionSeconds(settings: StackSettings, m: MappingSetting
   return declared ? granularitySeconds(declared) : table ? null : 3600;
 }
 
+/** The Glue table optimizers of a table: the template's, or the assumed ones when it has none. */
+function optimizersOf(settings: Pick<StackSettings, 'tableOptimizers'>, table: TableSettings | undefined, a: Pick<CostAssumptions, 'assumeOptimizers'>): string[] {
+  const declared = settings.tableOptimizers.filter((o) => !table || o.table === table.name).map((o) => o.type);
+  return declared.length ? declared : [...(a.assumeOptimizers ?? [])];
+}
+
 /** The data table a mapping's function loads. */
 function tableOf(settings: StackSettings, mapping: MappingSettings): TableSettings | undefined {
   const data = settings.tables.filter((t) => !t.quarantine);
@@ -350,7 +363,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
         tablePartitions: span ? MONTH_S / span : 1,
         sim,
       };
-      month.s3Puts = month.partitionBatches * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + month.files + month.quarantineObjects;
+      month.s3Puts = month.partitionBatches * (a.protocolPutsPerPartitionBatch ?? COMMIT_PROTOCOL.s3PutsPerPartitionBatch) + month.files + month.quarantineObjects;
       month.s3Gets = month.partitionBatches * COMMIT_PROTOCOL.s3GetsPerPartitionBatch;
       month.glueRequests = month.glueCalls;
       if (format === 'iceberg') {
@@ -390,8 +403,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
       if (!m.provisioned && m.inVpc) add('onDemandNetworkData', month.payloadGb * (a.onDemandNetwork === 'nat-gateway' ? prices.natGatewayGb : prices.interfaceEndpointGb));
       // Iceberg table optimizers (read from the template; assumed when the format is set by hand).
       if (format === 'iceberg') {
-        const declared = settings.tableOptimizers.filter((o) => !table || o.table === table.name).map((o) => o.type);
-        const optimizers = declared.length || a.tableFormat === undefined ? declared : ['compaction', 'retention', 'orphan_file_deletion'];
+        const optimizers = optimizersOf(settings, table, a);
         const filesPerPartition = month.files / month.tablePartitions;
         const parquetGb = month.jsonGb * a.parquetBytesPerJsonByte;
         if (optimizers.includes('compaction') && filesPerPartition >= a.iceberg.compactionMinInputFiles) {
@@ -447,15 +459,14 @@ export function queryRequestsUsd(
   format: 'hive' | 'iceberg',
   settings: Pick<StackSettings, 'tableOptimizers'>,
   table: TableSettings | undefined,
-  a: Pick<CostAssumptions, 'queriesPerDay' | 'hoursScanned' | 'getsPerFileOpened' | 'iceberg' | 'parquetBytesPerJsonByte' | 'tableFormat'>,
+  a: Pick<CostAssumptions, 'queriesPerDay' | 'hoursScanned' | 'getsPerFileOpened' | 'iceberg' | 'parquetBytesPerJsonByte' | 'assumeOptimizers'>,
   prices: PriceTable,
 ): number {
   const window = Math.min(a.hoursScanned, MONTH_H) / MONTH_H; // share of a month's files one query opens
   const partitionsScanned = Math.max(1, month.tablePartitions * window);
   let filesPerPartition = month.files / month.tablePartitions;
   if (format === 'iceberg') {
-    const declared = settings.tableOptimizers.filter((o) => !table || o.table === table.name).map((o) => o.type);
-    const compaction = declared.includes('compaction') || (declared.length === 0 && a.tableFormat === 'iceberg');
+    const compaction = optimizersOf(settings, table, a).includes('compaction');
     if (compaction && filesPerPartition >= a.iceberg.compactionMinInputFiles) {
       filesPerPartition = Math.max(1, Math.ceil((month.jsonGb * a.parquetBytesPerJsonByte * GB) / month.tablePartitions / 512e6));
     }
