@@ -339,7 +339,7 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
   // 8. Register new partitions before committing, so a retry that finds everything committed never has to.
   let partitionsRegistered = 0;
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
-    const inputs: PartitionInput[] = files.map(({ file }) => partitionInput(pipeline, deps.bucket, file.partitionValues, file.hivePath));
+    const inputs: PartitionInput[] = files.map(({ file }) => partitionInput(prepared.pipeline ?? pipeline, deps.bucket, file.partitionValues, file.hivePath));
     partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
   }
 

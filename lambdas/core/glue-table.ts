@@ -29,7 +29,7 @@ export const QUARANTINE_COLUMNS: GlueColumn[] = [
   { Name: 'key_base64', Type: 'string' },
   { Name: 'value_base64', Type: 'string' },
   { Name: 'headers', Type: 'array<struct<key:string,value_base64:string>>' },
-  { Name: 'stage', Type: 'string', Comment: 'decode | transform | conform | partition' },
+  { Name: 'stage', Type: 'string', Comment: 'decode | schema | transform | conform | partition' },
   { Name: 'error', Type: 'string' },
   { Name: 'loader_version', Type: 'string' },
 ];

@@ -32,7 +32,7 @@ export interface MskEvent {
 }
 
 /** Why a record could not become a row. */
-export type QuarantineStage = 'decode' | 'transform' | 'conform' | 'partition';
+export type QuarantineStage = 'decode' | 'schema' | 'transform' | 'conform' | 'partition';
 
 /** One quarantined record, serialized as one NDJSON line (fields = the quarantine table's columns). */
 export interface QuarantineEntry {
@@ -98,4 +98,6 @@ export interface PreparedBatch {
   files: PreparedFile[];
   quarantine: QuarantineEntry[];
   counts: BatchCounts;
+  /** The pipeline the files were written with when the table evolved (its columns beyond the declared ones); absent otherwise. */
+  pipeline?: import('./pipeline').Pipeline;
 }

@@ -10,7 +10,7 @@
  * Type mapping (Glue → Arrow → Parquet): string → Utf8 → BYTE_ARRAY STRING; boolean → Bool;
  * int → Int32 → INT32; bigint → Int64 → INT64; float → Float32; double → Float64;
  * decimal(p,s) → Decimal128 → DECIMAL(p,s); date → Date32 → INT32 DATE;
- * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true);
+ * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true); binary → Binary → BYTE_ARRAY;
  * array<T> → List → LIST; map<string,T> → Map → MAP; struct<…> → Struct → group.
  */
 import type * as ArrowTypeModule from 'apache-arrow/type';
@@ -78,6 +78,8 @@ export function arrowType(t: ColumnType, ids?: FieldIds, path = ''): DataType {
       return new A.DateDay();
     case 'timestamp':
       return new A.TimestampMillisecond('UTC');
+    case 'binary':
+      return new A.Binary();
     case 'array':
       return new A.List(field('element', arrowType(t.element, ids, `${path}.element`), true, ids, `${path}.element`));
     case 'map':
@@ -427,7 +429,13 @@ export class StringBuilder implements ColumnBuilder {
     const i = this.length++;
     if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
-    if (v !== null) {
+    if (v instanceof Uint8Array) {
+      // A binary column's value (same layout as a string: offsets + bytes).
+      this.reserve(v.length);
+      this.bytes.set(v, this.pos);
+      this.pos += v.length;
+      if (this.pos > 0x7fffffff) throw new RangeError('a binary column of one file exceeds 2 GiB');
+    } else if (v !== null) {
       const s = v as string;
       this.reserve(s.length * 3);
       // Short ASCII strings are copied in JS (cheaper than a native call); the rest via writeUtf8.
@@ -599,6 +607,7 @@ class StructBuilder implements ColumnBuilder {
 function createBuilder(t: ColumnType, capacity: number): ColumnBuilder {
   switch (t.kind) {
     case 'string':
+    case 'binary':
       return new StringBuilder(capacity);
     case 'boolean':
       return new BoolBuilder(capacity);

@@ -5,7 +5,8 @@
  * sure the table and its first metadata exist; on Delete it keeps the table, as the bucket keeps
  * the data).
  */
-import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { PipelineHandler } from './handler';
 
 /** `{"lakeloader":"commit"}`: publish what is staged. */
@@ -33,7 +34,9 @@ export function sendCloudFormationResponse(event: CloudFormationEvent, status: '
   const body = JSON.stringify({ Status: status, Reason: reason.slice(0, 2000), PhysicalResourceId: physicalId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data });
   return new Promise((resolve, reject) => {
     const url = new URL(event.ResponseURL);
-    const req = request({ hostname: url.hostname, port: url.port || 443, path: `${url.pathname}${url.search}`, method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    // CloudFormation's pre-signed URLs are https; plain http serves local tests of this answer.
+    const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const req = request({ hostname: url.hostname, port: url.port || (url.protocol === 'http:' ? 80 : 443), path: `${url.pathname}${url.search}`, method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => resolve());
     });

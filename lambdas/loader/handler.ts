@@ -21,6 +21,7 @@ import type { MskEvent } from '../core/model';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../core/prepare';
 import { METRIC, recordMetrics, summarize, type BatchSummary } from '../core/report';
 import { S3ObjectStore, type ObjectStore } from '../core/store';
+import { FormatRuntime, needsRuntime } from '../core/formats/runtime';
 
 /** The real pure half of the loader. */
 export const defaultCodec: PrepareCodec = { prepareBatch, encodeEmptyParquet, serializeQuarantine };
@@ -49,6 +50,23 @@ export function createAwsClients(config: LoaderConfig): { s3: S3Client; glue: Gl
   return { s3: new S3Client({ ...common, forcePathStyle: config.endpointUrl !== undefined }), glue: new GlueClient(common) };
 }
 
+/**
+ * The codec of the container: the default one, or — for Avro, Protobuf, registry frames and
+ * evolving tables — one whose prepareBatch uses the container's format runtime (writer schemas
+ * cached for the container's life, the Glue table grown in the catalog).
+ */
+function formatCodec(config: LoaderConfig, aws: () => ReturnType<typeof createAwsClients>): PrepareCodec {
+  if (!needsRuntime(config.pipeline)) return defaultCodec;
+  let runtime: FormatRuntime | undefined;
+  return {
+    ...defaultCodec,
+    prepareBatch: (pipeline, records) => {
+      runtime ??= new FormatRuntime(config.pipeline, { glue: aws().glue, database: config.glueDatabase, aws: { region: config.region, endpoint: config.endpointUrl } });
+      return prepareBatch(pipeline, records, pipeline === config.pipeline ? { runtime } : {});
+    },
+  };
+}
+
 interface Container {
   config: LoaderConfig;
   store: ObjectStore;
@@ -71,7 +89,7 @@ function createContainer(deps: HandlerDeps): Container {
     store: deps.store ?? new S3ObjectStore(aws().s3, config.bucket),
     tables: catalog,
     registrar: new PartitionRegistrar(catalog),
-    codec: deps.codec ?? defaultCodec,
+    codec: deps.codec ?? formatCodec(config, aws),
     logger: deps.logger ?? new Logger({ serviceName: 'lakeloader', persistentKeys: { pipeline } }),
     metrics: deps.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', defaultDimensions: { pipeline } }),
     now: deps.now ?? Date.now,
