@@ -51,15 +51,26 @@ export const FRESHNESS_ALLOWANCE = Duration.seconds(30);
 export const DEFAULT_FRESHNESS_TARGET = Duration.minutes(5);
 
 /**
- * The batching window for a freshness target: the target minus {@link FRESHNESS_ALLOWANCE}, within
- * the ESM's 1..300 seconds. At low traffic a batch closes when its window ends, and every batch
+ * The batching window for a freshness target: the target minus {@link FRESHNESS_ALLOWANCE} and the
+ * longest wait for an Iceberg commit ({@link commitWaitFor}), within the ESM's 1..300 seconds. At low traffic a batch closes when its window ends, and every batch
  * costs the same S3 requests whatever its size (docs/bench.md, "Cost and freshness"), so the
  * longest window the target allows is the cheapest; at higher traffic batches fill (10,000
  * records or the 6 MB payload) before the window ends and it no longer matters.
  */
-export function batchingWindowFor(freshnessTarget: Duration): Duration {
-  const s = Math.floor(freshnessTarget.toSeconds() - FRESHNESS_ALLOWANCE.toSeconds());
+export function batchingWindowFor(freshnessTarget: Duration, commitWait: Duration = Duration.seconds(0)): Duration {
+  const s = Math.floor(freshnessTarget.toSeconds() - FRESHNESS_ALLOWANCE.toSeconds() - commitWait.toSeconds());
   return Duration.seconds(Math.min(300, Math.max(1, s)));
+}
+
+/**
+ * The longest an Iceberg row can wait after its batch for a snapshot: the handler publishes when
+ * the last snapshot is older than the commit interval, and the scheduled committer every minute
+ * (lib/infra/iceberg.ts), so at most the shorter of the two; nothing for a Hive table or an
+ * interval of 0 (every batch publishes).
+ */
+export function commitWaitFor(p: Pipeline): Duration {
+  if (p.format !== 'iceberg' || p.iceberg.commitIntervalSeconds <= 0) return Duration.seconds(0);
+  return Duration.seconds(Math.min(p.iceberg.commitIntervalSeconds, 60));
 }
 
 /** Properties of a {@link LakeLoader}. */
@@ -93,10 +104,11 @@ export interface LakeLoaderProps {
   /**
    * The one knob between cost and freshness: how old the newest rows may be at low traffic
    * (produce-to-queryable, p99). It sets the batching window ({@link batchingWindowFor}: the
-   * target minus 30 s, at most 300 s); longer is cheaper, down to the ESM's 300-second maximum.
+   * target minus 30 s, minus up to a minute's wait for the commit of an Iceberg table, at most
+   * 300 s); longer is cheaper, down to the ESM's 300-second maximum.
    * Below about 0.02 MB/s per topic the window decides how many batches — and so how many S3
    * requests — there are; above it batches fill first and the target costs nothing.
-   * @default Duration.minutes(5) (a 270-second window)
+   * @default Duration.minutes(5) (a 270-second window for a Hive table, 210 s for an Iceberg table committing every minute)
    */
   readonly freshnessTarget?: Duration;
   /** How long the ESM gathers records before invoking; set this or `freshnessTarget`, not both. @default from freshnessTarget */
@@ -195,7 +207,7 @@ export class LakeLoader extends Construct {
     if (props.maxBatchingWindow !== undefined && props.freshnessTarget !== undefined) fail('set maxBatchingWindow or freshnessTarget, not both (freshnessTarget chooses the window)');
     if (props.freshnessTarget !== undefined && props.freshnessTarget.toSeconds() <= FRESHNESS_ALLOWANCE.toSeconds())
       fail(`freshnessTarget must be more than ${FRESHNESS_ALLOWANCE.toSeconds()} seconds (the time polling, the invocation and the commit take); for sub-second delivery set maxBatchingWindow and provisioned pollers`);
-    const window = props.maxBatchingWindow ?? batchingWindowFor(props.freshnessTarget ?? DEFAULT_FRESHNESS_TARGET);
+    const window = props.maxBatchingWindow ?? batchingWindowFor(props.freshnessTarget ?? DEFAULT_FRESHNESS_TARGET, commitWaitFor(p));
     if (window.toSeconds() > 300) fail(`maxBatchingWindow must be at most 300 seconds, got ${window.toSeconds()}`);
     if (batchSize > 10 && window.toSeconds() < 1) fail('maxBatchingWindow must be at least 1 second when batchSize > 10');
     const wantsErrorHandling = props.retryAttempts !== undefined || props.maxRecordAge !== undefined;

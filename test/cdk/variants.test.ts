@@ -12,6 +12,7 @@ import { definePipeline } from '../../lambdas/core/pipeline';
 import { LakeLoader, LakeLoaderPropsError, type LakeLoaderProps } from '../../lib/infra/lake-loader';
 import { LakeStack } from '../../lib/infra/lake-stack';
 import { clickstream } from '../fixtures/pipelines/clickstream';
+import orders from '../fixtures/pipelines/orders';
 import { actionsOf, build, flat, KMS_ARN, logicalId, MSK_ARN, resourcesOf, roleStatements, SECRET_ARN, type Statement } from './helpers';
 
 const events = definePipeline({
@@ -216,6 +217,10 @@ describe('poller mode and batching window defaults (issue 15: chosen from the co
     expect(esmOf({ freshnessTarget: Duration.minutes(1) }).MaximumBatchingWindowInSeconds).toBe(30);
     expect(esmOf({ freshnessTarget: Duration.minutes(20) }).MaximumBatchingWindowInSeconds).toBe(300);
     expect(esmOf({ maxBatchingWindow: Duration.seconds(5) }).MaximumBatchingWindowInSeconds).toBe(5);
+    // An Iceberg table's rows may wait up to a minute for their snapshot: the window leaves room for it.
+    expect(orders.format).toBe('iceberg');
+    expect(esmOf({ pipeline: orders }).MaximumBatchingWindowInSeconds).toBe(210);
+    expect(esmOf({ pipeline: orders, freshnessTarget: Duration.minutes(10) }).MaximumBatchingWindowInSeconds).toBe(300);
   });
 
   it('every loader of a LakeStack that needs provisioned pollers shares one poller group', () => {

@@ -221,6 +221,15 @@ describe('the model counts what the Iceberg commit really does', () => {
       expect(c.glue).toEqual({ getTable: 1, updateTable: 1 });
       expect(c.get).toBe(P * COMMIT_PROTOCOL.s3GetsPerPartitionBatch + I.perInvocation.s3Get + I.perCommit.s3Get + P * I.perTopicPartitionPerCommit.s3Get + 2 * P * I.perPartitionBatch.s3Get);
       expect(c.put).toBe(P * COMMIT_PROTOCOL.s3PutsPerPartitionBatch + c.summary.files + I.perCommit.s3Put);
+      // 4. The scheduled committer with nothing staged: it only looks.
+      for (const k of Object.keys(glue)) delete glue[k];
+      const before = { ...store.calls };
+      expect((await handler.commit())?.skipped).toBe('nothing');
+      const R = I.perScheduledRun;
+      expect(glue).toEqual({ getTable: R.glue });
+      expect(store.calls.get - before.get).toBe(R.s3Get + P * R.s3GetPerTopicPartition);
+      expect(store.calls.list - before.list).toBe(R.s3List);
+      expect(store.calls.put - before.put).toBe(0);
     } finally {
       process.stdout.write = write;
     }
@@ -338,6 +347,10 @@ describe('reads the synthesized template', () => {
     const t = synthesizeStack({ pipelines: [ice] });
     const s = readStackSettings(t);
     expect(s.tables.find((x) => !x.quarantine)).toMatchObject({ name: 'clicks_ice', format: 'iceberg', partitionKeys: [] });
+    // The stack's scheduled committer (an EventBridge rule every minute) and its Glue optimizers are read too.
+    expect(s.mappings[0]!.function.scheduledCommitSeconds).toBe(60);
+    expect(s.tableOptimizers.map((o) => o.type).sort()).toEqual(['compaction', 'orphan_file_deletion', 'retention']);
+    expect(s.mappings[0]!.maxBatchingWindowSeconds).toBe(210);
     const hive = computeCostTable({ measured, template: base, levels: [1], assumptions: fast });
     const iceberg = computeCostTable({ measured, template: t, levels: [1], assumptions: fast });
     expect(hive.stack.format).toBe('hive');
@@ -347,6 +360,9 @@ describe('reads the synthesized template', () => {
     // At 1 MB/s invocations come every few seconds; rows wait up to the 60 s commit interval.
     expect(iceberg.levels[0]!.freshnessP99Seconds).toBeGreaterThan(55);
     expect(hive.levels[0]!.freshnessP99Seconds).toBeLessThan(10);
+    expect(iceberg.levels[0]!.items.scheduledCommitter).toBeGreaterThan(0);
+    expect(iceberg.levels[0]!.items.glueOptimizerDpu).toBeGreaterThan(0);
+    expect(hive.levels[0]!.items.scheduledCommitter ?? 0).toBe(0);
   }, 60_000);
 
   it('a KMS key on the bucket adds KMS requests (fewer with S3 Bucket Keys)', () => {

@@ -177,6 +177,7 @@ const ITEM_LABEL: Record<string, string> = {
   onDemandNetworkEndpoints: 'on-demand ESM network path (Lambda/STS interface endpoints)',
   glueOptimizerDpu: 'Glue table optimizers (DPU-hours)',
   queryFileRequests: 'Athena-side requests for the files left (queries)',
+  scheduledCommitter: 'Iceberg scheduled committer (Lambda, S3, Glue, logs)',
   provisionedPollersEpu: 'provisioned pollers (EPU-hours)',
   cloudwatchMetrics: 'CloudWatch custom metrics',
   cloudwatchAlarms: 'CloudWatch alarms',

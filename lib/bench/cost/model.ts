@@ -53,7 +53,16 @@ export const ICEBERG_REQUESTS = {
   perPartitionBatch: { s3Get: 1 },
   /** Every MERGE_MANIFESTS_AT (8) commits, the commit reads the 8 data manifests it merges: one GET a commit on average. */
   mergeGetsPerCommit: 1,
+  /**
+   * A run of the scheduled committer (lib/infra/iceberg.ts: an EventBridge rule every minute) that
+   * finds nothing to publish: GetTable, the metadata GET, the LIST of the state prefix and a GET
+   * of every topic-partition's state. (A run that publishes is a commit, counted above.)
+   */
+  perScheduledRun: { glue: 1, s3Get: 1, s3List: 1, s3GetPerTopicPartition: 1 },
 } as const;
+
+/** Billed time of a scheduled-committer run that finds nothing to publish, ms (assumed: a few S3 and Glue round trips in a warm container). */
+export const SCHEDULED_RUN_MS = 150;
 
 /**
  * Bytes the loader logs per invocation (measured with the real handler: the `batch loaded` line
@@ -297,6 +306,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
     if (usd !== 0) items[k] = (items[k] ?? 0) + usd;
   };
   const months: MappingMonth[] = [];
+  const scheduledFunctions = new Set<string>();
   let latencyWeighted = { p50: 0, p99: 0, weight: 0 };
 
   for (const m of settings.mappings) {
@@ -306,6 +316,18 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
     const span = tablePartitionSeconds(settings, m);
     // The interval the function runs with: its environment, else its pipeline's declaration, else the assumption.
     const commitInterval = m.function.commitIntervalSeconds ?? declared?.iceberg?.commitIntervalSeconds ?? a.iceberg.commitIntervalSeconds;
+    // The stack's scheduled committer (read from the template), else the assumption's (0: none).
+    const scheduled = format === 'iceberg' ? (m.function.scheduledCommitSeconds ?? (a.iceberg.scheduledCommitSeconds || undefined)) : undefined;
+    if (scheduled && !scheduledFunctions.has(m.function.logicalId)) {
+      scheduledFunctions.add(m.function.logicalId);
+      const runs = MONTH_S / scheduled;
+      const topicPartitions = settings.mappings.filter((x) => x.function.logicalId === m.function.logicalId).reduce((n, x) => n + x.topics.length, 0) * a.partitions;
+      const R = ICEBERG_REQUESTS.perScheduledRun;
+      const gbSecondPrice = m.function.architecture === 'arm64' ? prices.lambdaArmGbSecond : prices.lambdaX86GbSecond;
+      add('scheduledCommitter', runs * ((SCHEDULED_RUN_MS / 1000) * (m.function.memoryMb / 1024) * gbSecondPrice + prices.lambdaRequest));
+      add('scheduledCommitter', runs * (R.glue * prices.glueRequest + (R.s3Get + topicPartitions * R.s3GetPerTopicPartition) * prices.s3Get + R.s3List * prices.s3Put));
+      add('scheduledCommitter', ((runs * (LOG_BYTES.loaderPerInvocation + LOG_BYTES.platformPerInvocation)) / GB) * prices.cloudwatchLogsIngestGb);
+    }
     for (const _topic of m.topics) {
       const traffic: Traffic = {
         mbPerSecond,
@@ -331,7 +353,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
           format,
           commitIntervalSeconds: commitInterval,
           commitMs: a.iceberg.commitMs,
-          ...(a.iceberg.scheduledCommitSeconds > 0 ? { scheduledCommitSeconds: a.iceberg.scheduledCommitSeconds } : {}),
+          ...(scheduled ? { scheduledCommitSeconds: scheduled } : {}),
           registersPartitions: format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0,
         },
         a.sim,

@@ -60,6 +60,8 @@ export interface FunctionSettings {
   pipeline?: string;
   /** LAKELOADER_COMMIT_INTERVAL_SECONDS, when the stack sets it (else the pipeline's declaration decides). */
   commitIntervalSeconds?: number;
+  /** Seconds between the runs of a schedule (an EventBridge rule) that invokes it to commit, if any. */
+  scheduledCommitSeconds?: number;
 }
 
 /** A Glue table the stack creates. */
@@ -112,6 +114,14 @@ export function partitionSeconds(keys: string[]): number | null {
   return null;
 }
 
+/** Seconds of an EventBridge `rate(n unit)` expression; null for anything else (cron). */
+export function rateSeconds(expr: unknown): number | null {
+  const m = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(String(expr ?? '').trim());
+  if (!m) return null;
+  const unit = m[2]!.startsWith('minute') ? 60 : m[2]!.startsWith('hour') ? 3600 : 86_400;
+  return Number(m[1]) * unit;
+}
+
 /**
  * Reads the settings the cost model needs from a synthesized template.
  * @throws StackTemplateError when the template has no Kafka event source mapping or one points at no function
@@ -138,6 +148,16 @@ export function readStackSettings(template: CfnTemplate): StackSettings {
       timeoutSeconds: num(p.Timeout, 3),
       logRetentionDays: logGroup && logRetention.has(logGroup) ? logRetention.get(logGroup)! : null,
     });
+  }
+
+  // Scheduled commits: an EventBridge rule invoking the function with {"lakeloader":"commit"} (lib/infra/iceberg.ts).
+  for (const [, r] of byType('AWS::Events::Rule')) {
+    const seconds = rateSeconds(r.Properties?.ScheduleExpression);
+    if (seconds === null || r.Properties?.State === 'DISABLED') continue;
+    for (const t of (r.Properties?.Targets as Array<Props> | undefined) ?? []) {
+      const fn = functions.get(getAttOf(t.Arn) ?? refOf(t.Arn) ?? '');
+      if (fn && /"commit"/.test(String(t.Input ?? ''))) fn.scheduledCommitSeconds = Math.min(fn.scheduledCommitSeconds ?? Infinity, seconds);
+    }
   }
 
   const mappings: MappingSettings[] = [];
@@ -187,7 +207,15 @@ export function readStackSettings(template: CfnTemplate): StackSettings {
     };
   });
 
-  const tableOptimizers = byType('AWS::Glue::TableOptimizer').map(([, r]) => ({ table: String(r.Properties?.TableName ?? ''), type: String(r.Properties?.Type ?? '').toLowerCase() }));
+  // Iceberg tables are custom resources the loader answers (lib/infra/iceberg.ts), not AWS::Glue::Table.
+  for (const [id, r] of byType('Custom::LakeloaderIcebergTable')) {
+    const name = String(r.Properties?.Table ?? id);
+    tables.push({ logicalId: id, name, format: 'iceberg', partitionKeys: [], projection: false, pipeline: name, quarantine: false });
+  }
+
+  const tableOptimizers = byType('AWS::Glue::TableOptimizer')
+    .filter(([, r]) => (r.Properties?.TableOptimizerConfiguration as Props | undefined)?.Enabled !== false)
+    .map(([, r]) => ({ table: String(r.Properties?.TableName ?? ''), type: String(r.Properties?.Type ?? '').toLowerCase() }));
 
   let alarmMetrics = 0;
   const alarms = byType('AWS::CloudWatch::Alarm');
