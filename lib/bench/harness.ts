@@ -17,7 +17,8 @@ import { declaredPipelines } from '../pipelines';
 import { buildMskEvent } from '../local/msk-event';
 import { generateClickstreamRecords } from '../gen/records';
 import { measureColdStart, type ColdStartResult } from './cold-start';
-import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost';
+import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost/batch';
+import { computeCostTable, type CostTableRequest, type CostTableResult } from './cost/index';
 import { DuckdbReference } from './duckdb';
 import { loadPrepareBatch, runLoader, type LoaderRun, type PrepareBatch } from './loader';
 import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
@@ -61,6 +62,8 @@ export interface BenchOptions {
   /** Share of batches that write a quarantine object, for the cost model. @default 1 */
   quarantineBatchShare?: number;
   prices?: Partial<Prices>;
+  /** The cost-and-freshness table (cost/levels.ts) from this run's measured figures; `false` skips it. @default the default stack, synthesized */
+  costTable?: Omit<CostTableRequest, 'measured'> | false;
   /** Keep the scratch directory (bundles, NDJSON, Parquet) for inspection. @default false */
   keep?: boolean;
   /** Progress messages (stderr in the CLI). */
@@ -88,7 +91,7 @@ export interface BenchResult {
   coldImportRatio: number | null;
   /** Median peak RSS for one batch, MB (target < 512); null when not measured. */
   peakRssMb: number | null;
-  config: Required<Omit<BenchOptions, 'prices' | 'keep' | 'onProgress'>> & { pipeline: string };
+  config: Required<Omit<BenchOptions, 'prices' | 'keep' | 'onProgress' | 'costTable'>> & { pipeline: string };
   batch: {
     records: number;
     partitions: number;
@@ -109,7 +112,8 @@ export interface BenchResult {
   sustained: { batches: number; records: number; ms: number; recordsPerSecond: number; mbPerSecond: number; perBatchRecordsPerSecond: Summary } | null;
   coldStart: ColdStartResult | null;
   memory: MemoryResult | null;
-  cost: CostModel;
+  /** The per-batch model, and (unless skipped or failed, see `errors.costTable`) the table by traffic level: `cost.levels[]`. */
+  cost: CostModel & Partial<CostTableResult>;
   /** Parts that could not be measured, with the reason. */
   errors: Record<string, string>;
   environment: {
@@ -316,6 +320,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       },
       prices,
     );
+    let table: CostTableResult | undefined;
+    if (options.costTable !== false) {
+      progress('cost and freshness by traffic level: synthesizing the stack');
+      try {
+        table = computeCostTable({
+          ...options.costTable,
+          measured: { recordsPerSecond: loaderRps, recordBytes: jsonBytes / cfg.records, eventBytesPerRecord: eventJsonBytes(event) / cfg.records, parquetBytesPerJsonByte: last.outputBytes / jsonBytes, from: 'this run' },
+        });
+      } catch (e) {
+        errors.costTable = e instanceof Error ? e.message : String(e);
+      }
+    }
 
     return {
       ratioVsDuckdb: Math.round(ratio.median * 1000) / 1000,
@@ -339,7 +355,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       sustained,
       coldStart,
       memory,
-      cost,
+      cost: { ...cost, ...table },
       errors,
       environment: {
         node: process.version,

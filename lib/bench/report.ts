@@ -1,5 +1,6 @@
 /** Human-readable rendering of a bench result: the targets first, then every figure with its spread. */
 import type { BenchResult } from './harness';
+import { formatCostTable } from './cost/levels';
 import { STAGES } from './stages';
 import type { Summary } from './stats';
 
@@ -65,12 +66,16 @@ export function formatBenchReport(r: BenchResult): string {
   L.push('');
   const k = r.cost;
   const pb = k.perBatch;
-  L.push(`Cost model (${k.assumptions.memoryMb} MB Lambda, ${k.assumptions.ioMsPerBatch} ms S3/Glue time per batch, quarantine object in ${(k.assumptions.quarantineBatchShare * 100).toFixed(0)}% of batches)`);
+  L.push(`Per-batch cost model: the loader's marginal cost in full batches (${k.assumptions.memoryMb} MB Lambda, ${k.assumptions.ioMsPerBatch} ms S3/Glue time per batch, quarantine object in ${(k.assumptions.quarantineBatchShare * 100).toFixed(0)}% of batches)`);
   L.push(`  per batch: S3 PUT ${pb.s3Puts.toFixed(1)} (data ${pb.s3DataPuts.toFixed(1)}, state 2, manifest 1, quarantine ${pb.s3QuarantinePuts}), S3 GET ${pb.s3Gets} (state), Glue ${pb.glueCalls} (BatchCreatePartition); billed ${pb.billedMs} ms (compute ${pb.computeMs.toFixed(0)} ms)`);
   const g = k.perGb;
   L.push(`  per GB of JSON: ${g.batches.toFixed(1)} batches, ${g.lambdaSeconds.toFixed(1)} Lambda s, ${g.gbSeconds.toFixed(1)} GB-s`);
   L.push(`    Lambda compute ${usd(g.lambdaComputeUsd)} + requests ${usd(g.lambdaRequestsUsd)} + S3 ${usd(g.s3Usd)} + Glue ${usd(g.glueUsd)} = ${usd(g.totalUsd)} per GB`);
-  L.push(`    Firehose (ingest + Parquet conversion) ${usd(g.firehoseUsd)} per GB  →  loader costs ${(g.vsFirehose * 100).toFixed(1)}% of Firehose`);
+  L.push(`    Firehose (MSK source + Parquet conversion) ${usd(g.firehoseUsd)} per GB  →  ${(g.vsFirehose * 100).toFixed(1)}% of Firehose, before the fixed and per-level lines of the table below`);
+  if (k.levels) {
+    L.push('');
+    L.push(formatCostTable(k as Parameters<typeof formatCostTable>[0]));
+  }
   if (Object.keys(r.errors).length) {
     L.push('');
     for (const [k2, v] of Object.entries(r.errors)) L.push(`! ${k2}: ${v}`);
@@ -95,6 +100,7 @@ const COMPARED: [string, (r: BenchResult) => number | null | undefined, boolean]
   ['package zip MB', (r) => (r.coldStart ? r.coldStart.packageZipBytes / 1e6 : null), false],
   ['peak RSS MB', (r) => r.peakRssMb, false],
   ['$ per GB', (r) => r.cost.perGb.totalUsd, false],
+  ['$ per GB at 1 MB/s', (r) => r.cost.levels?.find((l) => l.mbPerSecond === 1)?.usdPerGb, false],
 ];
 
 /** A before → after table of the headline figures of two results (e.g. the committed baseline and this run). */

@@ -37,8 +37,40 @@ export interface ProvisionedPollers {
   readonly minimumPollers?: number;
   /** @default 3 */
   readonly maximumPollers?: number;
-  /** Share pollers between mappings of the same group. @default none */
+  /**
+   * Mappings with the same group share event poller units (EPUs, billed per hour whatever the
+   * traffic) instead of one EPU each; up to 100 mappings in the cluster's VPC per group.
+   * @default `lakeloader-<stack name>`: every provisioned mapping of the stack in one group
+   */
   readonly pollerGroupName?: string;
+}
+
+/** Produce-to-queryable time the default batching window leaves for polling, the invocation and the commit. */
+export const FRESHNESS_ALLOWANCE = Duration.seconds(30);
+/** The freshness target of a loader whose props set none. */
+export const DEFAULT_FRESHNESS_TARGET = Duration.minutes(5);
+
+/**
+ * The batching window for a freshness target: the target minus {@link FRESHNESS_ALLOWANCE} and the
+ * longest wait for an Iceberg commit ({@link commitWaitFor}), within the ESM's 1..300 seconds. At low traffic a batch closes when its window ends, and every batch
+ * costs the same S3 requests whatever its size (docs/bench.md, "Cost and freshness"), so the
+ * longest window the target allows is the cheapest; at higher traffic batches fill (10,000
+ * records or the 6 MB payload) before the window ends and it no longer matters.
+ */
+export function batchingWindowFor(freshnessTarget: Duration, commitWait: Duration = Duration.seconds(0)): Duration {
+  const s = Math.floor(freshnessTarget.toSeconds() - FRESHNESS_ALLOWANCE.toSeconds() - commitWait.toSeconds());
+  return Duration.seconds(Math.min(300, Math.max(1, s)));
+}
+
+/**
+ * The longest an Iceberg row can wait after its batch for a snapshot: the handler publishes when
+ * the last snapshot is older than the commit interval, and the scheduled committer every minute
+ * (lib/infra/iceberg.ts), so at most the shorter of the two; nothing for a Hive table or an
+ * interval of 0 (every batch publishes).
+ */
+export function commitWaitFor(p: Pipeline): Duration {
+  if (p.format !== 'iceberg' || p.iceberg.commitIntervalSeconds <= 0) return Duration.seconds(0);
+  return Duration.seconds(Math.min(p.iceberg.commitIntervalSeconds, 60));
 }
 
 /** Properties of a {@link LakeLoader}. */
@@ -69,19 +101,40 @@ export interface LakeLoaderProps {
   readonly startingPosition?: lambda.StartingPosition;
   /** Records per invocation (the payload is capped at 6 MB regardless). @default 10000 */
   readonly batchSize?: number;
-  /** How long the ESM gathers records before invoking. @default Duration.seconds(30) */
+  /**
+   * The one knob between cost and freshness: how old the newest rows may be at low traffic
+   * (produce-to-queryable, p99). It sets the batching window ({@link batchingWindowFor}: the
+   * target minus 30 s, minus up to a minute's wait for the commit of an Iceberg table, at most
+   * 300 s); longer is cheaper, down to the ESM's 300-second maximum.
+   * Below about 0.02 MB/s per topic the window decides how many batches — and so how many S3
+   * requests — there are; above it batches fill first and the target costs nothing.
+   * @default Duration.minutes(5) (a 270-second window for a Hive table, 210 s for an Iceberg table committing every minute)
+   */
+  readonly freshnessTarget?: Duration;
+  /** How long the ESM gathers records before invoking; set this or `freshnessTarget`, not both. @default from freshnessTarget */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Retries of a failed batch before it goes to the on-failure destination. Requires provisioned
-   * pollers (Kafka ESM error handling is a provisioned-mode feature). @default 10
+   * Retries of a failed batch before it goes to the on-failure destination. Kafka ESM error
+   * handling is a provisioned-mode feature: setting this turns provisioned pollers on.
+   * @default on-demand pollers: retried until it succeeds or leaves the topic; with provisioned pollers, 10
    */
   readonly retryAttempts?: number;
-  /** Records older than this go to the on-failure destination unprocessed. Requires provisioned pollers. @default Duration.days(7) */
+  /**
+   * Records older than this go to the on-failure destination unprocessed. Setting this turns
+   * provisioned pollers on (as retryAttempts does).
+   * @default on-demand pollers: none; with provisioned pollers, Duration.days(7)
+   */
   readonly maxRecordAge?: Duration;
   /**
-   * Provisioned event pollers, or `false` for on-demand polling. On-demand mappings cannot bound
-   * retries or record age, so with `false` a failing batch is retried until it leaves the topic.
-   * @default { minimumPollers: 1, maximumPollers: 3 }
+   * Provisioned event pollers (billed per event poller unit-hour whatever the traffic, shared
+   * through a poller group), or `false` for on-demand polling (no poller charge). On-demand is
+   * the default because it is the cheaper mode below about 1 MB/s per topic (docs/bench.md, "Cost
+   * and freshness"): there, a batch that keeps failing is retried until it succeeds or leaves
+   * the topic (the loader only fails on infrastructure errors, and the errors alarm fires at
+   * once), and the on-failure destination receives only batches over the 6 MB payload limit.
+   * An on-demand mapping in a VPC reaches Lambda and STS through the cluster's network (a NAT
+   * gateway or interface endpoints); provisioned ones need neither.
+   * @default on-demand, unless retryAttempts or maxRecordAge is set: then `{ minimumPollers: 1, maximumPollers: 3 }` in the stack's poller group
    */
   readonly provisionedPollers?: ProvisionedPollers | false;
   /** Memory of the function; 1769 MB is one full vCPU, enough for a 6 MB batch. @default 1769 */
@@ -118,6 +171,13 @@ export class LakeLoaderPropsError extends LakeloaderError {
 }
 
 const GROUP_ID = /^[a-zA-Z0-9\-/*:_+=.@]{1,200}$/;
+/** What Lambda accepts as a PollerGroupName (letters, digits, - and _; at most 128). */
+const POLLER_GROUP = /^[a-zA-Z0-9_-]{1,128}$/;
+
+/** The poller group every provisioned mapping of a stack shares unless told otherwise. */
+export function defaultPollerGroup(stackName: string): string {
+  return Token.isUnresolved(stackName) ? 'lakeloader' : `lakeloader-${stackName}`.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 128);
+}
 
 /** One pipeline's loader: function, event source mappings, IAM, alarms and dashboard. */
 export class LakeLoader extends Construct {
@@ -144,15 +204,24 @@ export class LakeLoader extends Construct {
     };
     const batchSize = props.batchSize ?? 10_000;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) fail(`batchSize must be an integer in 1..10000, got ${batchSize}`);
-    const window = props.maxBatchingWindow ?? Duration.seconds(30);
+    if (props.maxBatchingWindow !== undefined && props.freshnessTarget !== undefined) fail('set maxBatchingWindow or freshnessTarget, not both (freshnessTarget chooses the window)');
+    if (props.freshnessTarget !== undefined && props.freshnessTarget.toSeconds() <= FRESHNESS_ALLOWANCE.toSeconds())
+      fail(`freshnessTarget must be more than ${FRESHNESS_ALLOWANCE.toSeconds()} seconds (the time polling, the invocation and the commit take); for sub-second delivery set maxBatchingWindow and provisioned pollers`);
+    const window = props.maxBatchingWindow ?? batchingWindowFor(props.freshnessTarget ?? DEFAULT_FRESHNESS_TARGET, commitWaitFor(p));
     if (window.toSeconds() > 300) fail(`maxBatchingWindow must be at most 300 seconds, got ${window.toSeconds()}`);
     if (batchSize > 10 && window.toSeconds() < 1) fail('maxBatchingWindow must be at least 1 second when batchSize > 10');
-    const pollers = props.provisionedPollers === false ? undefined : { minimumPollers: 1, maximumPollers: 3, ...(props.provisionedPollers ?? {}) };
+    const wantsErrorHandling = props.retryAttempts !== undefined || props.maxRecordAge !== undefined;
+    const stackName = Stack.of(this).stackName;
+    const pollers =
+      props.provisionedPollers === false || (props.provisionedPollers === undefined && !wantsErrorHandling)
+        ? undefined
+        : { minimumPollers: 1, maximumPollers: 3, pollerGroupName: defaultPollerGroup(stackName), ...(props.provisionedPollers || {}) };
     if (pollers) {
       if (pollers.minimumPollers < 1 || pollers.minimumPollers > 200) fail(`provisionedPollers.minimumPollers must be in 1..200, got ${pollers.minimumPollers}`);
       if (pollers.maximumPollers < pollers.minimumPollers || pollers.maximumPollers > 2000)
         fail(`provisionedPollers.maximumPollers must be in minimumPollers..2000, got ${pollers.maximumPollers}`);
-    } else if (props.retryAttempts !== undefined || props.maxRecordAge !== undefined) {
+      if (!POLLER_GROUP.test(pollers.pollerGroupName)) fail(`provisionedPollers.pollerGroupName "${pollers.pollerGroupName}" must match ${POLLER_GROUP}`);
+    } else if (wantsErrorHandling) {
       fail('retryAttempts and maxRecordAge need provisioned pollers; remove provisionedPollers: false or drop these two props');
     }
     const retryAttempts = pollers ? (props.retryAttempts ?? 10) : undefined;
@@ -169,7 +238,6 @@ export class LakeLoader extends Construct {
       const problem = selfManagedAccessProblem({ secret: props.kafka.secret !== undefined, vpc: props.kafka.vpc }, { secret: 'kafka.secret (SASL credentials)', vpc: 'kafka.vpc' });
       if (problem) fail(problem);
     }
-    const stackName = Stack.of(this).stackName;
     const prefix = props.consumerGroupIdPrefix ?? (Token.isUnresolved(stackName) ? fail('set consumerGroupIdPrefix: the stack name is not known at synth time') : `lakeloader-${stackName}`);
     for (const topic of p.topics) {
       const groupId = `${prefix}-${p.name}-${topic}`;

@@ -10,7 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { projectionParameters } from '../../lambdas/core/glue-table';
 import { definePipeline } from '../../lambdas/core/pipeline';
 import { LakeLoader, LakeLoaderPropsError, type LakeLoaderProps } from '../../lib/infra/lake-loader';
+import { LakeStack } from '../../lib/infra/lake-stack';
 import { clickstream } from '../fixtures/pipelines/clickstream';
+import orders from '../fixtures/pipelines/orders';
 import { actionsOf, build, flat, KMS_ARN, logicalId, MSK_ARN, resourcesOf, roleStatements, SECRET_ARN, type Statement } from './helpers';
 
 const events = definePipeline({
@@ -177,6 +179,9 @@ describe('LakeLoader validation', () => {
     expect(attempt({ provisionedPollers: { minimumPollers: 4, maximumPollers: 2 } })).toThrow(/maximumPollers must be in minimumPollers..2000/);
     expect(attempt({ consumerGroupIdPrefix: 'bad prefix!' })).toThrow(LakeLoaderPropsError);
     expect(attempt({ kafka: { kind: 'selfManaged', bootstrapServers: ['b:9092'] } })).toThrow(/needs credentials: set kafka.secret/);
+    expect(attempt({ freshnessTarget: Duration.minutes(2), maxBatchingWindow: Duration.seconds(5) })).toThrow(/set maxBatchingWindow or freshnessTarget, not both/);
+    expect(attempt({ freshnessTarget: Duration.seconds(30) })).toThrow(/freshnessTarget must be more than 30 seconds/);
+    expect(attempt({ provisionedPollers: { pollerGroupName: 'no spaces' } })).toThrow(/pollerGroupName "no spaces" must match/);
   });
   it('on-demand polling leaves retries to the ESM default and sets no poller config', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
@@ -186,4 +191,47 @@ describe('LakeLoader validation', () => {
     expect(esm.MaximumRetryAttempts).toBeUndefined();
     expect(esm.BatchSize).toBe(10000);
   });
+});
+
+describe('poller mode and batching window defaults (issue 15: chosen from the cost model)', () => {
+  const esmOf = (over: Partial<LakeLoaderProps>, stackName = 'S') => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), stackName);
+    new LakeLoader(stack, 'L', { pipeline: clickstream, bucket: new s3.Bucket(stack, 'B'), databaseName: 'db', kafka: { kind: 'msk', clusterArn: MSK_ARN }, ...over });
+    return Object.values(Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping'))[0]!.Properties;
+  };
+
+  it('asking for bounded retries or a record age turns provisioned pollers on, in the stack\'s poller group', () => {
+    for (const over of [{ retryAttempts: 3 }, { maxRecordAge: Duration.hours(6) }]) {
+      const esm = esmOf(over, 'LakeProd');
+      expect(esm.ProvisionedPollerConfig).toEqual({ MinimumPollers: 1, MaximumPollers: 3, PollerGroupName: 'lakeloader-LakeProd' });
+      expect(esm.MaximumRetryAttempts).toBe(over.retryAttempts ?? 10);
+      expect(esm.MaximumRecordAgeInSeconds).toBe(over.maxRecordAge ? 6 * 3600 : 7 * 24 * 3600);
+    }
+    // Provisioned pollers asked for outright: the same group, unless one is named.
+    expect(esmOf({ provisionedPollers: {} }).ProvisionedPollerConfig).toMatchObject({ PollerGroupName: 'lakeloader-S' });
+    expect(esmOf({ provisionedPollers: { minimumPollers: 4, maximumPollers: 4, pollerGroupName: 'shared-etl' } }).ProvisionedPollerConfig).toEqual({ MinimumPollers: 4, MaximumPollers: 4, PollerGroupName: 'shared-etl' });
+  });
+
+  it('the freshness target is the one knob: it sets the batching window (target − 30 s, within 1..300 s)', () => {
+    expect(esmOf({}).MaximumBatchingWindowInSeconds).toBe(270);
+    expect(esmOf({ freshnessTarget: Duration.minutes(1) }).MaximumBatchingWindowInSeconds).toBe(30);
+    expect(esmOf({ freshnessTarget: Duration.minutes(20) }).MaximumBatchingWindowInSeconds).toBe(300);
+    expect(esmOf({ maxBatchingWindow: Duration.seconds(5) }).MaximumBatchingWindowInSeconds).toBe(5);
+    // An Iceberg table's rows may wait up to a minute for their snapshot: the window leaves room for it.
+    expect(orders.format).toBe('iceberg');
+    expect(esmOf({ pipeline: orders }).MaximumBatchingWindowInSeconds).toBe(210);
+    expect(esmOf({ pipeline: orders, freshnessTarget: Duration.minutes(10) }).MaximumBatchingWindowInSeconds).toBe(300);
+  });
+
+  it('every loader of a LakeStack that needs provisioned pollers shares one poller group', () => {
+    const { template } = build({ mskClusterArn: MSK_ARN }, { pipelines: [clickstream, events] });
+    // The app's stack uses the default (on-demand); a stack whose loaders ask for retries groups them.
+    const configs = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((r) => r.Properties.ProvisionedPollerConfig);
+    expect(configs).toHaveLength(3);
+    expect(configs.every((c) => c === undefined)).toBe(true);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new LakeStack(app, 'Grouped', { pipelines: [clickstream, events], kafka: { kind: 'msk', clusterArn: MSK_ARN }, loader: { retryAttempts: 5 } });
+    const groups = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::EventSourceMapping')).map((r) => r.Properties.ProvisionedPollerConfig?.PollerGroupName);
+    expect(groups).toEqual(['lakeloader-Grouped', 'lakeloader-Grouped', 'lakeloader-Grouped']);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findSdkImports } from '../../lib/bench/cold-start';
-import { costModel, DEFAULT_PRICES } from '../../lib/bench/cost';
+import { costModel, DEFAULT_PRICES } from '../../lib/bench/cost/batch';
 import { DuckdbReference, duckdbType, ndjsonColumns } from '../../lib/bench/duckdb';
 import { runBench, type BenchResult } from '../../lib/bench/harness';
 import { formatBenchReport, formatComparison } from '../../lib/bench/report';
@@ -37,7 +37,8 @@ describe('costModel', () => {
     expect(m.perGb.lambdaComputeUsd).toBeCloseTo(1000 * DEFAULT_PRICES.lambdaGbSecond, 12);
     expect(m.perGb.s3Usd).toBeCloseTo(1000 * (6.5 * DEFAULT_PRICES.s3Put + DEFAULT_PRICES.s3Get), 12);
     expect(m.perGb.totalUsd).toBeCloseTo(m.perGb.lambdaComputeUsd + m.perGb.lambdaRequestsUsd + m.perGb.s3Usd + m.perGb.glueUsd, 12);
-    expect(m.perGb.firehoseUsd).toBeCloseTo(0.047, 12);
+    // Firehose from an MSK source with Parquet conversion (issue 15: was the Direct PUT price, $0.029 + $0.018).
+    expect(m.perGb.firehoseUsd).toBeCloseTo(0.055 + 0.018, 12);
     // Twice the speed halves the compute cost.
     const fast = costModel({ recordsPerSecond: 2000, bytesPerRecord: 1000, recordsPerBatch: 1000, filesPerBatch: 3, ioMsPerBatch: 0, memoryMb: 1024 });
     expect(fast.perGb.lambdaComputeUsd).toBeCloseTo(m.perGb.lambdaComputeUsd / 2, 12);
@@ -119,9 +120,18 @@ describe('runBench (tiny configuration)', () => {
     expect(json.memory!.peakRssMb.median).toBeLessThan(1024);
     expect(json.cost.perBatch.s3DataPuts).toBe(json.batch.files);
     expect(json.cost.perGb.totalUsd).toBeGreaterThan(0);
+    // The cost-and-freshness table by traffic level, from this run's records/s and the synthesized stack.
+    expect(json.cost.levels!.map((l) => l.mbPerSecond)).toEqual([0.01, 0.1, 1, 10]);
+    for (const l of json.cost.levels!) {
+      for (const k of ['usdPerGb', 'usdPerMonth', 'firehoseUsdPerGb', 'freshnessP50Seconds', 'freshnessP99Seconds'] as const) expect(l[k]).toBeGreaterThan(0);
+      expect(l.freshnessP99Seconds).toBeGreaterThanOrEqual(l.freshnessP50Seconds);
+    }
+    expect(json.cost.measured!.recordsPerSecond).toBeCloseTo(result.cost.measured!.recordsPerSecond, 6);
+    expect(json.cost.measured!.recordsPerSecond).toBeGreaterThan(0);
     const text = formatBenchReport(result);
     expect(text).toContain('loader / DuckDB throughput');
     expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
+    expect(text).toContain('Cost and freshness by traffic');
     // A baseline at half the throughput and twice the peak RSS: this run reads as better on both.
     const before: BenchResult = { ...json, recordsPerSecond: json.recordsPerSecond / 2, peakRssMb: json.peakRssMb! * 2 };
     const cmp = formatComparison(before, json);

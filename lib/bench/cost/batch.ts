@@ -1,6 +1,8 @@
 /**
- * The cost model: what one GB of input costs to load at the measured speed, at public list prices
- * passed as parameters, beside Amazon Data Firehose's per-GB price.
+ * The per-batch model: what one GB of input costs to load in full batches at the measured speed
+ * (the marginal cost of the loader itself, without the fixed and per-level lines that model.ts
+ * and levels.ts add), at list prices passed as parameters, beside Amazon Data Firehose's per-GB
+ * price for an MSK source.
  *
  * Per batch (one Kafka partition's records in one invocation) the loader makes:
  * - S3: one data PUT per Parquet file, one state GET, two state PUTs (pending, committed), one
@@ -10,6 +12,8 @@
  * Lambda time per batch = records / measured records-per-second + an I/O allowance per batch
  * (S3/Glue round trips, which this offline bench cannot measure; a parameter).
  */
+
+import { PRICES } from './prices';
 
 /** Public list prices (us-east-1) and assumptions; every one can be overridden from the CLI. */
 export interface Prices {
@@ -23,20 +27,21 @@ export interface Prices {
   s3Get: number;
   /** Glue Data Catalog requests beyond the free tier, $ per request. */
   glueRequest: number;
-  /** Firehose ingestion, $ per GB. */
+  /** Firehose ingestion from an MSK source, $ per GB. */
   firehoseGb: number;
   /** Firehose format conversion (JSON → Parquet), $ per GB. */
   firehoseConversionGb: number;
 }
 
+/** From the one price list (prices.ts); Firehose's ingestion is its MSK-source price (was the Direct PUT one, $0.029, before issue 15). */
 export const DEFAULT_PRICES: Prices = {
-  lambdaGbSecond: 0.0000133334,
-  lambdaRequest: 0.2 / 1e6,
-  s3Put: 0.005 / 1000,
-  s3Get: 0.0004 / 1000,
-  glueRequest: 1 / 1e6,
-  firehoseGb: 0.029,
-  firehoseConversionGb: 0.018,
+  lambdaGbSecond: PRICES.lambdaArmGbSecond.usd,
+  lambdaRequest: PRICES.lambdaRequest.usd,
+  s3Put: PRICES.s3Put.usd,
+  s3Get: PRICES.s3Get.usd,
+  glueRequest: PRICES.glueRequest.usd,
+  firehoseGb: PRICES.firehoseMskIngestGb.usd,
+  firehoseConversionGb: PRICES.firehoseFormatConversionGb.usd,
 };
 
 export interface CostInputs {
