@@ -225,6 +225,8 @@ export interface DateFormat {
   pattern: string;
   /** The finest unit the pattern holds. */
   precision: DateUnit;
+  /** A regular expression (source, no anchors, no groups) that matches the formatted texts. */
+  source: string;
   /** Epoch ms of the text, or null when it does not match the pattern exactly or is not a valid date. */
   parse(text: string): number | null;
   format(ms: number): string;
@@ -262,6 +264,14 @@ export function compileDateFormat(pattern: string): DateFormat {
   const has = (f: string) => parts.some((p) => 'field' in p && p.field === f);
   const precision: DateUnit = has('S') ? 'MILLISECONDS' : has('s') ? 'SECONDS' : has('m') ? 'MINUTES' : has('H') ? 'HOURS' : has('d') ? 'DAYS' : has('M') ? 'MONTHS' : 'YEARS';
   // A regular expression with one group per field; widths are exact except a single letter (1-2 digits, years any).
+  const source = parts
+    .map((p) => {
+      if ('lit' in p) return p.lit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (p.field === 'y') return p.width === 2 ? '\\d{2}' : `\\d{${Math.max(p.width, 1)},9}`;
+      if (p.field === 'S') return `\\d{${p.width}}`;
+      return p.width === 1 ? '\\d{1,2}' : `\\d{${p.width}}`;
+    })
+    .join('');
   const re = new RegExp(
     `^${parts
       .map((p) => {
@@ -276,6 +286,7 @@ export function compileDateFormat(pattern: string): DateFormat {
   return {
     pattern,
     precision,
+    source,
     parse(text) {
       const m = re.exec(text);
       if (!m) return null;
@@ -320,6 +331,21 @@ export function compileDateFormat(pattern: string): DateFormat {
         .join('');
     },
   };
+}
+
+/** A regular expression source (no anchors, no groups) matching every value a projected column can generate. */
+export function valuePattern(col: ProjectedColumn): string {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  switch (col.type) {
+    case 'date':
+      return col.format.source;
+    case 'integer':
+      return '-?\\d+';
+    case 'enum':
+      return `(?:${col.values.map(esc).join('|')})`;
+    case 'injected':
+      return '[^/]+';
+  }
 }
 
 /** Why Athena will never read a partition of this projection, or null when it is (or will be) read. */

@@ -40,7 +40,7 @@ import {
   type SqlToken,
 } from './sql';
 import { atomicWrite, type LocalObjectStore } from './store';
-import { trinoMacroStatements } from './trino';
+import { rewriteTrinoCalls, trinoMacroStatements } from './trino';
 
 export { athenaType, formatDouble, formatValue, parseAthenaCsv } from './athena-results';
 
@@ -489,7 +489,7 @@ export class AthenaService {
     const tokens = singleStatement(lexSql(query));
     const kw = statementKeyword(tokens);
     if (!statement && !READ.has(kw)) throw new AthenaQueryError('NOT_SUPPORTED', `${kw || 'This'} statements are not supported by the local endpoint (it runs queries, CREATE EXTERNAL TABLE, CREATE TABLE AS, INSERT INTO, DROP, ALTER TABLE ADD/DROP PARTITION, MSCK REPAIR TABLE, SHOW and DESCRIBE)`, 1200);
-    const { sql, values, toQueryOffset } = bindParameters(tokens, e.executionParameters ?? []);
+    const { sql, values, toQueryOffset } = bindParameters(rewriteTrinoCalls(tokens, lexSql), e.executionParameters ?? []);
     const shift = statement ? statement.queryOffset : 0;
     const errorContext = { query: e.query, ran: sql, toQueryOffset: (o: number) => toQueryOffset(o) + shift, database: e.database };
 
@@ -528,7 +528,8 @@ export class AthenaService {
         // interrupts the now-active query (an interrupt with nothing running would be lost).
         if ((e.state as State) !== 'RUNNING') return;
         const result = await prepared.start().getResult();
-        const names = result.columnNames();
+        // Trino names a column after its alias or column reference; any other expression is _col<i>.
+        const names = result.columnNames().map((n, i) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? n : `_col${i}`));
         const types = result.columnTypes().map((t) => t.toString());
         const rows = (await result.getRows()).map((r) => r.map((v, i) => formatValue(v, types[i]!)));
         if ((e.state as State) !== 'RUNNING') return;

@@ -9,7 +9,7 @@ import { ColumnTypeError, parseColumnType, type ColumnType } from '../../lambdas
 import type { GlueColumn, GluePartition, GlueTable } from './glue';
 import { compareKeys, type LocalObjectStore } from './store';
 import { AthenaQueryError } from './athena-errors';
-import { ProjectionConfigError, parseProjection, projectionEnabled, projects, type Projection } from '../../lambdas/core/projection';
+import { ProjectionConfigError, parseProjection, projectionEnabled, projects, valuePattern, type Projection } from '../../lambdas/core/projection';
 
 const LAZY_SIMPLE_SERDE = 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe';
 const OPEN_CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
@@ -339,7 +339,9 @@ async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: G
       const m = /^\$\{([^}]+)\}$/.exec(part);
       if (m) {
         names.push(m[1]!.toLowerCase());
-        return '([^/]+)';
+        // A value may hold '/' (a date format yyyy/MM/dd): match what the column can generate.
+        const col = projection.columns.find((c) => c.name.toLowerCase() === m[1]!.toLowerCase());
+        return `(${col ? valuePattern(col) : '[^/]+'})`;
       }
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
