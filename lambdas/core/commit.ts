@@ -18,7 +18,7 @@ import type { PartitionRegistrar } from './catalog';
 import { mapLimited } from './concurrency';
 import { partitionInput } from './glue-table';
 import { CONTENT_TYPE, dataKey, manifestKey, quarantineKey, stateKey, type AttemptCoordinates } from './layout';
-import type { BatchCounts, MskRecord, PreparedBatch, QuarantineEntry } from './model';
+import type { BatchCounts, IcebergFileInfo, MskRecord, PreparedBatch, QuarantineEntry } from './model';
 import type { Pipeline } from './pipeline';
 import { PreconditionFailedError, type ObjectStore } from './store';
 import { LOADER_VERSION } from './version';
@@ -79,6 +79,8 @@ export interface ManifestFile {
   bytes: number;
   firstOffset: number;
   lastOffset: number;
+  /** Iceberg tables: the partition tuple and column statistics the committer puts in the table's manifest. */
+  iceberg?: IcebergFileInfo;
 }
 
 /** The manifest each commit leaves under `_lakeloader/manifests/`, for audits. */
@@ -322,6 +324,7 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
       bytes: file.body.byteLength,
       firstOffset: file.firstOffset,
       lastOffset: file.lastOffset,
+      ...(file.iceberg ? { iceberg: file.iceberg } : {}),
     })),
     quarantine: qKey ? { key: qKey, records: prepared.quarantine.length } : null,
     counts,
@@ -336,7 +339,7 @@ export async function commitPartition(deps: CommitDeps, pipeline: Pipeline, topi
   // 8. Register new partitions before committing, so a retry that finds everything committed never has to.
   let partitionsRegistered = 0;
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
-    const inputs: PartitionInput[] = files.map(({ file }) => partitionInput(pipeline, deps.bucket, file.partitionValues, file.hivePath));
+    const inputs: PartitionInput[] = files.map(({ file }) => partitionInput(prepared.pipeline ?? pipeline, deps.bucket, file.partitionValues, file.hivePath));
     partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
   }
 

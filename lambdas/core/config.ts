@@ -9,6 +9,7 @@
  * | `LAKELOADER_CONCURRENCY`      | topic-partitions loaded at once (optional, default 4)       |
  * | `AWS_REGION`                  | set by Lambda                                               |
  * | `AWS_ENDPOINT_URL`            | optional: a local or LocalStack endpoint (S3 path-style)   |
+ * | `LAKELOADER_COMMIT_INTERVAL_SECONDS` | optional: Iceberg commit interval (default: the pipeline's) |
  */
 import type { Pipeline } from './pipeline';
 import { LakeloaderError } from './errors';
@@ -24,6 +25,8 @@ export interface LoaderConfig {
   endpointUrl?: string;
   /** CloudWatch namespace of the EMF metrics. */
   metricsNamespace: string;
+  /** Iceberg tables: publish staged batches when the last snapshot is at least this old (0: after every batch). */
+  commitIntervalSeconds: number;
 }
 
 /** A missing or invalid setting; the message names the environment variable to set. */
@@ -40,6 +43,14 @@ export class ConfigError extends LakeloaderError {
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
 export const DEFAULT_CONCURRENCY = 4;
+
+function commitInterval(env: Record<string, string | undefined>, pipeline: Pipeline): number {
+  const raw = env.LAKELOADER_COMMIT_INTERVAL_SECONDS?.trim();
+  if (!raw) return pipeline.iceberg.commitIntervalSeconds;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new ConfigError('LAKELOADER_COMMIT_INTERVAL_SECONDS', `must be a number of seconds 0..3600, got "${raw}"`);
+  return n;
+}
 
 /**
  * Reads and validates the configuration of the loader for `pipeline` (the one its bundle holds,
@@ -74,5 +85,6 @@ export function loadConfig(pipeline: Pipeline, env: Record<string, string | unde
     region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || undefined,
     endpointUrl,
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'Lakeloader',
+    commitIntervalSeconds: commitInterval(env, pipeline),
   };
 }

@@ -14,6 +14,7 @@
  * | decimal(p,s)  | number (its shortest decimal text, at most 15 significant digits) or decimal string; at most s fractional digits (extra zeros are fine), at most p−s integer digits, never rounded | bigint, unscaled |
  * | date          | `YYYY-MM-DD`, a real calendar day in 0001-01-01..9999-12-31       | days since 1970-01-01          |
  * | timestamp     | ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff…]]` with `Z` or `±HH[:MM]` (sub-millisecond digits truncated), an integer number of epoch milliseconds, or a Date (from a transform); within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z | epoch ms |
+ * | binary        | bytes (a Uint8Array, from Avro/Protobuf or a transform) or a base64 string | Uint8Array          |
  * | array<T>      | JSON array, elements conformed (null elements kept)               | Conformed[]                    |
  * | map<string,T> | JSON object, values conformed (null values kept)                  | MapValue (keys, values)        |
  * | struct<…>     | JSON object, declared fields conformed, others ignored            | Conformed[] in field order     |
@@ -35,7 +36,7 @@ export class MapValue {
 }
 
 /** A value conformed to its column type (the encoder's input). */
-export type Conformed = null | string | number | bigint | boolean | Conformed[] | MapValue;
+export type Conformed = null | string | number | bigint | boolean | Uint8Array | Conformed[] | MapValue;
 
 /** A row that does not fit the table; the message is the quarantine reason. */
 export class ConformError extends LakeloaderError {
@@ -93,6 +94,7 @@ const preview = (v: unknown): string => {
 const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
 const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const DECIMAL_TEXT = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,4}))?$/;
+const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
 const DATE_TEXT = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 const TIMESTAMP_TEXT = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?$/;
 
@@ -264,6 +266,16 @@ export function parseTimestamp(v: unknown): number {
 }
 
 const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+/** Where fields that are not columns go while a batch of an evolving pipeline is appended (see {@link setUnknownFieldSink}). */
+let unknownSink: Map<string, unknown> | null = null;
+/**
+ * While set, conformers of pipelines with `unknownFields: 'evolve'` record each field of a row that
+ * is not a column (with its first non-null value) here, for prepareBatch to grow the table by.
+ */
+export function setUnknownFieldSink(sink: Map<string, unknown> | null): void {
+  unknownSink = sink;
+}
+
 /** Set while a row conformer runs in `roundedNumbers` mode (see {@link RowConformer}). */
 let roundedNumbers = false;
 
@@ -303,6 +315,10 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
       return parseDate(v);
     case 'timestamp':
       return parseTimestamp(v);
+    case 'binary':
+      if (v instanceof Uint8Array) return v;
+      if (typeof v === 'string' && BASE64_TEXT.test(v) && v.length % 4 === 0) return new Uint8Array(Buffer.from(v, 'base64'));
+      throw new FieldError(`expected bytes or a base64 string, got ${preview(v)}`);
     case 'array': {
       if (!Array.isArray(v)) throw new FieldError(`expected an array, got ${preview(v)}`);
       const out: Conformed[] = new Array(v.length);
@@ -363,9 +379,9 @@ export function conformValue(v: unknown, type: ColumnType): Conformed {
  */
 export type RowConformer = (row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>, roundedNumbers?: boolean) => Conformed[];
 
-/** The columns a row is conformed into: file columns, then column partition keys. */
+/** The columns a row is conformed into: file columns, then a Hive table's column partition keys (an Iceberg table keeps them in the files). */
 export function conformedColumns(pipeline: Pipeline): Column[] {
-  return pipeline.partitioning.by === 'columns' ? [...pipeline.columns, ...pipeline.partitioning.columns] : pipeline.columns;
+  return pipeline.partitioning.by === 'columns' && pipeline.format === 'hive' ? [...pipeline.columns, ...pipeline.partitioning.columns] : pipeline.columns;
 }
 
 /**
@@ -380,7 +396,8 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   const kinds = cols.map((c) => c.kafka ?? null);
   const required = cols.map((c) => c.required);
   const inherited = fields.map((f) => f in Object.prototype);
-  const known = pipeline.unknownFields === 'quarantine' ? new Set(cols.filter((c) => !c.kafka).map((c) => c.field)) : null;
+  const known = pipeline.unknownFields !== 'ignore' ? new Set(['$key', ...cols.filter((c) => !c.kafka).map((c) => c.field)]) : null;
+  const evolve = pipeline.unknownFields === 'evolve';
   return (row, meta, rounded = false) => {
     roundedNumbers = rounded;
     try {
@@ -393,7 +410,10 @@ export function createRowConformer(pipeline: Pipeline): RowConformer {
   function conformRow(row: Row, meta: Pick<RecordMeta, 'topic' | 'partition' | 'offset' | 'timestamp'>): Conformed[] {
     if (known) {
       for (const k of Object.keys(row)) {
-        if (!known.has(k)) throw new ConformError(`unknown field "${k}": it is not a declared column and unknownFields is 'quarantine'`);
+        if (known.has(k)) continue;
+        if (!evolve) throw new ConformError(`unknown field "${k}": it is not a declared column and unknownFields is 'quarantine'`);
+        const v = row[k];
+        if (unknownSink !== null && v !== null && v !== undefined && !unknownSink.has(k)) unknownSink.set(k, v);
       }
     }
     const out: Conformed[] = new Array(n);

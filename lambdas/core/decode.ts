@@ -83,7 +83,15 @@ function decode(valueBase64: string | undefined, limits: DecodeLimits, exact: bo
   const size = valueSize(valueBase64, limits);
   if (typeof size !== 'number') throw size;
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-  const bytes = scratch.subarray(0, writeBase64(scratch, valueBase64!));
+  return decodeJsonBytes(scratch.subarray(0, writeBase64(scratch, valueBase64!)), limits, exact);
+}
+
+/**
+ * Decodes UTF-8 JSON bytes (a registry-framed JSON payload) exactly as {@link decodeJsonValue}
+ * decodes a value's bytes.
+ * @throws DecodeError with the reason
+ */
+export function decodeJsonBytes(bytes: Uint8Array, limits: DecodeLimits, exact = true): unknown {
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -16,7 +16,7 @@
  * reason as before. The fast path only accepts what the old path accepts with the identical
  * conformed value (see test/unit/fastpath.test.ts).
  *
- * Only pipelines without a transform, with `unknownFields: 'drop'`, not partitioned by columns,
+ * Only pipelines without a transform, with `unknownFields: 'ignore'`, plain JSON values (no registry frame, no key decoding), not partitioned by columns,
  * whose file columns are string, bigint, double, timestamp or map<string,string> (plus the Kafka
  * coordinate columns) use it; every other pipeline takes the old path only.
  */
@@ -159,7 +159,7 @@ function grow32(a: Int32Array, need = a.length * 2): Int32Array {
 }
 
 function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
-  if (pipeline.transform || pipeline.unknownFields !== 'drop' || pipeline.partitioning.by === 'columns') return null;
+  if (pipeline.transform || pipeline.unknownFields !== 'ignore' || pipeline.valueFormat !== 'json' || pipeline.schemaRegistry !== undefined || pipeline.keyFormat !== undefined || pipeline.partitioning.by === 'columns') return null;
   if (limits.maxNestingDepth < 2) return null;
   const cols = pipeline.columns;
   const n = cols.length;

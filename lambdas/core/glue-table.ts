@@ -3,6 +3,7 @@
  * for the CDK stack (CfnTable), the local provisioner and the loader's partition registration, so
  * that the deployed and the local catalog are identical.
  */
+import { icebergLayout } from './iceberg/schema';
 import type { Column as GlueColumn, PartitionInput, StorageDescriptor, TableInput } from '@aws-sdk/client-glue';
 import { dataPrefix, quarantinePrefix, s3Uri } from './layout';
 import type { Pipeline } from './pipeline';
@@ -28,7 +29,7 @@ export const QUARANTINE_COLUMNS: GlueColumn[] = [
   { Name: 'key_base64', Type: 'string' },
   { Name: 'value_base64', Type: 'string' },
   { Name: 'headers', Type: 'array<struct<key:string,value_base64:string>>' },
-  { Name: 'stage', Type: 'string', Comment: 'decode | transform | conform | partition' },
+  { Name: 'stage', Type: 'string', Comment: 'decode | schema | transform | conform | partition' },
   { Name: 'error', Type: 'string' },
   { Name: 'loader_version', Type: 'string' },
 ];
@@ -46,6 +47,7 @@ function parquetStorage(p: Pipeline, location: string): StorageDescriptor {
 
 /** The data table: Parquet SerDe, columns and partition keys from the declaration, optional projection. */
 export function tableInput(p: Pipeline, bucket: string): TableInput {
+  if (p.format === 'iceberg') return icebergTableInput(p, bucket, null);
   const location = s3Uri(bucket, dataPrefix(p.name));
   const parameters: Record<string, string> = {
     classification: 'parquet',
@@ -62,6 +64,41 @@ export function tableInput(p: Pipeline, bucket: string): TableInput {
     Parameters: parameters,
     PartitionKeys: p.partitionKeys.map((k) => ({ Name: k.name, Type: k.glueType })),
     StorageDescriptor: parquetStorage(p, location),
+  };
+}
+
+/** An Iceberg table's location: `s3://<bucket>/tables/<table>` (no trailing slash, as Iceberg writes it). */
+export function icebergLocation(p: Pipeline, bucket: string): string {
+  return s3Uri(bucket, dataPrefix(p.name)).replace(/\/$/, '');
+}
+
+/**
+ * The Glue table of an Iceberg pipeline, as Athena registers Iceberg tables: `table_type=ICEBERG`
+ * and `metadata_location` (the current metadata file; null before the table has one), columns
+ * with their Iceberg field ids, no partition keys (Iceberg partitioning is hidden).
+ */
+export function icebergTableInput(p: Pipeline, bucket: string, metadataLocation: string | null, previousMetadataLocation?: string): TableInput {
+  const { schema } = icebergLayout(p);
+  return {
+    Name: p.name,
+    Description: p.description,
+    TableType: 'EXTERNAL_TABLE',
+    Parameters: {
+      table_type: 'ICEBERG',
+      ...(metadataLocation ? { metadata_location: metadataLocation } : {}),
+      ...(previousMetadataLocation ? { previous_metadata_location: previousMetadataLocation } : {}),
+      'lakeloader.pipeline': p.name,
+      'lakeloader.topics': p.topics.join(','),
+    },
+    StorageDescriptor: {
+      Location: icebergLocation(p, bucket),
+      Columns: p.columns.map((c, i) => ({
+        Name: c.name,
+        Type: c.glueType,
+        ...(c.comment ? { Comment: c.comment } : {}),
+        Parameters: { 'iceberg.field.id': String(schema.fields[i]!.id), 'iceberg.field.optional': 'true', 'iceberg.field.current': 'true' },
+      })),
+    },
   };
 }
 

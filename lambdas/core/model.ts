@@ -6,6 +6,7 @@
  * MSK event ─decode→ KafkaRecord[] per topic-partition ─prepare→ PreparedBatch ─commit→ CommitResult
  * ```
  */
+import type { FileStats } from './iceberg/stats';
 
 /** One record of the MSK / self-managed Kafka event, exactly as the ESM delivers it. */
 export interface MskRecord {
@@ -31,7 +32,7 @@ export interface MskEvent {
 }
 
 /** Why a record could not become a row. */
-export type QuarantineStage = 'decode' | 'transform' | 'conform' | 'partition';
+export type QuarantineStage = 'decode' | 'schema' | 'transform' | 'conform' | 'partition';
 
 /** One quarantined record, serialized as one NDJSON line (fields = the quarantine table's columns). */
 export interface QuarantineEntry {
@@ -63,6 +64,15 @@ export interface PreparedFile {
   maxEventTime: number | null;
   /** The encoded Parquet file. */
   body: Uint8Array;
+  /** For an Iceberg table: the file's partition tuple (spec 0's fields, in order) and its column statistics. */
+  iceberg?: IcebergFileInfo;
+}
+
+/** What an Iceberg manifest needs of a data file besides its path, size and rows. */
+export interface IcebergFileInfo {
+  /** Partition values: hours or days since the epoch for hour/day, the value for identity; null for none. */
+  partition: (number | string | boolean | null)[];
+  stats: FileStats;
 }
 
 /** Counts of one batch; `in = written + quarantined + filtered + duplicates` always holds. */
@@ -88,4 +98,6 @@ export interface PreparedBatch {
   files: PreparedFile[];
   quarantine: QuarantineEntry[];
   counts: BatchCounts;
+  /** The pipeline the files were written with when the table evolved (its columns beyond the declared ones); absent otherwise. */
+  pipeline?: import('./pipeline').Pipeline;
 }

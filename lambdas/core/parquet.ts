@@ -10,7 +10,7 @@
  * Type mapping (Glue → Arrow → Parquet): string → Utf8 → BYTE_ARRAY STRING; boolean → Bool;
  * int → Int32 → INT32; bigint → Int64 → INT64; float → Float32; double → Float64;
  * decimal(p,s) → Decimal128 → DECIMAL(p,s); date → Date32 → INT32 DATE;
- * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true);
+ * timestamp → Timestamp(ms, 'UTC') → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true); binary → Binary → BYTE_ARRAY;
  * array<T> → List → LIST; map<string,T> → Map → MAP; struct<…> → Struct → group.
  */
 import type * as ArrowTypeModule from 'apache-arrow/type';
@@ -23,6 +23,7 @@ import type { Pipeline } from './pipeline';
 import { LOADER_VERSION } from './version';
 import { IpcBatchParts, encodeIpcStream, schemaMessage } from './ipc';
 import { writeUtf8 } from './raw-buffer';
+import { icebergLayout } from './iceberg/schema';
 
 /*
  * apache-arrow and parquet-wasm are loaded on first use, not at import: parquet-wasm compiles its
@@ -46,8 +47,17 @@ export function loadParquetLibraries(): void {
   }
 }
 
+/** Field ids by column path (Iceberg tables' files carry them, see iceberg/schema.ts); absent for Hive tables. */
+type FieldIds = ReadonlyMap<string, number> | undefined;
+
+/** A field, with its Iceberg field id as Arrow metadata (`PARQUET:field_id`, which parquet-wasm writes as the Parquet field id). */
+function field(name: string, type: DataType, nullable: boolean, ids: FieldIds, path: string): ArrowSchemaModule.Field {
+  const id = ids?.get(path);
+  return new S.Field(name, type, nullable, id === undefined ? null : new Map([['PARQUET:field_id', String(id)]]));
+}
+
 /** The Arrow type a column type is written as. */
-export function arrowType(t: ColumnType): DataType {
+export function arrowType(t: ColumnType, ids?: FieldIds, path = ''): DataType {
   loadParquetLibraries();
   switch (t.kind) {
     case 'string':
@@ -68,22 +78,32 @@ export function arrowType(t: ColumnType): DataType {
       return new A.DateDay();
     case 'timestamp':
       return new A.TimestampMillisecond('UTC');
+    case 'binary':
+      return new A.Binary();
     case 'array':
-      return new A.List(new S.Field('element', arrowType(t.element), true));
+      return new A.List(field('element', arrowType(t.element, ids, `${path}.element`), true, ids, `${path}.element`));
     case 'map':
       return new A.Map_(
-        new S.Field('key_value', new A.Struct<{ key: ArrowTypeModule.Utf8; value: DataType }>([new S.Field('key', new A.Utf8(), false), new S.Field('value', arrowType(t.value), true)]), false),
+        new S.Field(
+          'key_value',
+          new A.Struct<{ key: ArrowTypeModule.Utf8; value: DataType }>([
+            field('key', new A.Utf8(), false, ids, `${path}.key_value.key`),
+            field('value', arrowType(t.value, ids, `${path}.key_value.value`), true, ids, `${path}.key_value.value`),
+          ]),
+          false,
+        ),
         false,
       );
     case 'struct':
-      return new A.Struct(t.fields.map((f) => new S.Field(f.name, arrowType(f.type), true)));
+      return new A.Struct(t.fields.map((f) => field(f.name, arrowType(f.type, ids, `${path}.${f.name}`), true, ids, `${path}.${f.name}`)));
   }
 }
 
-/** The Arrow schema of a pipeline's Parquet files (every column nullable). */
+/** The Arrow schema of a pipeline's Parquet files (every column nullable; Iceberg tables' fields carry their field ids). */
 export function arrowSchema(pipeline: Pipeline): Schema {
   loadParquetLibraries();
-  return new S.Schema(pipeline.columns.map((c) => new S.Field(c.name, arrowType(c.type), true)));
+  const ids = pipeline.format === 'iceberg' ? icebergLayout(pipeline).fieldIds : undefined;
+  return new S.Schema(pipeline.columns.map((c) => field(c.name, arrowType(c.type, ids, c.name), true, ids, c.name)));
 }
 
 /** Appends values of one column and hands its Arrow arrays (field nodes + buffers) to the IPC writer. */
@@ -137,6 +157,11 @@ class Validity {
     const next = new Uint8Array(Math.max(this.bits!.length * 2, (i >> 3) + 1));
     next.set(this.bits!);
     this.bits = next;
+  }
+  /** Whether value `i` is not null. */
+  isValid(i: number): boolean {
+    const bits = this.bits;
+    return bits === null || (bits[i >> 3]! & (1 << (i & 7))) !== 0;
   }
   /** Nulls among the first `length` values. */
   nullCount(length: number): number {
@@ -275,6 +300,37 @@ export class FixedBuilder implements ColumnBuilder {
     this.validity.truncate(n);
     this.length = n;
   }
+  /** The smallest and largest non-null value (int64 as bigint; NaN skipped), or null when there is none or for decimals. */
+  range(): { min: number | bigint; max: number | bigint } | null {
+    const n = this.length;
+    const v = this.validity;
+    if (this.kind === 'decimal') return null;
+    if (this.kind === 'int64') {
+      const w = this.words;
+      let min: bigint | null = null;
+      let max: bigint | null = null;
+      for (let i = 0; i < n; i++) {
+        if (!v.isValid(i)) continue;
+        const x = (BigInt(w[2 * i + 1]! | 0) << 32n) | BigInt(w[2 * i]!);
+        if (min === null || x < min) min = x;
+        if (max === null || x > max) max = x;
+      }
+      return min === null ? null : { min, max: max! };
+    }
+    const a: ArrayLike<number> = this.kind === 'int32' ? this.i32! : this.kind === 'float32' ? this.f32! : this.f64!;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (!v.isValid(i)) continue;
+      const x = a[i]!;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    return min === Infinity ? null : { min, max };
+  }
+  nulls(): number {
+    return this.validity.nullCount(this.length);
+  }
   /** See {@link mostlyDistinct}; values compared by their bits (int64 and decimal as exact words). */
   mostlyDistinct(): boolean {
     const words = this.words;
@@ -373,7 +429,13 @@ export class StringBuilder implements ColumnBuilder {
     const i = this.length++;
     if (i + 2 > this.offsets.length) this.offsets = grow(this.offsets, i + 2);
     this.validity.set(i, v !== null);
-    if (v !== null) {
+    if (v instanceof Uint8Array) {
+      // A binary column's value (same layout as a string: offsets + bytes).
+      this.reserve(v.length);
+      this.bytes.set(v, this.pos);
+      this.pos += v.length;
+      if (this.pos > 0x7fffffff) throw new RangeError('a binary column of one file exceeds 2 GiB');
+    } else if (v !== null) {
       const s = v as string;
       this.reserve(s.length * 3);
       // Short ASCII strings are copied in JS (cheaper than a native call); the rest via writeUtf8.
@@ -398,6 +460,22 @@ export class StringBuilder implements ColumnBuilder {
     this.validity.truncate(n);
     this.length = n;
     this.pos = this.offsets[n];
+  }
+  /** The smallest and largest non-null value by their UTF-8 bytes (as Iceberg orders strings), or null when there is none. */
+  range(): { min: Buffer; max: Buffer } | null {
+    const o = this.offsets;
+    let min: Buffer | null = null;
+    let max: Buffer | null = null;
+    for (let i = 0; i < this.length; i++) {
+      if (!this.validity.isValid(i)) continue;
+      const x = this.bytes.subarray(o[i], o[i + 1]);
+      if (min === null || Buffer.compare(x, min) < 0) min = x;
+      if (max === null || Buffer.compare(x, max) > 0) max = x;
+    }
+    return min === null ? null : { min: Buffer.from(min), max: Buffer.from(max!) };
+  }
+  nulls(): number {
+    return this.validity.nullCount(this.length);
   }
   /** See {@link mostlyDistinct}; values compared by their bytes. */
   mostlyDistinct(): boolean {
@@ -529,6 +607,7 @@ class StructBuilder implements ColumnBuilder {
 function createBuilder(t: ColumnType, capacity: number): ColumnBuilder {
   switch (t.kind) {
     case 'string':
+    case 'binary':
       return new StringBuilder(capacity);
     case 'boolean':
       return new BoolBuilder(capacity);

@@ -146,13 +146,15 @@ export function createPartitioner(pipeline: Pipeline, options: PartitionerOption
       return { values: last.values, hivePath: last.hivePath, eventTime: t };
     };
   }
-  const base = pipeline.columns.length;
   const cols = p.columns;
+  // Where each partition column's value is in the conformed row (conform.ts conformedColumns):
+  // after the file columns for Hive, among them for Iceberg.
+  const at = cols.map((c, i) => (pipeline.format === 'hive' ? pipeline.columns.length + i : pipeline.columns.indexOf(c)));
   return (values) => {
     const out: string[] = new Array(cols.length);
     let path = '';
     for (let i = 0; i < cols.length; i++) {
-      const text = partitionValueText(values[base + i], cols[i].type.kind);
+      const text = partitionValueText(values[at[i]!], cols[i].type.kind);
       if (LONE_SURROGATE.test(text)) throw new PartitionError(`partition column "${cols[i].name}" holds a string that is not valid Unicode (a lone surrogate), which cannot be an S3 key`);
       out[i] = text;
       path += `${i ? '/' : ''}${cols[i].name}=${text === HIVE_DEFAULT_PARTITION ? text : escapePathName(text)}`;

@@ -8,6 +8,7 @@
  */
 import { ColumnType, ColumnTypeError, IDENTIFIER, formatColumnType, parseColumnType } from './types';
 import { LakeloaderError } from './errors';
+import { deriveSchemaColumns, readSchemaFile, SCHEMA_FILE_EXTENSIONS } from './formats/schema-file';
 
 /** Where a Kafka record came from, handed to a transform next to the decoded value. */
 export interface RecordMeta {
@@ -52,6 +53,8 @@ export type ColumnValue<T extends string> = T extends 'string'
           ? string | number | Date
           : T extends 'date'
             ? string | Date
+            : T extends 'binary'
+              ? Uint8Array | string
             : T extends `decimal(${string})`
               ? number | string
               : T extends `array<${string}>`
@@ -98,14 +101,53 @@ export type PartitioningDeclaration =
     }
   | { by: 'none' };
 
+/** Where writer schemas come from: a Confluent Schema Registry or an AWS Glue Schema Registry. */
+export type SchemaRegistryDeclaration =
+  | {
+      type: 'confluent';
+      /** Base URL of the registry, `https://…` (or `http://` inside a VPC / locally). */
+      url: string;
+      /** Secrets Manager secret (ARN or name) holding `{"username", "password"}` for basic auth. @default none (no auth) */
+      credentialsSecret?: string;
+    }
+  | {
+      type: 'glue';
+      /** The Glue Schema Registry's name. */
+      registryName: string;
+    };
+
+/** The record formats of values and keys. */
+export type RecordFormat = 'json' | 'avro' | 'protobuf';
+
 export interface PipelineDeclaration<C extends readonly ColumnDeclaration[] = ColumnDeclaration[], In = JsonObject> {
   /** Table name: `[a-z][a-z0-9_]*`, at most 64 characters. */
   name: string;
   /** Kafka topics read into this table. */
   topics: string[];
-  /** How record values are decoded. Only `json` for now. */
-  valueFormat: 'json';
-  columns: C;
+  /**
+   * How record values are encoded. Avro and Protobuf need `schemaRegistry` (values framed by the
+   * registry's serializer, each naming its writer schema) or `schemaFile` (unframed values, all
+   * written with that schema); JSON may be framed by a registry too (JSON Schema).
+   */
+  valueFormat: RecordFormat;
+  /**
+   * How record keys are decoded; the decoded key is the row field `$key` (declare a column with
+   * `field: '$key'` to keep it) and the transform's `meta.keyValue`. `string` is UTF-8 text;
+   * `avro`/`protobuf` need `schemaRegistry` (subject `<topic>-key`). @default the key is not decoded
+   */
+  keyFormat?: RecordFormat | 'string';
+  /** The schema registry framing the values (and keys). @default none: values are not framed */
+  schemaRegistry?: SchemaRegistryDeclaration;
+  /**
+   * A schema in the repository (`.avsc`, `.proto`, or a JSON Schema `.json`), relative to the project
+   * root: the schema of unframed values, the reader schema of framed Avro, and — when `columns` is
+   * omitted — where the columns come from (derived at synth time, offline).
+   */
+  schemaFile?: string;
+  /** The Protobuf message of `schemaFile` the values are (full name, `shop.Order`). @default its first message */
+  protobufMessage?: string;
+  /** The table's columns. @default derived from `schemaFile` */
+  columns?: C;
   partitioning: PartitioningDeclaration;
   /** Optional transform from the decoded JSON value to 0..n rows. @default the value is the row */
   transform?: Transform<In, RowOf<C>>;
@@ -122,16 +164,47 @@ export interface PipelineDeclaration<C extends readonly ColumnDeclaration[] = Co
   /** First day partition projection enumerates (YYYY-MM-DD). @default '2020-01-01' */
   projectionStartDate?: string;
   /**
-   * Fields of a row that are not declared columns: `drop` ignores them, `quarantine` sends the
-   * record to the quarantine (stage `conform`). @default 'drop'
+   * Fields that are not columns — of a row, or of a new writer schema: `ignore` leaves them out,
+   * `evolve` appends them to the table as new columns (old rows read them as null), `quarantine`
+   * sends the record to the quarantine. (`drop` is an older name of `ignore`.)
+   * @default 'evolve' for Avro, Protobuf and registry-framed JSON; 'ignore' for plain JSON
    */
-  unknownFields?: 'drop' | 'quarantine';
+  unknownFields?: 'ignore' | 'evolve' | 'quarantine' | 'drop';
   /** A record value larger than this many bytes is quarantined (stage `decode`). @default 1048576 (1 MiB) */
   maxValueBytes?: number;
   /** A JSON value nested deeper than this many arrays/objects is quarantined (stage `decode`). @default 100 */
   maxNestingDepth?: number;
   /** Shown in the Glue catalog. */
   description?: string;
+  /**
+   * The table format. `iceberg` (format v2): hidden partitioning, readers see only committed
+   * snapshots, small files compacted by the Glue Data Catalog's optimizers; `hive`: plain
+   * Parquet partitions registered in Glue. @default 'iceberg'
+   */
+  format?: TableFormat;
+  /** Iceberg settings (ignored for Hive tables). */
+  iceberg?: IcebergDeclaration;
+}
+
+export type TableFormat = 'iceberg' | 'hive';
+
+/** How an Iceberg table is committed and maintained. */
+export interface IcebergDeclaration {
+  /**
+   * A loader publishes the staged batches as a snapshot when the table's last snapshot is older
+   * than this; a scheduled committer (every minute) publishes what is left. Lower is fresher and
+   * costs more catalog commits. @default 60
+   */
+  commitIntervalSeconds?: number;
+  /** The Glue Data Catalog table optimizers the stack enables. @default every one, with their defaults */
+  optimizers?: {
+    /** Bin-pack small data files. @default true */
+    compaction?: boolean;
+    /** Expire old snapshots. @default { snapshotRetentionPeriodInDays: 5, numberOfSnapshotsToRetain: 1 } (the optimizer's defaults) */
+    snapshotRetention?: { snapshotRetentionPeriodInDays?: number; numberOfSnapshotsToRetain?: number } | false;
+    /** Delete files no snapshot references. @default { orphanFileRetentionPeriodInDays: 3 } */
+    orphanFileDeletion?: { orphanFileRetentionPeriodInDays?: number } | false;
+  };
 }
 
 /** A validated column. */
@@ -163,7 +236,11 @@ export type Partitioning =
 export interface Pipeline {
   name: string;
   topics: string[];
-  valueFormat: 'json';
+  valueFormat: RecordFormat;
+  keyFormat?: RecordFormat | 'string';
+  schemaRegistry?: SchemaRegistryDeclaration;
+  /** The declared schema file (`schemaFile`) with its text, read when the pipeline is defined. */
+  schema?: { path: string; text: string; message?: string };
   /** The columns of each Parquet file, in order: declared columns (minus column partition keys), then Kafka coordinates. */
   columns: Column[];
   partitionKeys: PartitionKey[];
@@ -173,12 +250,20 @@ export interface Pipeline {
   compression: 'snappy' | 'zstd';
   partitionRegistration: 'glue' | 'projection';
   projectionStartDate: string;
-  unknownFields: 'drop' | 'quarantine';
+  unknownFields: 'ignore' | 'evolve' | 'quarantine';
   /** Largest record value in bytes; larger values are quarantined. @default 1048576 */
   maxValueBytes?: number;
   /** Deepest JSON nesting accepted; deeper values are quarantined. @default 100 */
   maxNestingDepth?: number;
   description?: string;
+  format: TableFormat;
+  iceberg: Required<Pick<IcebergDeclaration, 'commitIntervalSeconds'>> & {
+    optimizers: {
+      compaction: boolean;
+      snapshotRetention: { snapshotRetentionPeriodInDays: number; numberOfSnapshotsToRetain: number } | false;
+      orphanFileDeletion: { orphanFileRetentionPeriodInDays: number } | false;
+    };
+  };
 }
 
 /** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
@@ -226,7 +311,7 @@ function normalize(decl: PipelineDeclaration): Pipeline {
   if (!Array.isArray(decl.topics) || decl.topics.length === 0) fail('set topics to a non-empty list of Kafka topic names');
   for (const t of decl.topics) if (typeof t !== 'string' || !TOPIC_NAME.test(t)) fail(`topic "${t}" is not a valid Kafka topic name (${TOPIC_NAME})`);
   if (new Set(decl.topics).size !== decl.topics.length) fail('topics contains a duplicate');
-  if (decl.valueFormat !== 'json') fail(`valueFormat must be 'json' (Avro and Protobuf are planned), got "${String(decl.valueFormat)}"`);
+  const formats = normalizeFormats(decl, fail);
   if (decl.transform !== undefined && typeof decl.transform !== 'function') fail('transform must be a function (value, meta) => row | row[] | null');
   const keepKafkaCoordinates = decl.keepKafkaCoordinates ?? true;
   const compression = decl.compression ?? 'snappy';
@@ -236,17 +321,41 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     fail(`partitionRegistration must be 'glue' or 'projection', got "${String(partitionRegistration)}"`);
   const projectionStartDate = decl.projectionStartDate ?? '2020-01-01';
   if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) fail(`projectionStartDate must be YYYY-MM-DD, got "${projectionStartDate}"`);
-  const unknownFields = decl.unknownFields ?? 'drop';
-  if (unknownFields !== 'drop' && unknownFields !== 'quarantine') fail(`unknownFields must be 'drop' or 'quarantine'`);
+  const framedOrTyped = decl.valueFormat !== 'json' || decl.schemaRegistry !== undefined;
+  const hive = decl.format === 'hive';
+  // Evolution appends Glue columns (Hive); for Iceberg tables (new field ids through a catalog
+  // commit) it is not built yet, so typed formats quarantine new fields there: nothing is lost,
+  // and `lakeloader replay` loads them once the table has the columns.
+  const unknownFields = decl.unknownFields === 'drop' ? 'ignore' : (decl.unknownFields ?? (framedOrTyped && !decl.transform ? (hive ? 'evolve' : 'quarantine') : 'ignore'));
+  if (unknownFields === 'evolve' && !hive)
+    fail(`unknownFields 'evolve' grows Hive tables (Glue columns appended); Iceberg schema evolution is not built yet: set format: 'hive', or unknownFields to 'quarantine' (new fields wait in the quarantine for replay) or 'ignore'`);
+  if (unknownFields !== 'ignore' && unknownFields !== 'evolve' && unknownFields !== 'quarantine') fail(`unknownFields must be 'ignore', 'evolve' or 'quarantine', got "${String(unknownFields)}"`);
+  if (unknownFields === 'evolve' && decl.transform && decl.valueFormat !== 'json')
+    fail(`unknownFields 'evolve' grows the table from the writer schema, which a transform's rows do not follow: remove the transform or set unknownFields to 'ignore' or 'quarantine'`);
   for (const k of ['maxValueBytes', 'maxNestingDepth'] as const) {
     const v = decl[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) fail(`${k} must be a positive integer, got ${String(v)}`);
   }
 
-  if (!Array.isArray(decl.columns) || decl.columns.length === 0) fail('set columns to a non-empty list of { name, type }');
+  const format = decl.format ?? 'iceberg';
+  if (format !== 'iceberg' && format !== 'hive') fail(`format must be 'iceberg' or 'hive', got "${String(format)}"`);
+  const iceberg = normalizeIceberg(decl.iceberg, fail);
+  if (format === 'iceberg' && partitionRegistration === 'projection') fail("partitionRegistration: 'projection' is a Hive table setting; Iceberg tables need no registration (drop it, or set format: 'hive')");
+
+  let declaredColumns = decl.columns as readonly ColumnDeclaration[] | undefined;
+  if (declaredColumns === undefined && formats.schemaFile) declaredColumns = formats.derived!;
+  if (!Array.isArray(declaredColumns) || declaredColumns.length === 0) fail('set columns to a non-empty list of { name, type }, or schemaFile to derive them from a schema');
+  if (decl.columns !== undefined && formats.derived) {
+    const fields = new Set(formats.derived.map((c) => c.field ?? c.name));
+    for (const c of declaredColumns!) {
+      const f = c.field ?? c.name;
+      if (!f.startsWith('$') && !fields.has(f))
+        fail(`column "${c.name}" reads field "${f}", which ${formats.schemaFile!.path} does not have (its fields as columns: ${[...fields].join(', ')}${decl.valueFormat === 'json' ? '' : '; Avro and Protobuf fields are read by their lower-cased column name'})`);
+    }
+  }
   const declared: Column[] = [];
   const names = new Set<string>();
-  for (const c of decl.columns) {
+  for (const c of declaredColumns!) {
     if (typeof c?.name !== 'string' || !IDENTIFIER.test(c.name)) fail(`column name "${c?.name}" must match ${IDENTIFIER}`);
     if (names.has(c.name)) fail(`column "${c.name}" is declared twice`);
     if (keepKafkaCoordinates && KAFKA_COLUMNS.some((k) => k.name === c.name))
@@ -272,6 +381,8 @@ function normalize(decl: PipelineDeclaration): Pipeline {
   } else if (p.by === 'eventTime') {
     if (p.granularity !== 'day' && p.granularity !== 'hour') fail(`partitioning.granularity must be 'day' or 'hour', got "${String(p.granularity)}"`);
     if (p.source === KAFKA_TIMESTAMP_SOURCE) {
+      if (format === 'iceberg' && !keepKafkaCoordinates)
+        fail(`an Iceberg table partitions by a column: partitioning by '${KAFKA_TIMESTAMP_SOURCE}' needs keepKafkaCoordinates (its _kafka_ts column), or a timestamp column as source`);
       partitioning = { by: 'eventTime', source: { kafkaTimestamp: true }, granularity: p.granularity };
     } else {
       const col = declared.find((c) => c.name === p.source);
@@ -295,7 +406,8 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     }
     partitioning = { by: 'columns', columns: cols };
     partitionKeys = cols.map((c) => ({ name: c.name, glueType: c.glueType }));
-    fileColumns = declared.filter((c) => !cols.includes(c));
+    // Hive keeps partition columns in the path only; Iceberg partitions by values in the files.
+    if (format === 'hive') fileColumns = declared.filter((c) => !cols.includes(c));
     if (fileColumns.length === 0 && !keepKafkaCoordinates) fail('every column is a partition key; declare at least one data column');
   } else if (p.by === 'none') {
     partitioning = { by: 'none' };
@@ -311,7 +423,10 @@ function normalize(decl: PipelineDeclaration): Pipeline {
   return {
     name,
     topics: [...decl.topics],
-    valueFormat: 'json',
+    valueFormat: decl.valueFormat,
+    ...(decl.keyFormat !== undefined ? { keyFormat: decl.keyFormat } : {}),
+    ...(formats.schemaRegistry ? { schemaRegistry: formats.schemaRegistry } : {}),
+    ...(formats.schemaFile ? { schema: formats.schemaFile } : {}),
     columns,
     partitionKeys,
     partitioning,
@@ -324,6 +439,88 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     ...(decl.maxValueBytes !== undefined ? { maxValueBytes: decl.maxValueBytes } : {}),
     ...(decl.maxNestingDepth !== undefined ? { maxNestingDepth: decl.maxNestingDepth } : {}),
     description: decl.description,
+    format,
+    iceberg,
+    // Iceberg partitioning is hidden: the Glue table has no partition keys.
+    ...(format === 'iceberg' ? { partitionKeys: [] } : {}),
   };
 }
 
+function normalizeIceberg(d: IcebergDeclaration | undefined, fail: (msg: string) => never): Pipeline['iceberg'] {
+  const interval = d?.commitIntervalSeconds ?? 60;
+  if (!Number.isFinite(interval) || interval < 0 || interval > 3600) fail(`iceberg.commitIntervalSeconds must be 0..3600, got ${String(interval)}`);
+  const o = d?.optimizers ?? {};
+  const positive = (name: string, v: number | undefined, dflt: number) => {
+    const x = v ?? dflt;
+    if (!Number.isInteger(x) || x < 1) fail(`iceberg.optimizers.${name} must be a positive integer, got ${String(v)}`);
+    return x;
+  };
+  return {
+    commitIntervalSeconds: interval,
+    optimizers: {
+      compaction: o.compaction ?? true,
+      snapshotRetention:
+        o.snapshotRetention === false
+          ? false
+          : {
+              snapshotRetentionPeriodInDays: positive('snapshotRetention.snapshotRetentionPeriodInDays', o.snapshotRetention?.snapshotRetentionPeriodInDays, 5),
+              numberOfSnapshotsToRetain: positive('snapshotRetention.numberOfSnapshotsToRetain', o.snapshotRetention?.numberOfSnapshotsToRetain, 1),
+            },
+      orphanFileDeletion: o.orphanFileDeletion === false ? false : { orphanFileRetentionPeriodInDays: positive('orphanFileDeletion.orphanFileRetentionPeriodInDays', o.orphanFileDeletion?.orphanFileRetentionPeriodInDays, 3) },
+    },
+  };
+}
+
+
+const FORMATS = ['json', 'avro', 'protobuf'];
+const GLUE_REGISTRY_NAME = /^[a-zA-Z0-9-_$#.]{1,255}$/;
+
+/** Validates the format fields of a declaration (valueFormat, keyFormat, schemaRegistry, schemaFile) and derives the schema file's columns. */
+function normalizeFormats(
+  decl: PipelineDeclaration,
+  fail: (msg: string) => never,
+): { schemaRegistry?: SchemaRegistryDeclaration; schemaFile?: Pipeline['schema']; derived?: ColumnDeclaration[] } {
+  const vf = decl.valueFormat as string;
+  if (!FORMATS.includes(vf)) fail(`valueFormat must be 'json', 'avro' or 'protobuf', got "${String(vf)}"`);
+  const kf = decl.keyFormat as string | undefined;
+  if (kf !== undefined && kf !== 'string' && !FORMATS.includes(kf)) fail(`keyFormat must be 'string', 'json', 'avro' or 'protobuf', got "${kf}"`);
+  const r = decl.schemaRegistry as SchemaRegistryDeclaration | undefined;
+  let schemaRegistry: SchemaRegistryDeclaration | undefined;
+  if (r !== undefined) {
+    if (r?.type === 'confluent') {
+      if (typeof r.url !== 'string' || !/^https?:\/\/[^\s/]+/.test(r.url)) fail(`schemaRegistry.url must be the registry's http(s) URL, got "${String(r.url)}"`);
+      if (r.credentialsSecret !== undefined && (typeof r.credentialsSecret !== 'string' || !/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/.test(r.credentialsSecret)))
+        fail(`schemaRegistry.credentialsSecret must be a Secrets Manager secret ARN or name, got "${String(r.credentialsSecret)}"`);
+      schemaRegistry = { type: 'confluent', url: r.url.replace(/\/+$/, ''), ...(r.credentialsSecret ? { credentialsSecret: r.credentialsSecret } : {}) };
+    } else if (r?.type === 'glue') {
+      if (typeof r.registryName !== 'string' || !GLUE_REGISTRY_NAME.test(r.registryName)) fail(`schemaRegistry.registryName must be a Glue registry name (${GLUE_REGISTRY_NAME}), got "${String(r.registryName)}"`);
+      schemaRegistry = { type: 'glue', registryName: r.registryName };
+    } else {
+      fail(`schemaRegistry.type must be 'confluent' (with url) or 'glue' (with registryName), got "${String((r as { type?: unknown })?.type)}"`);
+    }
+  }
+  if ((vf === 'avro' || vf === 'protobuf') && !schemaRegistry && decl.schemaFile === undefined)
+    fail(`valueFormat '${vf}' needs the writer schema: set schemaRegistry ({ type: 'confluent', url } or { type: 'glue', registryName }) for values framed by a registry's serializer, or schemaFile for unframed values`);
+  if ((kf === 'avro' || kf === 'protobuf') && !schemaRegistry) fail(`keyFormat '${kf}' needs schemaRegistry: keys are read with their writer schema (subject <topic>-key)`);
+  if (decl.protobufMessage !== undefined && (vf !== 'protobuf' || typeof decl.protobufMessage !== 'string' || !/^[A-Za-z_][\w.]*$/.test(decl.protobufMessage)))
+    fail(vf !== 'protobuf' ? `protobufMessage is only for valueFormat 'protobuf'; remove it` : `protobufMessage must be a message's full name such as "shop.Order"`);
+  if (decl.schemaFile === undefined) return { schemaRegistry };
+  if (typeof decl.schemaFile !== 'string' || decl.schemaFile.length === 0) fail('schemaFile must be a path relative to the project root, such as "schemas/orders.avsc"');
+  const ext = /\.[a-z]+$/i.exec(decl.schemaFile)?.[0].toLowerCase() ?? '';
+  const wants = SCHEMA_FILE_EXTENSIONS[vf as RecordFormat];
+  if (!wants.includes(ext)) fail(`schemaFile "${decl.schemaFile}" does not look like a ${vf} schema: for valueFormat '${vf}' use a ${wants.join(' or ')} file`);
+  let text: string;
+  try {
+    text = readSchemaFile(decl.schemaFile);
+  } catch (e) {
+    return fail(`schemaFile "${decl.schemaFile}" cannot be read: ${(e as Error).message} (paths are relative to the project root)`);
+  }
+  const schemaFile = { path: decl.schemaFile, text, ...(decl.protobufMessage ? { message: decl.protobufMessage } : {}) };
+  let derived: ColumnDeclaration[];
+  try {
+    derived = deriveSchemaColumns(vf as RecordFormat, schemaFile);
+  } catch (e) {
+    return fail(`schemaFile "${decl.schemaFile}": ${(e as Error).message}`);
+  }
+  return { schemaRegistry, schemaFile, derived };
+}

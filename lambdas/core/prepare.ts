@@ -19,6 +19,11 @@ import { fastParserFor } from './fastpath';
 import type { MskRecord, PreparedBatch, PreparedFile, QuarantineEntry } from './model';
 import type { Pipeline, RecordMeta, Row } from './pipeline';
 import { LakeloaderError } from './errors';
+import { SchemaMismatchError } from './formats/errors';
+import { FormatRuntime, needsRuntime } from './formats/runtime';
+import { setUnknownFieldSink } from './conform';
+import { icebergPartition } from './iceberg/partition';
+import { fileStats } from './iceberg/stats';
 
 export { serializeQuarantine } from './quarantine';
 
@@ -90,12 +95,54 @@ function recordMeta(r: MskRecord): RecordMeta {
  * @throws PrepareInputError when the records break the contract above; other errors are bugs.
  */
 export async function prepareBatch(pipeline: Pipeline, records: MskRecord[], options: PrepareOptions = {}): Promise<PreparedBatch> {
-  return encodeBatch(pipeline, appendBatch(pipeline, records, options));
+  const runtime = options.runtime ?? defaultRuntime(pipeline);
+  if (runtime === null) return encodeBatch(pipeline, appendBatch(pipeline, records, options));
+  // Avro, Protobuf, registry frames, decoded keys, evolving tables (formats/runtime.ts): writer
+  // schemas fetched and the table grown first (I/O), then the same pure append and encode.
+  const resolved = await runtime.resolve(records);
+  let effective = resolved.pipeline;
+  const evolveJson = effective.unknownFields === 'evolve' && (effective.valueFormat === 'json' || effective.transform !== undefined);
+  for (let pass = 0; ; pass++) {
+    const unknown = evolveJson && pass < 3 ? new Map<string, unknown>() : undefined;
+    const appended = appendBatch(effective, records, { ...options, decodeValue: resolved.decode, unknownFields: unknown });
+    if (unknown && unknown.size > 0) {
+      const grown = await runtime.evolveFields(unknown);
+      if (grown !== null && grown !== effective) {
+        // The table grew: append the batch again with its new columns.
+        releaseBuilders(effective, appended);
+        effective = grown;
+        continue;
+      }
+    }
+    const out = encodeBatch(effective, appended);
+    return effective === pipeline ? out : { ...out, pipeline: effective };
+  }
+}
+
+/** Format runtimes of the pipelines prepared without one given (ops tools, tests, the bench): registry clients from the environment, the table evolving in memory. */
+const runtimes = new WeakMap<Pipeline, FormatRuntime | null>();
+function defaultRuntime(pipeline: Pipeline): FormatRuntime | null {
+  let r = runtimes.get(pipeline);
+  if (r === undefined) {
+    r = needsRuntime(pipeline) ? new FormatRuntime(pipeline, { aws: { region: process.env.AWS_REGION, endpoint: process.env.AWS_ENDPOINT_URL } }) : null;
+    runtimes.set(pipeline, r);
+  }
+  return r;
 }
 
 export interface PrepareOptions {
   /** Read records with the schema-directed fast path where it applies (fastpath.ts); false takes the general path only, the reference the fast path is tested against. @default true */
   fastPath?: boolean;
+  /** The pipeline's format runtime (registry clients, the evolving table); the handler passes the container's. @default one per pipeline from the environment, evolving in memory */
+  runtime?: FormatRuntime;
+}
+
+/** Options of {@link appendBatch} set by prepareBatch for formats other than plain JSON. */
+export interface AppendOptions extends PrepareOptions {
+  /** Decodes a record's value to what the transform or conformer reads (replaces JSON decoding; the fast path is off). */
+  decodeValue?: (rec: MskRecord) => unknown;
+  /** Collects fields of rows that are not columns (first non-null value each), for `unknownFields: 'evolve'`. */
+  unknownFields?: Map<string, unknown>;
 }
 
 /** A batch whose rows are appended to their files' column builders but not yet encoded (see {@link appendBatch}). */
@@ -116,7 +163,17 @@ export interface AppendedBatch {
  * {@link encodeBatch} (which also returns the builders for reuse). Exported for the bench's stage
  * split; same contract as prepareBatch.
  */
-export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: PrepareOptions = {}): AppendedBatch {
+export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: AppendOptions = {}): AppendedBatch {
+  setUnknownFieldSink(options.unknownFields ?? null);
+  try {
+    return appendRecords(pipeline, records, options);
+  } finally {
+    setUnknownFieldSink(null);
+  }
+}
+
+function appendRecords(pipeline: Pipeline, records: MskRecord[], options: AppendOptions): AppendedBatch {
+  const decodeValue = options.decodeValue;
   const { conform, partition, limits } = machineryFor(pipeline);
   const transform = pipeline.transform;
   const first = records[0];
@@ -135,7 +192,7 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: P
 
   const meta = { topic, partition: kafkaPartition, offset: 0, timestamp: 0 };
   // The schema-directed byte parser (fastpath.ts) for the common record; null = old path only.
-  const fast = transform || options.fastPath === false ? null : fastParserFor(pipeline, limits);
+  const fast = transform || decodeValue || options.fastPath === false ? null : fastParserFor(pipeline, limits);
   /** The file the last row went to (where the fast path appends the next one first). */
   let last: Group | null = null;
   /** The file of the last row that did not go to `last` (it becomes `last` when the next row goes there too). */
@@ -188,7 +245,7 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: P
     try {
       // Without a transform only the conformer reads the value, and it notices a number beyond
       // 2^53 (InexactNumberError below), so the digit scan of decodeJsonValue is skipped.
-      const value = transform ? decodeJsonValue(rec.value, limits) : decodeJsonValueRounded(rec.value, limits);
+      const value = decodeValue ? decodeValue(rec) : transform ? decodeJsonValue(rec.value, limits) : decodeJsonValueRounded(rec.value, limits);
       let rows: Row[] | null;
       if (transform) {
         rows = applyTransform(transform, value, recordMeta(rec));
@@ -201,7 +258,7 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: P
       }
       readingTransformRows = rows !== null;
       if (rows === null || rows.length === 1) {
-        const values = rows === null ? conformRounded(conform, rec, value, meta, limits) : conform(rows[0], meta);
+        const values = rows === null ? (decodeValue ? conform(expectObject(value), meta) : conformRounded(conform, rec, value, meta, limits)) : conform(rows[0], meta);
         const target = partition(values, rec.timestamp);
         readingTransformRows = false;
         last = groupFor(groups, target, rec.offset, pipeline, capacity);
@@ -221,7 +278,7 @@ export function appendBatch(pipeline: Pipeline, records: MskRecord[], options: P
       }
       written++;
     } catch (e) {
-      if (e instanceof DecodeError || e instanceof TransformError || e instanceof ConformError || e instanceof PartitionError) {
+      if (e instanceof DecodeError || e instanceof TransformError || e instanceof ConformError || e instanceof PartitionError || e instanceof SchemaMismatchError) {
         quarantine.push(quarantineEntry(pipeline.name, rec, e.stage, e.message));
       } else if (readingTransformRows) {
         quarantine.push(quarantineEntry(pipeline.name, rec, 'conform', `a row returned by the transform cannot be read: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
@@ -255,6 +312,7 @@ export function encodeBatch(pipeline: Pipeline, batch: AppendedBatch): PreparedB
       lastOffset: g.lastOffset,
       maxEventTime: g.maxEventTime,
       body: g.builder.encode({ pipeline: pipeline.name, topic, partition, firstOffset: g.firstOffset, lastOffset: g.lastOffset }),
+      ...(pipeline.format === 'iceberg' ? { iceberg: { partition: icebergPartition(pipeline, g.target), stats: fileStats(pipeline, g.builder) } } : {}),
     });
   }
   // The encoded bodies are copies (out of wasm memory): the builders can serve the next batch.
@@ -265,6 +323,16 @@ export function encodeBatch(pipeline: Pipeline, batch: AppendedBatch): PreparedB
     spare.push(g.builder);
   }
   return { topic, partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset, files, quarantine: batch.quarantine, counts: batch.counts };
+}
+
+/** Returns the builders of an appended batch that will not be encoded (the table grew: it is appended again). */
+function releaseBuilders(pipeline: Pipeline, batch: AppendedBatch): void {
+  const spare = spareBuilders(pipeline);
+  for (const g of batch.groups) {
+    if (spare.length >= MAX_SPARE_BUILDERS) break;
+    g.builder.reset();
+    spare.push(g.builder);
+  }
 }
 
 /** Conforms a value from decodeJsonValueRounded; a record with a number beyond 2^53 is decoded exactly and conformed again. */

@@ -13,6 +13,8 @@ export interface BatchSummary extends BatchCounts {
   /** Highest event time written, epoch ms (null when nothing had one). */
   maxEventTime: number | null;
   partitions: Array<{ topic: string; partition: number; in: number; committedOffset: number | null; generation: number; fencedKeys: number }>;
+  /** Iceberg tables: what the commit after the batch published (absent for Hive tables). */
+  published?: { snapshotId: number | null; batches: number; files: number; rows: number; skipped?: string; error?: string };
 }
 
 /** Sums per-partition results into the batch summary. */
@@ -53,6 +55,9 @@ export const METRIC = {
   eventTimeLagMs: 'EventTimeLagMs',
   /** Topic-partitions of an invocation that failed (the handler then throws and the ESM retries). */
   partitionsFailed: 'PartitionsFailed',
+  /** Iceberg: staged batches published by a snapshot, and commits that failed (the scheduled committer publishes later). */
+  batchesPublished: 'BatchesPublished',
+  commitFailures: 'IcebergCommitFailures',
 } as const;
 
 /** Adds one batch's metrics; EventTimeLagMs (now − newest event time) only when rows carried an event time. */

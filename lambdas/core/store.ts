@@ -36,6 +36,8 @@ export interface ListedObject {
   key: string;
   size: number;
   etag?: string;
+  /** Epoch milliseconds of the last write. */
+  lastModified?: number;
 }
 
 /** What the loader needs from an object store. Keys are relative to one bucket. */
@@ -50,7 +52,8 @@ export interface ObjectStore {
   /** Deletes objects; missing keys are not an error. */
   deleteMany(keys: string[]): Promise<void>;
   /** Lists every object under a prefix, in key order, following continuation tokens. */
-  list(prefix: string): AsyncIterable<ListedObject>;
+  /** Objects under `prefix` in key order, from the first key after `startAfter` when given. */
+  list(prefix: string, startAfter?: string): AsyncIterable<ListedObject>;
 }
 
 /**
@@ -157,16 +160,16 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Lists with ListObjectsV2, following continuation tokens. */
-  async *list(prefix: string): AsyncIterable<ListedObject> {
+  async *list(prefix: string, startAfter?: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
       let out;
       try {
-        out = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+        out = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, ...(startAfter && !token ? { StartAfter: startAfter } : {}) }));
       } catch (e) {
         throw new ObjectStoreError('ListObjectsV2', prefix, e);
       }
-      for (const o of out.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag };
+      for (const o of out.Contents ?? []) if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified?.getTime() };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
   }

@@ -2,7 +2,7 @@
  * The column type model: Glue/Athena (Hive DDL) type strings parsed into a small tree that the
  * conformer, the Parquet encoder, the Glue table builder and the local Athena endpoint all read.
  *
- * Supported: string, boolean, int, bigint, float, double, decimal(p,s), date, timestamp,
+ * Supported: string, boolean, int, bigint, float, double, decimal(p,s), date, timestamp, binary,
  * array<T>, map<string,T>, struct<name:T,...>.
  */
 import { LakeloaderError } from './errors';
@@ -17,6 +17,7 @@ export type ColumnType =
   | { kind: 'decimal'; precision: number; scale: number }
   | { kind: 'date' }
   | { kind: 'timestamp' }
+  | { kind: 'binary' }
   | { kind: 'array'; element: ColumnType }
   | { kind: 'map'; value: ColumnType }
   | { kind: 'struct'; fields: StructField[] };
@@ -34,7 +35,7 @@ export class ColumnTypeError extends LakeloaderError {
   }
 }
 
-const PRIMITIVES = new Set(['string', 'boolean', 'int', 'bigint', 'float', 'double', 'date', 'timestamp']);
+const PRIMITIVES = new Set(['string', 'boolean', 'int', 'bigint', 'float', 'double', 'date', 'timestamp', 'binary']);
 const ALIASES: Record<string, string> = { integer: 'int', long: 'bigint', real: 'float', bool: 'boolean' };
 
 /** Names usable as columns and struct fields: lower-case, Athena-safe, no quoting needed. */
@@ -50,7 +51,7 @@ export function parseColumnType(text: string): ColumnType {
   const fail = (what: string): never => {
     throw new ColumnTypeError(
       `invalid column type "${text}": ${what} at position ${pos}; supported: string, boolean, int, bigint, float, ` +
-        `double, decimal(p,s), date, timestamp, array<T>, map<string,T>, struct<name:T,...>`,
+        `double, decimal(p,s), date, timestamp, binary, array<T>, map<string,T>, struct<name:T,...>`,
     );
   };
   const ws = () => {

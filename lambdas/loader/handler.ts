@@ -12,7 +12,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, MSKEvent } from 'aws-lambda';
-import { GlueCatalog, PartitionRegistrar, type Catalog } from '../core/catalog';
+import { GlueCatalog, PartitionRegistrar, type Catalog, type TableCatalog } from '../core/catalog';
+import { ensureIcebergTable, publishStaged, type IcebergDeps, type PublishResult } from '../core/iceberg/commit';
 import type { PrepareCodec } from '../core/commit';
 import type { LoaderConfig } from '../core/config';
 import { BatchLoadError, loadEvent } from '../core/loader';
@@ -20,6 +21,7 @@ import type { MskEvent } from '../core/model';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../core/prepare';
 import { METRIC, recordMetrics, summarize, type BatchSummary } from '../core/report';
 import { S3ObjectStore, type ObjectStore } from '../core/store';
+import { FormatRuntime, needsRuntime } from '../core/formats/runtime';
 
 /** The real pure half of the loader. */
 export const defaultCodec: PrepareCodec = { prepareBatch, encodeEmptyParquet, serializeQuarantine };
@@ -31,7 +33,7 @@ export interface HandlerDeps {
   /** @default S3ObjectStore over an S3Client for config.bucket */
   store?: ObjectStore;
   /** @default GlueCatalog over a GlueClient */
-  catalog?: Catalog;
+  catalog?: Catalog & TableCatalog;
   /** @default the real prepare half */
   codec?: PrepareCodec;
   logger?: Logger;
@@ -48,9 +50,27 @@ export function createAwsClients(config: LoaderConfig): { s3: S3Client; glue: Gl
   return { s3: new S3Client({ ...common, forcePathStyle: config.endpointUrl !== undefined }), glue: new GlueClient(common) };
 }
 
+/**
+ * The codec of the container: the default one, or — for Avro, Protobuf, registry frames and
+ * evolving tables — one whose prepareBatch uses the container's format runtime (writer schemas
+ * cached for the container's life, the Glue table grown in the catalog).
+ */
+function formatCodec(config: LoaderConfig, aws: () => ReturnType<typeof createAwsClients>): PrepareCodec {
+  if (!needsRuntime(config.pipeline)) return defaultCodec;
+  let runtime: FormatRuntime | undefined;
+  return {
+    ...defaultCodec,
+    prepareBatch: (pipeline, records) => {
+      runtime ??= new FormatRuntime(config.pipeline, { glue: aws().glue, database: config.glueDatabase, aws: { region: config.region, endpoint: config.endpointUrl } });
+      return prepareBatch(pipeline, records, pipeline === config.pipeline ? { runtime } : {});
+    },
+  };
+}
+
 interface Container {
   config: LoaderConfig;
   store: ObjectStore;
+  tables: TableCatalog;
   registrar: PartitionRegistrar;
   codec: PrepareCodec;
   logger: Logger;
@@ -63,24 +83,53 @@ function createContainer(deps: HandlerDeps): Container {
   let clients: ReturnType<typeof createAwsClients> | undefined;
   const aws = () => (clients ??= createAwsClients(config));
   const pipeline = config.pipeline.name;
+  const catalog = deps.catalog ?? new GlueCatalog(aws().glue);
   return {
     config,
     store: deps.store ?? new S3ObjectStore(aws().s3, config.bucket),
-    registrar: new PartitionRegistrar(deps.catalog ?? new GlueCatalog(aws().glue)),
-    codec: deps.codec ?? defaultCodec,
+    tables: catalog,
+    registrar: new PartitionRegistrar(catalog),
+    codec: deps.codec ?? formatCodec(config, aws),
     logger: deps.logger ?? new Logger({ serviceName: 'lakeloader', persistentKeys: { pipeline } }),
     metrics: deps.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', defaultDimensions: { pipeline } }),
     now: deps.now ?? Date.now,
   };
 }
 
+const icebergDeps = (c: Container): IcebergDeps => ({ store: c.store, catalog: c.tables, bucket: c.config.bucket, database: c.config.glueDatabase, pipeline: c.config.pipeline, now: c.now });
+
+/**
+ * Publishes an Iceberg table's staged batches after a batch, when the last snapshot is older than
+ * the commit interval. A failed commit does not fail the batch (its records are committed and
+ * safe): it is logged and counted, and the next invocation or the scheduled committer publishes.
+ */
+async function publishAfterBatch(c: Container): Promise<BatchSummary['published']> {
+  try {
+    const r = await publishStaged(icebergDeps(c), { minAgeMs: c.config.commitIntervalSeconds * 1000 });
+    if (r.batches) c.metrics.addMetric(METRIC.batchesPublished, 'Count', r.batches);
+    return { snapshotId: r.snapshotId, batches: r.batches, files: r.files, rows: r.rows, ...(r.skipped ? { skipped: r.skipped } : {}) };
+  } catch (e) {
+    c.metrics.addMetric(METRIC.commitFailures, 'Count', 1);
+    c.logger.error('Iceberg commit failed; the batch is staged and the scheduled committer will publish it', e as Error);
+    return { snapshotId: null, batches: 0, files: 0, rows: 0, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The handler of one pipeline: MSK batches, plus the scheduled commit and the stack's table set-up for Iceberg tables. */
+export interface PipelineHandler extends LoaderHandler {
+  /** Publishes whatever is staged (the scheduled committer). @returns null for a Hive table */
+  commit(): Promise<PublishResult | null>;
+  /** Creates the Iceberg table and its first metadata if missing (deploy time, `lakeloader provision`). @returns null for a Hive table */
+  ensureTable(): Promise<{ created: boolean; metadataLocation: string } | null>;
+}
+
 /**
  * Builds a handler. The container (config, clients, Glue partition cache) is created on the first
  * invocation and reused by later ones, like a warm Lambda container.
  */
-export function createHandler(deps: HandlerDeps): LoaderHandler {
+export function createHandler(deps: HandlerDeps): PipelineHandler {
   let container: Container | undefined;
-  return async (rawEvent, context) => {
+  const handler = async (rawEvent: Parameters<LoaderHandler>[0], context?: Parameters<LoaderHandler>[1]): Promise<BatchSummary> => {
     const c = (container ??= createContainer(deps));
     const { config, logger, metrics } = c;
     if (context?.awsRequestId) logger.addContext(context as Context);
@@ -98,6 +147,7 @@ export function createHandler(deps: HandlerDeps): LoaderHandler {
     };
     try {
       const summary = summarize(await loadEvent(loaderDeps, event));
+      if (config.pipeline.format === 'iceberg' && summary.files > 0) summary.published = await publishAfterBatch(c);
       recordMetrics(metrics, summary, c.now());
       logger.info('batch loaded', { summary });
       return summary;
@@ -123,4 +173,22 @@ export function createHandler(deps: HandlerDeps): LoaderHandler {
       metrics.publishStoredMetrics();
     }
   };
+  return Object.assign(handler, {
+    async commit(): Promise<PublishResult | null> {
+      const c = (container ??= createContainer(deps));
+      if (c.config.pipeline.format !== 'iceberg') return null;
+      try {
+        const r = await publishStaged(icebergDeps(c));
+        if (r.batches) c.metrics.addMetric(METRIC.batchesPublished, 'Count', r.batches);
+        c.logger.info('scheduled commit', { published: r });
+        return r;
+      } finally {
+        c.metrics.publishStoredMetrics();
+      }
+    },
+    async ensureTable() {
+      const c = (container ??= createContainer(deps));
+      return c.config.pipeline.format === 'iceberg' ? ensureIcebergTable(icebergDeps(c)) : null;
+    },
+  });
 }

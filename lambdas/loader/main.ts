@@ -8,7 +8,8 @@
 import * as bundled from 'lakeloader-bundled-pipeline';
 import { loadConfig } from '../core/config';
 import { isPipeline, type Pipeline } from '../core/pipeline';
-import { createHandler, type LoaderHandler } from './handler';
+import { handleCloudFormation, isCloudFormationEvent, isCommitEvent } from './control';
+import { createHandler, type LoaderHandler, type PipelineHandler } from './handler';
 
 function bundledPipeline(): Pipeline {
   const found = [...new Set(Object.values(bundled).filter(isPipeline))];
@@ -16,10 +17,13 @@ function bundledPipeline(): Pipeline {
   return found[0]!;
 }
 
-let inner: LoaderHandler | undefined;
+let inner: PipelineHandler | undefined;
 
-/** The Lambda handler. */
-export const handler: LoaderHandler = async (event, context) => {
-  inner ??= createHandler({ config: loadConfig(bundledPipeline()) });
-  return inner(event, context);
-};
+/** The Lambda handler: MSK batches; for Iceberg tables also the scheduled commit and the stack's table set-up (control.ts). */
+export const handler = (async (event: unknown, context?: Parameters<LoaderHandler>[1]) => {
+  const config = inner ? undefined : loadConfig(bundledPipeline());
+  inner ??= createHandler({ config: config! });
+  if (isCommitEvent(event)) return inner.commit();
+  if (isCloudFormationEvent(event)) return handleCloudFormation(event, inner, `lakeloader-table-${bundledPipeline().name}`);
+  return inner(event as Parameters<LoaderHandler>[0], context);
+}) as LoaderHandler;

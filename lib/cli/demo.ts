@@ -30,6 +30,9 @@ import { createLocalLoader } from './invoke';
 import { formatTable } from './output';
 import { provision } from './provision';
 import { queryLake } from '../ops/deps';
+import { GlueCatalog } from '../../lambdas/core/catalog';
+import { S3ObjectStore } from '../../lambdas/core/store';
+import { compactTable } from '../iceberg/compact';
 import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface DemoOptions {
@@ -55,6 +58,8 @@ export interface DemoResult {
   recordsPerSecond: number;
   /** From the last record acknowledged by Kafka to all records queryable. */
   produceToQueryableMs: number;
+  /** Iceberg: data files of the table before and after the compaction the demo runs, snapshots, and the row count after it. */
+  iceberg?: { filesBefore: number; filesAfter: number; snapshots: number; rowsAfterCompaction: number };
   invocations: number;
   dataDir: string | null;
 }
@@ -74,7 +79,12 @@ const int = (name: string, min: number, max: number) => (v: string) => {
 };
 
 /** The demo's queries: title and Athena SQL over the clickstream table and its quarantine. */
-export function demoQueries(table: string, quarantine: string): { title: string; sql: string }[] {
+export function demoQueries(table: string, quarantine: string, format: 'iceberg' | 'hive' = 'iceberg'): { title: string; sql: string }[] {
+  // Iceberg partitions are hidden (no dt/hour columns): group by the event time itself.
+  const hourly =
+    format === 'iceberg'
+      ? `SELECT date_format(date_trunc('hour', ts), '%Y-%m-%d %H:00') AS hour, count(*) AS events, count(DISTINCT user_id) AS users FROM ${table} GROUP BY 1 ORDER BY 1`
+      : `SELECT dt, hour, count(*) AS events, count(DISTINCT user_id) AS users FROM ${table} GROUP BY dt, hour ORDER BY dt, hour`;
   return [
     { title: 'Events per type', sql: `SELECT event_type, count(*) AS events FROM ${table} GROUP BY event_type ORDER BY events DESC, event_type` },
     {
@@ -82,10 +92,7 @@ export function demoQueries(table: string, quarantine: string): { title: string;
       sql: `SELECT currency, count(*) AS purchases, round(sum(amount), 2) AS revenue FROM ${table} WHERE event_type = 'purchase' GROUP BY currency ORDER BY revenue DESC`,
     },
     { title: 'Top pages', sql: `SELECT page_url, count(*) AS views FROM ${table} WHERE event_type = 'page_view' GROUP BY page_url ORDER BY views DESC, page_url LIMIT 10` },
-    {
-      title: 'Events per hour (UTC)',
-      sql: `SELECT dt, hour, count(*) AS events, count(DISTINCT user_id) AS users FROM ${table} GROUP BY dt, hour ORDER BY dt, hour`,
-    },
+    { title: 'Events per hour (UTC)', sql: hourly },
     {
       title: 'Quarantine by stage and reason',
       // The reason is the error up to its first ':' or '(' (the rest names positions and values).
@@ -139,7 +146,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const partitions = await ensureTopic(kafka, topic, o.partitions);
     out(`▶ embedded Kafka broker at ${broker.bootstrap}; topic "${topic}" with ${partitions} partitions\n`);
 
-    const handler = createLocalLoader(ctx, pipeline.name);
+    // Commit interval 0: every batch publishes its Iceberg snapshot at once (deployed: one per 60 s).
+    const handler = createLocalLoader(ctx, pipeline.name, { commitIntervalSeconds: 0 });
     if (o.progress) {
       bar = new cliProgress.SingleBar(
         { format: '  loading  {bar} {value}/{total} records | {invocations} invocations | lag {lag}', hideCursor: true, stream: process.stderr },
@@ -177,8 +185,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const loaded = Number(counts.rows[0]![0]);
     const quarantined = Number(counts.rows[0]![1]);
 
+    let iceberg: DemoResult['iceberg'];
+    if (pipeline.format === 'iceberg') {
+      // What the Glue compaction optimizer does in an account: bin-pack the small files per partition.
+      const filesOf = async () => Number((await queryLake(ctx, `SELECT count(*) FROM "${table}$files"`)).rows[0]![0]);
+      const filesBefore = await filesOf();
+      await compactTable({ store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), bucket: ctx.bucket, database: ctx.database, pipeline });
+      const after = await queryLake(ctx, `SELECT (SELECT count(*) FROM "${table}$files") AS files, (SELECT count(*) FROM "${table}$snapshots") AS snapshots, (SELECT count(*) FROM ${table}) AS rows_`);
+      iceberg = { filesBefore, filesAfter: Number(after.rows[0]![0]), snapshots: Number(after.rows[0]![1]), rowsAfterCompaction: Number(after.rows[0]![2]) };
+    }
+
     out('\n');
-    for (const q of demoQueries(table, quarantine)) {
+    for (const q of demoQueries(table, quarantine, pipeline.format)) {
       const r = await queryLake(ctx, q.sql);
       out(formatTable({ columns: r.columns.map((c) => c.name), rows: r.rows }, `■ ${q.title}`) + '\n');
     }
@@ -190,10 +208,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       quarantined,
       expectedValid: gen.valid.length,
       expectedBad: gen.bad.length,
-      reconciled: loaded + quarantined === produced && loaded === gen.valid.length && quarantined === gen.bad.length,
+      reconciled: loaded + quarantined === produced && loaded === gen.valid.length && quarantined === gen.bad.length && (!iceberg || iceberg.rowsAfterCompaction === loaded),
       recordsPerSecond: Math.round(produced / loadSeconds),
       produceToQueryableMs: tQueryable - tProduced,
       invocations: progress.invocations,
+      ...(iceberg ? { iceberg } : {}),
       dataDir: o.keep ? dataDir : null,
     };
     out(
@@ -206,6 +225,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             ['records quarantined (Athena)', String(quarantined)],
             ['loaded + quarantined = produced', result.reconciled ? 'yes' : 'NO'],
             ['handler invocations', String(progress.invocations)],
+            ...(iceberg
+              ? [
+                  ['Iceberg snapshots (appends + compaction)', String(iceberg.snapshots)],
+                  ['data files before → after compaction', `${iceberg.filesBefore} → ${iceberg.filesAfter}`],
+                  ['rows after compaction = rows loaded', iceberg.rowsAfterCompaction === loaded ? 'yes' : 'NO'],
+                ]
+              : []),
             ['time in the loader handler (s)', (progress.handlerMs / 1000).toFixed(1)],
             ['throughput (records/s, produce → committed)', String(result.recordsPerSecond)],
             ['produce-to-queryable latency (ms, last record)', String(result.produceToQueryableMs)],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startKafkaBroker } from '../local/kafka/broker';
 import { startLocalEndpoint } from '../local/server';
+import { startConfluentRegistry } from '../local/registry/confluent';
 import { DEFAULT_BUCKET, DEFAULT_DATABASE, DEFAULT_WORKGROUP } from './context';
 import { LakeloaderError } from '../../lambdas/core/errors';
 
@@ -39,13 +40,20 @@ export function register(program: Command): void {
     .description('run the offline AWS endpoint (S3, Glue, Athena with SQL in DuckDB) and the embedded Kafka broker on 127.0.0.1 until Ctrl-C')
     .option('--port <port>', 'TCP port of the AWS endpoint (0 = any free port)', '4566')
     .option('--kafka-port <port>', 'TCP port of the Kafka broker (0 = any free port)', '9092')
+    .option('--registry-port <port>', 'TCP port of the Confluent-compatible Schema Registry (0 = any free port)', '8081')
     .option('--partitions <n>', 'partitions of a topic the broker creates on first use (Kafka num.partitions)', '1')
     .option('--data <dir>', 'state directory (objects as plain files, catalog, query results, Kafka topics and group offsets)', '.lakeloader/data')
-    .action(async (flags: { port: string; kafkaPort: string; partitions: string; data: string }) => {
+    .action(async (flags: { port: string; kafkaPort: string; registryPort: string; partitions: string; data: string }) => {
       const kafkaPort = parsePort(flags.kafkaPort, '--kafka-port');
+      const registryPort = parsePort(flags.registryPort, '--registry-port');
       const partitions = parsePartitions(flags.partitions);
       const ep = await startLocalEndpoint({ port: parsePort(flags.port), dataDir: flags.data });
       const broker = await startKafkaBroker({ port: kafkaPort, partitions, dataDir: join(ep.dataDir, 'kafka'), log: (m) => process.stderr.write(`${m}\n`) }).catch(async (e: unknown) => {
+        await ep.close();
+        throw e;
+      });
+      const registry = await startConfluentRegistry({ store: ep.registryStore, port: registryPort }).catch(async (e: unknown) => {
+        await broker.stop();
         await ep.close();
         throw e;
       });
@@ -62,6 +70,7 @@ export function register(program: Command): void {
       process.stdout.write(
         `Lakeloader local endpoint (S3, Glue, Athena) listening on ${ep.url}\n` +
           `Kafka bootstrap server: ${bootstrap} (topics auto-created with ${partitions} partition${partitions === 1 ? '' : 's'})\n` +
+          `Schema Registry (Confluent REST API): ${registry.url}; Glue Schema Registry actions on ${ep.url}\n` +
           `data directory: ${ep.dataDir}\n\n` +
           `Use it from another shell:\n` +
           Object.entries(env).map(([k, v]) => `  export ${k}=${v}\n`).join('') +
@@ -76,6 +85,7 @@ export function register(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      await registry.close();
       await broker.stop();
       await ep.close();
       process.stdout.write('stopped\n');

@@ -6,7 +6,10 @@
  */
 import type { Command } from 'commander';
 import { getPipeline } from '../pipelines';
+import { GlueCatalog } from '../../lambdas/core/catalog';
+import { S3ObjectStore } from '../../lambdas/core/store';
 import { startLocalEsm } from '../local/esm';
+import { startIcebergServices } from '../local/iceberg-services';
 import { resolveContext, withContextOptions, type ContextFlags } from './context';
 import { createLocalLoader } from './invoke';
 import { kafkaConnection, withKafkaOptions, type KafkaFlags } from './kafka-options';
@@ -42,6 +45,16 @@ export function register(program: Command): void {
     const position = flags.startingPosition.toUpperCase();
     if (position !== 'TRIM_HORIZON' && position !== 'LATEST') throw new Error(`--starting-position must be TRIM_HORIZON or LATEST, got "${flags.startingPosition}"`);
     let last = '';
+    const handler = createLocalLoader(ctx, pipeline.name, { logLevel: flags.logLevel.toUpperCase() as 'WARN' });
+    // Iceberg: the stack's scheduled committer, and (against the local endpoint) the Glue compaction optimizer.
+    const services = startIcebergServices({
+      pipeline,
+      commit: () => handler.commit(),
+      deps: { store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), bucket: ctx.bucket, database: ctx.database, pipeline },
+      ...(ctx.endpoint ? {} : { minSmallFiles: Number.MAX_SAFE_INTEGER }),
+      onError: (e) => process.stderr.write(`scheduled commit/compaction failed (retried next minute): ${(e as Error).message}\n`),
+      onCompacted: (r) => process.stderr.write(`compacted: ${r.rewritten} files → ${r.written} (table now ${r.filesAfter} files)\n`),
+    });
     const esm = await startLocalEsm({
       brokers: conn.brokers,
       kafka: conn,
@@ -51,7 +64,7 @@ export function register(program: Command): void {
       batchingWindowMs: Number(flags.windowMs),
       startingPosition: position,
       eventSource: 'SelfManagedKafka',
-      handler: createLocalLoader(ctx, pipeline.name, { logLevel: flags.logLevel.toUpperCase() as 'WARN' }),
+      handler,
       onFailure: { s3: ctx.s3(), bucket: ctx.bucket },
       onProgress: (p) => {
         const line = `invocations ${p.invocations}, delivered ${p.delivered}, discarded ${p.discarded}, lag ${p.lag}${p.lastError ? `, last error: ${p.lastError}` : ''}`;
@@ -64,6 +77,8 @@ export function register(program: Command): void {
       process.once('SIGTERM', resolve);
     });
     await esm.stop();
+    await services.tick().catch(() => undefined); // publish what the last batches staged
+    await services.stop();
     process.stdout.write(`stopped: ${JSON.stringify(esm.progress(), ['invocations', 'delivered', 'discarded', 'committed', 'lag'])}\n`);
   });
 }

@@ -14,7 +14,7 @@ import { loadConfig } from '../../lambdas/core/config';
 import type { MskEvent } from '../../lambdas/core/model';
 import type { BatchSummary } from '../../lambdas/core/report';
 import { S3ObjectStore } from '../../lambdas/core/store';
-import { createHandler, type LoaderHandler } from '../../lambdas/loader/handler';
+import { createHandler, type PipelineHandler } from '../../lambdas/loader/handler';
 import { getPipeline } from '../pipelines';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 import { printJson } from './output';
@@ -31,15 +31,19 @@ export class EventFileError extends LakeloaderError {
 export interface LocalLoaderOptions {
   /** Powertools log level for the handler's logs (on stderr). @default 'SILENT' */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Iceberg commit interval for this loader (0: every batch publishes a snapshot). @default the pipeline's */
+  commitIntervalSeconds?: number;
 }
 
 /**
  * The production loader handler wired to the context's SDK clients (so dummy local credentials and
  * path-style S3 apply), with logs sent to stderr at `logLevel` and EMF metrics off.
  */
-export function createLocalLoader(ctx: CliContext, pipelineName: string, options: LocalLoaderOptions = {}): LoaderHandler {
+export function createLocalLoader(ctx: CliContext, pipelineName: string, options: LocalLoaderOptions = {}): PipelineHandler {
   const pipeline = getPipeline(pipelineName);
-  const config = loadConfig(pipeline, ctx.loaderEnv(pipelineName));
+  const env = ctx.loaderEnv(pipelineName);
+  if (options.commitIntervalSeconds !== undefined) env.LAKELOADER_COMMIT_INTERVAL_SECONDS = String(options.commitIntervalSeconds);
+  const config = loadConfig(pipeline, env);
   const logger = new Logger({
     serviceName: 'lakeloader',
     logLevel: options.logLevel ?? 'SILENT',
@@ -98,7 +102,8 @@ export function register(program: Command): void {
   ).action(async (flags: ContextFlags & { pipeline: string; event: string; logLevel: string }) => {
     const ctx = resolveContext(flags);
     const event = await readEventFile(flags.event);
-    const handler = createLocalLoader(ctx, flags.pipeline, { logLevel: flags.logLevel.toUpperCase() as LocalLoaderOptions['logLevel'] });
+    // One invocation, then the process ends: publish its batch at once (no scheduled committer runs here).
+    const handler = createLocalLoader(ctx, flags.pipeline, { logLevel: flags.logLevel.toUpperCase() as LocalLoaderOptions['logLevel'], commitIntervalSeconds: 0 });
     printJson(invokeSummary(await handler(event)));
   });
 }

@@ -1,17 +1,22 @@
 /**
  * `lakeloader provision`: creates what the CDK stack would create, against the local endpoint (or
  * an account): the lake bucket, the Glue database, the data and quarantine table of every declared
- * pipeline (from the same `tableInput` / `quarantineTableInput` code the CDK stack uses) and the
- * Athena workgroup with its result location. Idempotent: existing resources are kept, and a table
- * whose definition differs from the declaration is updated.
+ * pipeline (from the same `tableInput` / `quarantineTableInput` code the CDK stack uses; an Iceberg
+ * table with its first metadata file, as the stack's custom resource makes it) and the Athena
+ * workgroup with its result location. Idempotent: existing resources are kept, and a Hive table
+ * whose definition differs from the declaration is updated (an Iceberg table is kept as it is: its
+ * metadata holds its schema).
  */
 import { CreateWorkGroupCommand, GetWorkGroupCommand, UpdateWorkGroupCommand } from '@aws-sdk/client-athena';
 import { CreateDatabaseCommand, CreateTableCommand, GetDatabaseCommand, GetTableCommand, UpdateTableCommand, type TableInput } from '@aws-sdk/client-glue';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
+import { GlueCatalog } from '../../lambdas/core/catalog';
 import { quarantineTableInput, tableInput } from '../../lambdas/core/glue-table';
+import { ensureIcebergTable } from '../../lambdas/core/iceberg/commit';
 import { ATHENA_RESULTS_PREFIX, s3Uri } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
+import { S3ObjectStore } from '../../lambdas/core/store';
 import { listPipelines } from '../pipelines';
 import { resolveContext, withContextOptions, type CliContext, type ContextFlags } from './context';
 import { printJson } from './output';
@@ -91,7 +96,13 @@ export async function provision(ctx: CliContext, pipelines: readonly Pipeline[] 
 
   const tables: string[] = [];
   for (const p of pipelines) {
-    for (const input of [tableInput(p, ctx.bucket), quarantineTableInput(p, ctx.bucket)]) {
+    if (p.format === 'iceberg') {
+      const name = `${ctx.database}.${p.name}`;
+      tables.push(name);
+      const deps = { store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(glue), bucket: ctx.bucket, database: ctx.database, pipeline: p };
+      actions[name] = (await ensureIcebergTable(deps)).created ? 'created' : 'unchanged';
+    }
+    for (const input of p.format === 'iceberg' ? [quarantineTableInput(p, ctx.bucket)] : [tableInput(p, ctx.bucket), quarantineTableInput(p, ctx.bucket)]) {
       const name = `${ctx.database}.${input.Name}`;
       tables.push(name);
       let existing: Record<string, unknown> | undefined;

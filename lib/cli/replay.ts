@@ -32,7 +32,7 @@ export interface ReplayFlags extends ContextFlags, Omit<KafkaFlags, 'bootstrap'>
   breakLock?: boolean;
 }
 
-const STAGES = ['decode', 'transform', 'conform', 'partition'];
+const STAGES = ['decode', 'schema', 'transform', 'conform', 'partition'];
 
 /** Formats the replay summary for people. */
 export function formatReplaySummary(table: string, s: ReplaySummary): string {

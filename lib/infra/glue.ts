@@ -55,10 +55,14 @@ export interface PipelineTablesProps {
   readonly dependsOn?: Construct;
 }
 
-/** A pipeline's Glue data table (Parquet, or partition projection) and its quarantine table (NDJSON). */
+/**
+ * A pipeline's Glue data table (Parquet, or partition projection) and its quarantine table
+ * (NDJSON). An Iceberg pipeline's data table is not a CloudFormation resource: the loader creates
+ * it (see iceberg.ts), as its metadata location changes with every commit.
+ */
 export class PipelineTables extends Construct {
-  /** The data table. */
-  readonly table: glue.CfnTable;
+  /** The data table (undefined for an Iceberg pipeline). */
+  readonly table?: glue.CfnTable;
   /** The quarantine table. */
   readonly quarantineTable: glue.CfnTable;
   readonly tableName: string;
@@ -70,12 +74,12 @@ export class PipelineTables extends Construct {
     const catalogId = Stack.of(this).account;
     const data = tableInput(pipeline, bucketName);
     const quarantine = quarantineTableInput(pipeline, bucketName);
-    this.table = new glue.CfnTable(this, 'Table', { catalogId, databaseName, tableInput: cfnTableInput(data) });
+    if (pipeline.format === 'hive') this.table = new glue.CfnTable(this, 'Table', { catalogId, databaseName, tableInput: cfnTableInput(data) });
     this.quarantineTable = new glue.CfnTable(this, 'QuarantineTable', { catalogId, databaseName, tableInput: cfnTableInput(quarantine) });
     this.tableName = data.Name!;
     this.quarantineTableName = quarantine.Name!;
     if (props.dependsOn) {
-      this.table.node.addDependency(props.dependsOn);
+      this.table?.node.addDependency(props.dependsOn);
       this.quarantineTable.node.addDependency(props.dependsOn);
     }
   }

@@ -20,6 +20,7 @@ import { LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PRO
 import { pipelineSourceFile } from '../pipelines';
 import { LakeFailureDestination } from './failure-destination';
 import { glueArns } from './glue';
+import { IcebergTable } from './iceberg';
 import { eniStatements, mskStatements, selfManagedAccessProblem, sourceAccessConfigurations, type KafkaSource } from './kafka-source';
 import { LoaderMonitoring, METRICS_NAMESPACE, SERVICE_NAME } from './monitoring';
 import { LakeloaderError } from '../../lambdas/core/errors';
@@ -129,6 +130,8 @@ export class LakeLoader extends Construct {
   readonly consumerGroupIds: Record<string, string> = {};
   readonly monitoring: LoaderMonitoring;
   readonly pipeline: Pipeline;
+  /** An Iceberg pipeline's table, scheduled committer and optimizers (undefined for Hive). */
+  readonly iceberg?: IcebergTable;
   private readonly props: LakeLoaderProps;
 
   constructor(scope: Construct, id: string, props: LakeLoaderProps) {
@@ -224,13 +227,20 @@ export class LakeLoader extends Construct {
           beforeInstall: () => [],
           // parquet-wasm's node build reads `${__dirname}/parquet_wasm_bg.wasm`; esbuild leaves
           // __dirname alone in CJS output, so it is the bundle's directory (/var/task).
-          afterBundling: (_inputDir: string, outputDir: string) => [`node -e "require('fs').copyFileSync(process.argv[1], process.argv[2])" "${parquetWasmPath()}" "${path.join(outputDir, PARQUET_WASM_FILE)}"`],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `node -e "require('fs').copyFileSync(process.argv[1], process.argv[2])" "${parquetWasmPath()}" "${path.join(outputDir, PARQUET_WASM_FILE)}"`,
+            // The pipeline's schema file, at the same relative path under the task root (lambdas/core/formats/schema-file.ts reads it there).
+            ...(p.schema && !path.isAbsolute(p.schema.path)
+              ? [`node -e "const f=require('fs'),p=require('path');f.mkdirSync(p.dirname(process.argv[2]),{recursive:true});f.copyFileSync(process.argv[1],process.argv[2])" "${path.resolve(PROJECT_ROOT, p.schema.path)}" "${path.join(outputDir, p.schema.path)}"`]
+              : []),
+          ],
         },
       },
     });
 
     this.grantLakeAccess();
     this.grantGlueCatalog();
+    this.grantSchemaRegistry();
     this.grantKafkaRead();
     this.logGroup.grantWrite(this.role);
 
@@ -252,6 +262,16 @@ export class LakeLoader extends Construct {
         ...(access.length ? { sourceAccessConfigurations: access } : {}),
       });
       this.eventSourceMappings.push(esm);
+    }
+
+    if (p.format === 'iceberg') {
+      this.iceberg = new IcebergTable(this, 'Iceberg', {
+        pipeline: p,
+        function: this.function,
+        bucket: props.bucket,
+        databaseName: props.databaseName,
+        ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+      });
     }
 
     this.monitoring = new LoaderMonitoring(this, 'Monitoring', { fn: this.function, pipelineName: p.name, ...props.monitoring });
@@ -312,16 +332,43 @@ export class LakeLoader extends Construct {
     }
   }
 
-  /** Partition registration on this pipeline's table (Glue needs the catalog and database ARNs too). */
+  /**
+   * Hive: partition registration on this pipeline's table. Iceberg: read, create and update
+   * (commit) its table. Glue needs the catalog and database ARNs too.
+   */
   private grantGlueCatalog(): void {
     const arns = glueArns(this, this.props.databaseName, this.pipeline.name);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'GluePartitions',
-        actions: ['glue:BatchCreatePartition', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
+        sid: this.pipeline.format === 'iceberg' ? 'GlueIcebergTable' : 'GluePartitions',
+        actions: this.pipeline.format === 'iceberg' ? ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'] : ['glue:BatchCreatePartition', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
         resources: [arns.catalog, arns.database, arns.table],
       }),
     );
+  }
+
+  /**
+   * What decoding and evolving need (lambdas/core/formats/): UpdateTable on its own table when a
+   * Hive table evolves; GetSchemaVersion on the pipeline's Glue registry and its schemas; read access
+   * to the Confluent registry's credentials secret.
+   */
+  private grantSchemaRegistry(): void {
+    const p = this.pipeline;
+    const stack = Stack.of(this);
+    if (p.format === 'hive' && p.unknownFields === 'evolve') {
+      const arns = glueArns(this, this.props.databaseName, p.name);
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'GlueEvolveTable', actions: ['glue:UpdateTable'], resources: [arns.catalog, arns.database, arns.table] }));
+    }
+    const r = p.schemaRegistry;
+    if (r?.type === 'glue') {
+      const glue = (res: string) => `arn:${stack.partition}:glue:${stack.region}:${stack.account}:${res}`;
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'GlueSchemaRegistryRead', actions: ['glue:GetSchemaVersion'], resources: [glue(`registry/${r.registryName}`), glue(`schema/${r.registryName}/*`)] }),
+      );
+    } else if (r?.type === 'confluent' && r.credentialsSecret) {
+      const arn = r.credentialsSecret.startsWith('arn:') ? r.credentialsSecret : `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${r.credentialsSecret}-??????`;
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SchemaRegistryCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
+    }
   }
 
   /** What the event source mapping needs to read the topics with this function's role. */

@@ -108,6 +108,7 @@ export class LakeStack extends Stack {
         databaseName: this.databaseName,
         kafka,
       });
+      loader.iceberg?.table.node.addDependency(this.database);
       this.tables[pipeline.name] = tables;
       this.loaders[pipeline.name] = loader;
       new CfnOutput(this, `${OUTPUT_KEYS.table}${id}`, { key: `${OUTPUT_KEYS.table}${id}`, value: tables.tableName, description: `Glue table of pipeline ${pipeline.name}` });

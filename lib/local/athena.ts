@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { runDdl, putObject } from './athena-catalog';
 import { DdlParseError, hiveLineCol, isDdlStatement, parseDdl, type DdlStatement } from './athena-ddl';
-import { AthenaQueryError, AthenaSyntaxError, ddlFailure, syntaxErrorFrom, translateDuckDbError } from './athena-errors';
+import { AthenaQueryError, ddlFailure, syntaxErrorFrom, translateDuckDbError, type ErrorContext } from './athena-errors';
 import {
   columnInfo,
   encodeResultMetadata,
@@ -38,7 +38,10 @@ import {
   singleStatement,
   statementKeyword,
   type SqlToken,
+  type TableRelation,
 } from './sql';
+import { findTimeTravel, icebergMetadataRelation, icebergRelation, isIcebergTable, METADATA_TABLES, tokenName, type AsOf } from './iceberg';
+import { runMaintenance } from './iceberg-maintenance';
 import { atomicWrite, type LocalObjectStore } from './store';
 import { rewriteTrinoCalls, trinoMacroStatements } from './trino';
 
@@ -46,6 +49,14 @@ export { athenaType, formatDouble, formatValue, parseAthenaCsv } from './athena-
 
 type Json = Record<string, unknown>;
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** A time-travel reference: the view `view` shows `db.table` as of a snapshot. */
+interface SnapshotView {
+  db: string;
+  table: string;
+  view: string;
+  asOf: AsOf;
+}
 
 /** What kind of statement an execution runs and how its result looks. */
 type StatementKind = 'query' | 'ddl' | 'ctas' | 'insert';
@@ -105,6 +116,8 @@ function typesOf(s: DdlStatement | null, kw: string): { statementType: Execution
   const [statementType, substatementType] = sub[s.kind];
   return { statementType, substatementType };
 }
+/** Iceberg maintenance statements the endpoint runs (see iceberg-maintenance.ts). */
+const MAINTENANCE = new Set(['OPTIMIZE', 'VACUUM']);
 
 /** Options of the Athena service. */
 export interface AthenaServiceOptions {
@@ -357,7 +370,11 @@ export class AthenaService {
       if (statement.kind === 'ctas' || statement.kind === 'insert') await this.parseQuery(statement.query, query, statement.queryOffset);
       return { statement, kw };
     }
-    await this.parseQuery(query, query, 0);
+    if (MAINTENANCE.has(kw)) return { statement: null, kw };
+    // DuckDB does not parse Athena's time travel (`FOR VERSION AS OF x`): check the query without it.
+    const travels = findTimeTravel(tokens);
+    const text = travels.length ? tokens.filter((_, i) => !travels.some((t) => i > t.nameToken && i < t.end)).map((t) => t.text).join('') : query;
+    await this.parseQuery(text, text, 0);
     return { statement: null, kw };
   }
 
@@ -486,13 +503,16 @@ export class AthenaService {
       return;
     }
     const query = statement ? statement.query : e.query;
-    const tokens = singleStatement(lexSql(query));
+    let tokens = singleStatement(lexSql(query));
     const kw = statementKeyword(tokens);
-    if (!statement && !READ.has(kw)) throw new AthenaQueryError('NOT_SUPPORTED', `${kw || 'This'} statements are not supported by the local endpoint (it runs queries, CREATE EXTERNAL TABLE, CREATE TABLE AS, INSERT INTO, DROP, ALTER TABLE ADD/DROP PARTITION, MSCK REPAIR TABLE, SHOW and DESCRIBE)`, 1200);
-    const { sql, values, toQueryOffset } = bindParameters(rewriteTrinoCalls(tokens, lexSql), e.executionParameters ?? []);
+    if (MAINTENANCE.has(kw) && tokens.some((t) => t.kind === 'param')) throw new QueryError(`${kw} takes no execution parameters`);
+    if (!statement && !READ.has(kw) && !MAINTENANCE.has(kw)) {
+      throw new AthenaQueryError('NOT_SUPPORTED', `${kw || 'This'} statements are not supported by the local endpoint (it runs queries, CREATE EXTERNAL TABLE, CREATE TABLE AS, INSERT INTO, DROP, ALTER TABLE ADD/DROP PARTITION, MSCK REPAIR TABLE, SHOW, DESCRIBE, and OPTIMIZE/VACUUM on Iceberg tables)`, 1200);
+    }
+    tokens = rewriteTrinoCalls(tokens, lexSql);
     const shift = statement ? statement.queryOffset : 0;
-    const errorContext = { query: e.query, ran: sql, toQueryOffset: (o: number) => toQueryOffset(o) + shift, database: e.database };
 
+    let errorContext: ErrorContext = { query: e.query, ran: tokens.map((t) => t.text).join(''), toQueryOffset: (o) => o + shift, database: e.database };
     const { instance, con } = await this.engines.take();
     const workDir = join(this.opts.dataDir, 'athena', 'work', e.id);
     try {
@@ -505,7 +525,21 @@ export class AthenaService {
         }
       };
       try {
-        await this.exposeTables(e, con, tokens);
+        if (MAINTENANCE.has(kw)) {
+          const out = await runMaintenance(tokens, { store: this.opts.store, glue: this.opts.glue, database: e.database, con });
+          if ((e.state as State) !== 'RUNNING') return;
+          e.columns = [];
+          e.rows = [];
+          e.bytes = out.bytes;
+          await this.writeResult(e, toAthenaCsv([], []));
+          this.finish(e, 'SUCCEEDED');
+          return;
+        }
+        const snapshotViews = await this.timeTravel(e, con, tokens);
+        tokens = snapshotViews.tokens;
+        const { sql, values, toQueryOffset } = bindParameters(tokens, e.executionParameters ?? []);
+        errorContext = { query: e.query, ran: sql, toQueryOffset: (o: number) => toQueryOffset(o) + shift, database: e.database };
+        await this.exposeTables(e, con, tokens, snapshotViews.views);
         if (statement) {
           // CREATE TABLE AS / INSERT INTO: parameters are bound as literals DuckDB can see in a DDL statement.
           const bound = inlineParameters(sql, values);
@@ -552,11 +586,36 @@ export class AthenaService {
   }
 
   /**
+   * Time travel: each `t FOR VERSION|TIMESTAMP AS OF x` becomes a reference to a view of t at that
+   * snapshot (Iceberg tables only); returns the rewritten tokens and the views to create.
+   */
+  private async timeTravel(e: Execution, con: DuckDBConnection, input: SqlToken[]): Promise<{ tokens: SqlToken[]; views: SnapshotView[] }> {
+    let tokens = input;
+    const views: SnapshotView[] = [];
+    for (const tt of findTimeTravel(tokens).reverse()) {
+      const parts = tokens.slice(tt.start, tt.nameToken + 1).filter((t) => t.kind === 'word' || t.kind === 'qid').map(tokenName);
+      const table = parts.at(-1)!;
+      const db = parts.length >= 2 ? parts.at(-2)! : e.database;
+      if (!db) throw new QueryError(`line 1: table ${table} needs a database for time travel (set QueryExecutionContext.Database or write db.${table})`);
+      const value = String((await (await con.run(tt.kind === 'version' ? `SELECT CAST((${tt.expression}) AS VARCHAR)` : `SELECT CAST(epoch_ms(CAST((${tt.expression}) AS TIMESTAMPTZ)) AS VARCHAR)`)).getRows())[0]?.[0]);
+      if (!/^-?\d+$/.test(value)) throw new QueryError(`line 1: FOR ${tt.kind.toUpperCase()} AS OF needs ${tt.kind === 'version' ? 'an integer snapshot id' : 'a timestamp'}, got ${value}`);
+      const asOf: AsOf = tt.kind === 'version' ? { version: BigInt(value) } : { timestampMs: Number(value) };
+      const view = `${table}@${tt.kind === 'version' ? `v${value}` : `t${value}`}`;
+      views.push({ db, table, view, asOf });
+      const ref = [...tokens.slice(tt.start, tt.nameToken), { kind: 'qid' as const, text: quoteIdent(view) }];
+      tokens = [...tokens.slice(0, tt.start), ...ref, ...tokens.slice(tt.end)];
+    }
+    return { tokens, views };
+  }
+
+  /**
    * Creates `awsdatacatalog.<db>.<table>` views for the Glue tables the statement can read: the
    * tables of the context database and of any database it names, each over exactly the files
-   * Athena would read (sql.ts resolveTableFiles); the context database is the default schema.
+   * Athena would read (sql.ts resolveTableFiles for Hive tables, iceberg.ts for Iceberg tables,
+   * with their `$snapshots`-style metadata tables and time-travel snapshots); the context database
+   * is the default schema.
    */
-  private async exposeTables(e: Execution, con: DuckDBConnection, tokens: SqlToken[]): Promise<void> {
+  private async exposeTables(e: Execution, con: DuckDBConnection, tokens: SqlToken[], snapshotViews: SnapshotView[]): Promise<void> {
     const mentioned = mentionedIdentifiers(tokens);
     const constants = queryConstants(tokens);
     const now = Date.now();
@@ -564,14 +623,26 @@ export class AthenaService {
       const r = await con.run(`DESCRIBE ${q}`);
       return (await r.getRows()).map((row) => String(row[0]).toLowerCase());
     };
-    const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d));
+    const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d) || snapshotViews.some((v) => v.db === d));
     for (const db of dbs) {
       await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
-      for (const t of this.opts.glue.tablesOf(db) ?? []) {
-        if (!mentioned.has(t.Name.toLowerCase())) continue;
-        const rel = await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe, { now, constants });
+      const view = (name: string, rel: TableRelation) => {
         e.bytes += rel.bytes;
-        await con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(t.Name.toLowerCase())} AS ${rel.sql}`);
+        return con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(name)} AS ${rel.sql}`);
+      };
+      for (const t of this.opts.glue.tablesOf(db) ?? []) {
+        const name = t.Name.toLowerCase();
+        const iceberg = isIcebergTable(t);
+        if (mentioned.has(name)) {
+          await view(name, iceberg ? await icebergRelation(this.opts.store, t, describe) : await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe, { now, constants }));
+        }
+        if (!iceberg) continue;
+        for (const kind of METADATA_TABLES) if (mentioned.has(`${name}$${kind}`)) await view(`${name}$${kind}`, await icebergMetadataRelation(this.opts.store, t, kind));
+        for (const sv of snapshotViews) if (sv.db === db && sv.table === name) await view(sv.view, await icebergRelation(this.opts.store, t, describe, sv.asOf));
+      }
+      for (const sv of snapshotViews) {
+        const t = (this.opts.glue.tablesOf(db) ?? []).find((x) => x.Name.toLowerCase() === sv.table);
+        if (sv.db === db && t && !isIcebergTable(t)) throw new QueryError(`NOT_SUPPORTED: time travel needs an Iceberg table; ${db}.${sv.table} is a Hive table`);
       }
     }
     if (e.database && this.opts.glue.tablesOf(e.database)) {

@@ -21,6 +21,8 @@ import { AwsJsonError, S3Error } from './errors';
 import { LocalGlueCatalog } from './glue';
 import { handleS3, sendS3Error } from './s3';
 import { LocalObjectStore } from './store';
+import { GLUE_SCHEMA_REGISTRY_OPERATIONS, LocalGlueSchemaRegistry } from './registry/glue-sr';
+import { RegistryStore } from './registry/store';
 
 export interface LocalEndpointOptions {
   /** TCP port; 0 picks an ephemeral port. @default 4566 */
@@ -35,6 +37,8 @@ export interface LocalEndpointOptions {
   onRequest?: (info: { service: 's3' | 'glue' | 'athena'; operation: string; bucket?: string; key?: string }) => void;
   /** How many Athena queries run in DuckDB at the same time (more wait as QUEUED). @default 2 */
   athenaConcurrency?: number;
+  /** The schema registries' state (shared with the Confluent REST registry of `lakeloader dev`). @default opened under dataDir */
+  registryStore?: RegistryStore;
 }
 
 /** A running endpoint. */
@@ -44,6 +48,8 @@ export interface LocalEndpoint {
   port: number;
   /** Absolute data directory. */
   dataDir: string;
+  /** The schema registries' state (Glue Schema Registry actions; hand it to startConfluentRegistry to share it). */
+  registryStore: RegistryStore;
   /** Stops accepting connections, cancels running queries and waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -74,6 +80,8 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   const store = new LocalObjectStore(dataDir);
   const glue = await LocalGlueCatalog.open(dataDir);
   const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
+  const registryStore = opts.registryStore ?? (await RegistryStore.open(dataDir));
+  const schemaRegistry = new LocalGlueSchemaRegistry(registryStore, region);
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -110,7 +118,8 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
       } catch {
         throw new AwsJsonError('SerializationException', 'the request body is not valid JSON');
       }
-      const out = service === 'glue' ? await glue.handle(operation, input) : await athena.handle(operation, input);
+      const out =
+        service === 'athena' ? await athena.handle(operation, input) : GLUE_SCHEMA_REGISTRY_OPERATIONS.has(operation) ? await schemaRegistry.handle(operation, input) : await glue.handle(operation, input);
       const body = JSON.stringify(out ?? {});
       res.statusCode = 200;
       res.setHeader('Content-Type', JSON_CONTENT_TYPE);
@@ -160,6 +169,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     url: `http://${host}:${port}`,
     port,
     dataDir,
+    registryStore,
     close() {
       closed ??= (async () => {
         const done = new Promise<void>((ok) => server.close(() => ok()));

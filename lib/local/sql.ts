@@ -198,6 +198,8 @@ export function duckDbType(t: ColumnType): string {
       return 'DATE';
     case 'timestamp':
       return 'TIMESTAMP';
+    case 'binary':
+      return 'BLOB';
     case 'array':
       return `${duckDbType(t.element)}[]`;
     case 'map':

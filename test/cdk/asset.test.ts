@@ -10,8 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateDatabaseCommand, CreateTableCommand, GetPartitionsCommand, GlueClient } from '@aws-sdk/client-glue';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createServer } from 'node:http';
+import { CreateDatabaseCommand, CreateTableCommand, GetPartitionsCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableInput } from '../../lambdas/core/glue-table';
 import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
@@ -158,6 +159,72 @@ describe('synthesized Lambda asset', () => {
     const again = await handler(event, { awsRequestId: 'asset-test-2', functionName: 'loader' });
     expect(again).toMatchObject({ in: 5, written: 0, quarantined: 0, duplicates: 5 });
     expect(await list('tables/clickstream/')).toEqual(data);
+    s3.destroy();
+    glue.destroy();
+  }, 60_000);
+
+  it("the Iceberg pipeline's bundle answers the stack's custom resource, publishes batches and runs the scheduled commit", async () => {
+    dataDir ??= await mkdtemp(join(tmpdir(), 'lakeloader-asset-endpoint-'));
+    endpoint ??= await startLocalEndpoint({ port: 0, dataDir });
+    const bucket = 'lake-asset-iceberg';
+    const database = 'lakeloader_asset_iceberg';
+    const common = { endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const s3 = new S3Client({ ...common, forcePathStyle: true });
+    const glue = new GlueClient(common);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
+    Object.assign(process.env, {
+      LAKELOADER_PIPELINE: 'orders',
+      LAKELOADER_BUCKET: bucket,
+      LAKELOADER_GLUE_DATABASE: database,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_ENDPOINT_URL: endpoint.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    const indexJs = join(bundles.get('orders')!, 'index.js');
+    const { handler } = createRequire(indexJs)(indexJs) as { handler: (event: unknown) => Promise<any> };
+
+    // CloudFormation's Create: the function creates the table and PUTs SUCCESS to the response URL.
+    const responses: Array<Record<string, unknown>> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        responses.push(JSON.parse(body) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const cfn = (RequestType: string) => ({ RequestType, ResponseURL: `http://127.0.0.1:${port}/cfn?sig=x`, StackId: 'arn:stack', RequestId: `r-${RequestType}`, LogicalResourceId: 'OrdersTable', ResourceProperties: { Table: 'orders' } });
+    await handler(cfn('Create'));
+    await handler(cfn('Update')); // idempotent: the table is kept as it is
+    server.close();
+    expect(responses.map((r) => [r.Status, r.PhysicalResourceId])).toEqual([
+      ['SUCCESS', 'lakeloader-table-orders'],
+      ['SUCCESS', 'lakeloader-table-orders'],
+    ]);
+    const metadata = async () => {
+      const t = (await glue.send(new GetTableCommand({ DatabaseName: database, Name: 'orders' }))).Table!;
+      expect(t.Parameters!.table_type).toBe('ICEBERG');
+      const key = t.Parameters!.metadata_location!.replace(`s3://${bucket}/`, '');
+      return JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as { snapshots: Array<{ summary: Record<string, string> }> };
+    };
+    expect((await metadata()).snapshots).toEqual([]);
+
+    const ev = (offset: number) =>
+      buildMskEvent([{ topic: 'orders', partition: 0, offset, timestamp: 0, value: JSON.stringify({ id: `o-${offset}`, customer: 7, total: 9.5, at: '2026-03-01T10:00:00Z' }) }], { eventSourceArn: MSK_ARN });
+    // The first batch publishes at once (no snapshot yet); the next waits for the interval (60 s).
+    expect(await handler(ev(0))).toMatchObject({ written: 1, published: { batches: 1, rows: 1 } });
+    expect(await handler(ev(1))).toMatchObject({ written: 1, published: { batches: 0, skipped: 'fresh' } });
+    expect((await metadata()).snapshots).toHaveLength(1);
+    // EventBridge's scheduled input.
+    expect(await handler({ lakeloader: 'commit' })).toMatchObject({ batches: 1, rows: 1 });
+    const m = await metadata();
+    expect(m.snapshots.map((s) => s.summary['total-records'])).toEqual(['1', '2']);
     s3.destroy();
     glue.destroy();
   }, 60_000);

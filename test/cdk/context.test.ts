@@ -64,7 +64,10 @@ describe('valid context', () => {
 
   it('raw declarations are validated and normalized', () => {
     const c = read({ mskClusterArn: MSK_ARN }, [decl({ by: 'eventTime', source: 'ts', granularity: 'day' })]);
-    expect(c.pipelines[0]!.partitionKeys).toEqual([{ name: 'dt', glueType: 'string' }]);
+    // Iceberg by default: hidden partitioning, no Glue partition keys; a Hive one has dt.
+    expect(c.pipelines[0]).toMatchObject({ format: 'iceberg', partitionKeys: [] });
+    const hive = read({ mskClusterArn: MSK_ARN }, [{ ...decl({ by: 'eventTime', source: 'ts', granularity: 'day' }), format: 'hive' }]);
+    expect(hive.pipelines[0]!.partitionKeys).toEqual([{ name: 'dt', glueType: 'string' }]);
   });
 });
 

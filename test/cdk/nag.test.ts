@@ -14,6 +14,7 @@ import { clickstream } from '../fixtures/pipelines/clickstream';
 import { build, KMS_ARN, MSK_ARN, SECRET_ARN } from './helpers';
 
 const projection = definePipeline({
+  format: 'hive',
   name: 'orders',
   topics: ['orders'],
   valueFormat: 'json',

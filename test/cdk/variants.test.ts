@@ -14,6 +14,7 @@ import { clickstream } from '../fixtures/pipelines/clickstream';
 import { actionsOf, build, flat, KMS_ARN, logicalId, MSK_ARN, resourcesOf, roleStatements, SECRET_ARN, type Statement } from './helpers';
 
 const events = definePipeline({
+  format: 'hive',
   name: 'app_events',
   topics: ['app.events', 'app.events.v2'],
   valueFormat: 'json',

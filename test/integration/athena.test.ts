@@ -47,6 +47,7 @@ const projected = definePipeline({
   ],
   partitioning: { by: 'eventTime', source: 'ts', granularity: 'day' },
   partitionRegistration: 'projection',
+  format: 'hive',
 });
 
 /** Writes a Parquet file with DuckDB from a SELECT and uploads it. */

@@ -122,7 +122,7 @@ describe('lakeloader CLI', () => {
 
     it('a clean run loads every valid record once and quarantines exactly the bad ones', async () => {
       const ep = await endpoint('clean', (i) => {
-        if (i.service === 's3' && i.operation === 'PutObject' && i.key?.startsWith('tables/')) cleanDataPuts++;
+        if (i.service === 's3' && i.operation === 'PutObject' && i.key?.startsWith('tables/') && i.key.endsWith('.parquet')) cleanDataPuts++;
       });
       expect((await cli(['provision', '--endpoint', ep.url])).code).toBe(0);
       const r = await cli(['invoke', '--pipeline', 'clickstream', '--event', eventFile, '--endpoint', ep.url]);
@@ -144,7 +144,7 @@ describe('lakeloader CLI', () => {
         let child: ReturnType<typeof spawn> | undefined;
         let killed = false;
         const ep = await endpoint(`killed-${k}`, (i) => {
-          if (i.service === 's3' && i.operation === 'PutObject' && i.key?.startsWith('tables/') && ++puts === k && child) {
+          if (i.service === 's3' && i.operation === 'PutObject' && i.key?.startsWith('tables/') && i.key.endsWith('.parquet') && ++puts === k && child) {
             killed = child.kill('SIGKILL');
           }
         });

@@ -119,13 +119,13 @@ export class FaultInjector {
       get: (key: string): Promise<StoredObject | null> => this.step('s3.get', key, () => store.get(key)),
       put: (key: string, body: Uint8Array, options?: PutOptions) => this.step('s3.put', key, () => store.put(key, body, options)),
       deleteMany: (keys: string[]) => this.step('s3.deleteMany', keys[0], () => store.deleteMany(keys)),
-      list: (prefix: string): AsyncIterable<ListedObject> => {
+      list: (prefix: string, startAfter?: string): AsyncIterable<ListedObject> => {
         const step = this.step.bind(this);
         return {
           async *[Symbol.asyncIterator]() {
             const all: ListedObject[] = await step('s3.list', prefix, async () => {
               const out: ListedObject[] = [];
-              for await (const o of store.list(prefix)) out.push(o);
+              for await (const o of store.list(prefix, startAfter)) out.push(o);
               return out;
             });
             yield* all;

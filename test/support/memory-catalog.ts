@@ -3,10 +3,32 @@
  * BatchCreatePartition's semantics (existing partitions are reported, not errors) and a hook to
  * reject chosen partitions the way Glue rejects an entry.
  */
-import type { PartitionInput } from '@aws-sdk/client-glue';
-import { CatalogError, type Catalog, type RegisterResult } from '../../lambdas/core/catalog';
+import type { PartitionInput, TableInput } from '@aws-sdk/client-glue';
+import { CatalogError, CommitConflictError, TableExistsError, type Catalog, type CatalogTable, type RegisterResult, type TableCatalog } from '../../lambdas/core/catalog';
 
-export class MemoryCatalog implements Catalog {
+export class MemoryCatalog implements Catalog, TableCatalog {
+  /** `database.table` → the table input and its version (incremented by every update, as Glue's VersionId). */
+  readonly tables = new Map<string, { input: TableInput; version: number }>();
+
+  async getTable(database: string, table: string): Promise<CatalogTable | null> {
+    const t = this.tables.get(`${database}.${table}`);
+    return t ? { input: structuredClone(t.input), versionId: String(t.version) } : null;
+  }
+
+  async createTable(database: string, input: TableInput): Promise<void> {
+    const k = `${database}.${input.Name}`;
+    if (this.tables.has(k)) throw new TableExistsError(`table ${k} exists already`);
+    this.tables.set(k, { input: structuredClone(input), version: 1 });
+  }
+
+  async updateTable(database: string, input: TableInput, versionId: string | undefined): Promise<void> {
+    const k = `${database}.${input.Name}`;
+    const t = this.tables.get(k);
+    if (!t) throw new CatalogError(`table ${k} does not exist`);
+    if (versionId !== undefined && versionId !== String(t.version)) throw new CommitConflictError(`table ${k} is at version ${t.version}, not ${versionId}`);
+    this.tables.set(k, { input: structuredClone(input), version: t.version + 1 });
+  }
+
   /** `database.table` → partition values (JSON) → location. */
   readonly partitions = new Map<string, Map<string, string>>();
   /** Each call's partition count, to check batching and caching. */

@@ -11,6 +11,7 @@ export interface MemoryObject {
   body: Uint8Array;
   etag: string;
   contentType?: string;
+  lastModified: number;
 }
 
 /** An in-memory bucket. `objects` is public so tests can inspect or tamper with it. */
@@ -20,7 +21,10 @@ export class MemoryStore implements ObjectStore {
   readonly calls: Record<'get' | 'put' | 'deleteMany' | 'list', number> = { get: 0, put: 0, deleteMany: 0, list: 0 };
 
   /** @param pageSize listing page size, small by default so paging is exercised. */
-  constructor(private readonly pageSize = 3) {}
+  constructor(
+    private readonly pageSize = 3,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async get(key: string): Promise<StoredObject | null> {
     this.calls.get++;
@@ -35,7 +39,7 @@ export class MemoryStore implements ObjectStore {
     if (options.ifMatch !== undefined && (!current || current.etag !== options.ifMatch))
       throw new PreconditionFailedError(key, 'if-match', current ? 'PreconditionFailed' : 'NoSuchKey');
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    this.objects.set(key, { body: body.slice(), etag, contentType: options.contentType });
+    this.objects.set(key, { body: body.slice(), etag, contentType: options.contentType, lastModified: this.now() });
     return { etag };
   }
 
@@ -44,8 +48,8 @@ export class MemoryStore implements ObjectStore {
     for (const k of keys) this.objects.delete(k);
   }
 
-  async *list(prefix: string): AsyncIterable<ListedObject> {
-    let after = '';
+  async *list(prefix: string, startAfter = ''): AsyncIterable<ListedObject> {
+    let after = startAfter;
     for (;;) {
       this.calls.list++;
       const page = [...this.objects.keys()]
@@ -54,7 +58,7 @@ export class MemoryStore implements ObjectStore {
         .slice(0, this.pageSize);
       for (const key of page) {
         const o = this.objects.get(key);
-        if (o) yield { key, size: o.body.byteLength, etag: o.etag };
+        if (o) yield { key, size: o.body.byteLength, etag: o.etag, lastModified: o.lastModified };
       }
       if (page.length < this.pageSize) return;
       after = page[page.length - 1]!;

@@ -23,6 +23,7 @@ import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 
 const pipeline = definePipeline({
+  format: 'hive',
   name: 'events',
   topics: ['t'],
   valueFormat: 'json',
@@ -280,6 +281,7 @@ describe('commitPartition', () => {
 
   it('registers nothing in partition projection mode', async () => {
     const projected = definePipeline({
+  format: 'hive',
       name: 'events',
       topics: ['t'],
       valueFormat: 'json',

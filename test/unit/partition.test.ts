@@ -16,6 +16,8 @@ const base: PipelineDeclaration = {
     { name: 'shard', type: 'int' },
   ],
   partitioning: { by: 'none' },
+  // The Hive partition paths (Iceberg partitions are hidden: tested in iceberg tests).
+  format: 'hive',
 };
 
 describe('escapePathName (Hive FileUtils.escapePathName)', () => {

@@ -13,6 +13,8 @@ const base: PipelineDeclaration = {
     { name: 'ts', type: 'timestamp', required: true },
   ],
   partitioning: { by: 'eventTime', source: 'ts', granularity: 'day' },
+  // Hive tables: partition keys in Glue (the Iceberg declaration is tested in iceberg tests).
+  format: 'hive',
 };
 
 describe('column types', () => {
@@ -51,10 +53,11 @@ describe('definePipeline', () => {
     ['bad name', { name: 'Bad-Name' }, /name must match/],
     ['no topics', { topics: [] }, /set topics/],
     ['bad topic', { topics: ['a b'] }, /not a valid Kafka topic/],
-    ['format', { valueFormat: 'avro' as 'json' }, /valueFormat must be 'json'/],
+    ['format', { valueFormat: 'xml' as 'json' }, /valueFormat must be 'json', 'avro' or 'protobuf'/],
+    ['avro without a schema', { valueFormat: 'avro' }, /valueFormat 'avro' needs the writer schema: set schemaRegistry .* or schemaFile/],
     ['bad type', { columns: [{ name: 'x', type: 'varchar' }] }, /column "x": invalid column type/],
     ['dup column', { columns: [{ name: 'x', type: 'int' }, { name: 'x', type: 'int' }] }, /declared twice/],
-    ['kafka collision', { columns: [{ name: '_offset', type: 'int' }, ...base.columns] }, /collides with a Kafka coordinate/],
+    ['kafka collision', { columns: [{ name: '_offset', type: 'int' }, ...base.columns!] }, /collides with a Kafka coordinate/],
     ['unknown source', { partitioning: { by: 'eventTime', source: 'nope', granularity: 'day' } }, /not a declared column/],
     ['source type', { partitioning: { by: 'eventTime', source: 'id', granularity: 'day' } }, /must be a timestamp or date column/],
     ['granularity', { partitioning: { by: 'eventTime', source: 'ts', granularity: 'minute' as 'day' } }, /granularity must be 'day' or 'hour'/],
@@ -74,7 +77,7 @@ describe('definePipeline', () => {
   });
 
   it('moves column partition keys out of the file columns', () => {
-    const p = definePipeline({ ...base, columns: [...base.columns, { name: 'country', type: 'string' }], partitioning: { by: 'columns', columns: ['country'] } });
+    const p = definePipeline({ ...base, columns: [...base.columns!, { name: 'country', type: 'string' }], partitioning: { by: 'columns', columns: ['country'] } });
     expect(p.partitionKeys).toEqual([{ name: 'country', glueType: 'string' }]);
     expect(p.columns.map((c) => c.name)).not.toContain('country');
   });
