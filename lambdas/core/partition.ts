@@ -183,8 +183,18 @@ function projectionRangeCheck(pipeline: Pipeline, now: () => number): ((values: 
   if (pipeline.partitionRegistration !== 'projection' || pipeline.partitionKeys.length === 0) return null;
   const projection: Projection | null = parseProjection(projectionParameters(pipeline, ''), pipeline.partitionKeys.map((k) => k.name));
   if (!projection || projection.columns.every((c) => c.type === 'injected')) return null;
+  // Partitions already found in range, with when they were checked: a late event switching back to
+  // a recent partition costs a map lookup, not a date parse (a minute later it is checked again,
+  // for ranges whose start moves with NOW).
+  const checked = new Map<string, number>();
   return (values) => {
-    const bad = outOfRange(projection, values, now());
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    const t = checked.get(key);
+    const at = now();
+    if (t !== undefined && at - t < 60_000) return;
+    const bad = outOfRange(projection, values, at);
     if (bad) throw new PartitionError(bad.reason);
+    if (checked.size >= 4096) checked.clear();
+    checked.set(key, at);
   };
 }
