@@ -77,6 +77,7 @@ export const TRINO_MACROS: readonly TrinoMacro[] = [
   { name: 'truncate', overloads: [{ params: ['x'], body: 'trunc(x)' }], mapsTo: 'trunc(x)' },
   { name: 'rand', overloads: [{ params: [], body: 'random()' }], mapsTo: 'random()' },
   { name: 'array_join', overloads: [{ params: ['a', 'sep'], body: 'array_to_string(a, sep)' }], mapsTo: 'array_to_string(a, sep)' },
+  { name: 'array_distinct', overloads: [{ params: ['a'], body: 'list_filter(a, (x, i) -> list_position(a, x) = i)' }], mapsTo: 'list_filter(a, (x, i) -> list_position(a, x) = i) (first occurrences, in order)' },
   { name: 'array_max', overloads: [{ params: ['a'], body: 'list_max(a)' }], mapsTo: 'list_max(a)' },
   { name: 'array_min', overloads: [{ params: ['a'], body: 'list_min(a)' }], mapsTo: 'list_min(a)' },
   { name: 'array_union', overloads: [{ params: ['a', 'b'], body: 'list_distinct(list_concat(a, b))' }], mapsTo: 'list_distinct(list_concat(a, b))' },
@@ -171,6 +172,22 @@ export function jodaToStrftime(p: string): string {
 type Tok = { kind: string; text: string };
 
 /**
+ * The body of a two-parameter lambda `(x, y) -> body` with each parameter replaced by
+ * `replace(index)` (for functions whose lambda DuckDB cannot take as it is).
+ */
+function lambdaBody(lambda: string | undefined, fn: string, replace: (param: number) => string): string {
+  const m = /^\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*->\s*([\s\S]+)$/.exec(lambda ?? '');
+  if (!m) throw new AthenaQueryError('NOT_SUPPORTED', `${fn} needs a two-parameter lambda (x, y) -> … in the local endpoint`, 1200);
+  const params = [m[1]!.toLowerCase(), m[2]!.toLowerCase()];
+  // Replace the parameters where they are names (not after a '.', not inside strings).
+  return m[3]!.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|(\.?)\b([A-Za-z_]\w*)\b/g, (all, dot: string | undefined, word: string | undefined) => {
+    if (word === undefined || dot) return all;
+    const i = params.indexOf(word.toLowerCase());
+    return i < 0 ? all : replace(i);
+  });
+}
+
+/**
  * Rewrites Trino calls DuckDB cannot take as macros (lambda arguments, constant formats) into
  * DuckDB SQL, on the tokens of a statement: transform/filter → list_transform/list_filter,
  * reduce → list_reduce (+ the output function), any_match/all_match/none_match → list_bool_or /
@@ -179,7 +196,7 @@ type Tok = { kind: string; text: string };
  * @throws AthenaQueryError NOT_SUPPORTED for a format that is not a string literal.
  */
 export function rewriteTrinoCalls<T extends Tok>(tokens: T[], lex: (text: string) => T[]): T[] {
-  const names = new Set(['transform', 'filter', 'reduce', 'any_match', 'all_match', 'none_match', 'date_parse', 'parse_datetime', 'format_datetime']);
+  const names = new Set(['transform', 'filter', 'reduce', 'any_match', 'all_match', 'none_match', 'zip_with', 'transform_values', 'transform_keys', 'date_parse', 'parse_datetime', 'format_datetime']);
   let out = tokens;
   for (let guard = 0; guard < 1000; guard++) {
     const i = out.findIndex((t, k) => {
@@ -240,6 +257,19 @@ export function rewriteTrinoCalls<T extends Tok>(tokens: T[], lex: (text: string
       case 'none_match':
         sql = `(CASE WHEN len(${a}) = 0 THEN true ELSE NOT list_bool_or(list_transform(${a}, ${b})) END)`;
         break;
+      case 'zip_with': {
+        // Elements pair up by position; the shorter array is padded with NULL, as in Trino.
+        const body = lambdaBody(c, name, (p) => [`(${a})[__i]`, `(${b})[__i]`][p]!);
+        sql = `list_transform(range(1, greatest(len(${a}), len(${b})) + 1), __i -> ${body})`;
+        break;
+      }
+      case 'transform_values':
+      case 'transform_keys': {
+        const body = lambdaBody(b, name, (p) => ['__e.key', '__e.value'][p]!);
+        const entry = name === 'transform_values' ? `struct_pack(key := __e.key, value := ${body})` : `struct_pack(key := ${body}, value := __e.value)`;
+        sql = `map_from_entries(list_transform(map_entries(${a}), __e -> ${entry}))`;
+        break;
+      }
       case 'date_parse':
         sql = `strptime(${a}, ${q(mysqlToStrftime(lit(b, name)))})`;
         break;

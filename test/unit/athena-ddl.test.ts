@@ -127,6 +127,8 @@ describe('Trino translation', () => {
     expect(out("SELECT date_parse(s, '%d/%m/%Y')")).toBe("SELECT strptime(s, '%d/%m/%Y')");
     expect(() => out('SELECT date_parse(s, f) FROM t')).toThrow(/NOT_SUPPORTED|string literal/);
     expect(rewriteTrinoCalls(lexSql('SELECT transform(a, x -> x + ?)'), lexSql).filter((t) => t.kind === 'param')).toHaveLength(1);
+    expect(out("SELECT zip_with(a, b, (x, y) -> x + y * 2 + t.x)")).toBe('SELECT list_transform(range(1, greatest(len(a), len(b)) + 1), __i -> (a)[__i] + (b)[__i] * 2 + t.x)');
+    expect(out("SELECT transform_values(m, (k, v) -> v || k || 'v')")).toBe("SELECT map_from_entries(list_transform(map_entries(m), __e -> struct_pack(key := __e.key, value := __e.value || __e.key || 'v')))");
   });
 
   it('reads the constants a query fixes (for injected projection columns)', () => {
