@@ -10,6 +10,8 @@
 import type { Conformed } from './conform';
 import type { Pipeline } from './pipeline';
 import { LakeloaderError } from './errors';
+import { projectionParameters } from './glue-table';
+import { outOfRange, parseProjection, type Projection } from './projection';
 
 /** Hive's name for the partition of null and empty values. */
 export const HIVE_DEFAULT_PARTITION = '__HIVE_DEFAULT_PARTITION__';
@@ -95,8 +97,9 @@ export type Partitioner = (values: Conformed[], kafkaTimestamp: number) => Parti
  * row still gets its own target, with its own event time).
  * @returns a function that throws {@link PartitionError} when a row has no valid partition.
  */
-export function createPartitioner(pipeline: Pipeline): Partitioner {
+export function createPartitioner(pipeline: Pipeline, options: PartitionerOptions = {}): Partitioner {
   const p = pipeline.partitioning;
+  const range = projectionRangeCheck(pipeline, options.now ?? Date.now);
   if (p.by === 'none') {
     const target: PartitionTarget = { values: [], hivePath: '', eventTime: null };
     return () => target;
@@ -126,13 +129,17 @@ export function createPartitioner(pipeline: Pipeline): Partitioner {
       if (bucket !== lastBucket || last === null) {
         const dayNum = Math.floor(t / 86_400_000);
         const dt = formatDay(dayNum);
+        let next: PartitionTarget;
         if (hourly) {
           const h = Math.floor((t - dayNum * 86_400_000) / 3_600_000);
           const hh = `${h < 10 ? '0' : ''}${h}`;
-          last = { values: [dt, hh], hivePath: `dt=${dt}/hour=${hh}`, eventTime: t };
+          next = { values: [dt, hh], hivePath: `dt=${dt}/hour=${hh}`, eventTime: t };
         } else {
-          last = { values: [dt], hivePath: `dt=${dt}`, eventTime: t };
+          next = { values: [dt], hivePath: `dt=${dt}`, eventTime: t };
         }
+        // Once per partition change, not per row: the rows of the cached partition passed it.
+        range?.(next.values);
+        last = next;
         lastBucket = bucket;
         return last;
       }
@@ -155,6 +162,39 @@ export function createPartitioner(pipeline: Pipeline): Partitioner {
     if (path.length > MAX_HIVE_PATH_LENGTH) {
       throw new PartitionError(`partition path is ${path.length} characters after escaping, longer than ${MAX_HIVE_PATH_LENGTH}: shorten the partition column values`);
     }
+    range?.(out);
     return { values: out, hivePath: path, eventTime: null };
+  };
+}
+
+/** Options of {@link createPartitioner}. */
+export interface PartitionerOptions {
+  /** The clock a projection range's NOW is read from (epoch ms). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * For a pipeline registered by partition projection: a check that throws {@link PartitionError}
+ * for partition values Athena will never read (before the range start, or more than one interval
+ * past a NOW end: see projection.ts `outOfRange`), so the record is quarantined instead of being
+ * reported loaded and never seen. Null when the pipeline registers partitions in Glue.
+ */
+function projectionRangeCheck(pipeline: Pipeline, now: () => number): ((values: string[]) => void) | null {
+  if (pipeline.partitionRegistration !== 'projection' || pipeline.partitionKeys.length === 0) return null;
+  const projection: Projection | null = parseProjection(projectionParameters(pipeline, ''), pipeline.partitionKeys.map((k) => k.name));
+  if (!projection || projection.columns.every((c) => c.type === 'injected')) return null;
+  // Partitions already found in range, with when they were checked: a late event switching back to
+  // a recent partition costs a map lookup, not a date parse (a minute later it is checked again,
+  // for ranges whose start moves with NOW).
+  const checked = new Map<string, number>();
+  return (values) => {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    const t = checked.get(key);
+    const at = now();
+    if (t !== undefined && at - t < 60_000) return;
+    const bad = outOfRange(projection, values, at);
+    if (bad) throw new PartitionError(bad.reason);
+    if (checked.size >= 4096) checked.clear();
+    checked.set(key, at);
   };
 }

@@ -9,15 +9,21 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { runDdl, putObject } from './athena-catalog';
+import { DdlParseError, hiveLineCol, isDdlStatement, parseDdl, type DdlStatement } from './athena-ddl';
+import { AthenaQueryError, ddlFailure, syntaxErrorFrom, translateDuckDbError, type ErrorContext } from './athena-errors';
 import {
-  DuckDBInstance,
-  DuckDBListValue,
-  DuckDBMapValue,
-  DuckDBStructValue,
-  type DuckDBConnection,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+  columnInfo,
+  encodeResultMetadata,
+  formatValue,
+  parseAthenaCsv,
+  textColumn,
+  toAthenaCsv,
+  toAthenaText,
+  type ColumnInfo,
+} from './athena-results';
+import { cleanWorkDir, runCtas, runInsert } from './athena-write';
 import { AwsJsonError } from './errors';
 import type { LocalGlueCatalog, GlueTable } from './glue';
 import {
@@ -27,49 +33,58 @@ import {
   mentionedIdentifiers,
   parseS3Uri,
   QueryError,
+  queryConstants,
   quoteIdent,
   singleStatement,
   statementKeyword,
+  type SqlToken,
   type TableRelation,
 } from './sql';
 import { findTimeTravel, icebergMetadataRelation, icebergRelation, isIcebergTable, METADATA_TABLES, tokenName, type AsOf } from './iceberg';
 import { runMaintenance } from './iceberg-maintenance';
 import { atomicWrite, type LocalObjectStore } from './store';
-import { trinoMacroStatements } from './trino';
+import { rewriteTrinoCalls, trinoMacroStatements } from './trino';
+
+export { athenaType, formatDouble, formatValue, parseAthenaCsv } from './athena-results';
 
 type Json = Record<string, unknown>;
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
-interface ColumnInfo {
-  CatalogName: string;
-  SchemaName: string;
-  TableName: string;
-  Name: string;
-  Label: string;
-  Type: string;
-  Precision: number;
-  Scale: number;
-  Nullable: string;
-  CaseSensitive: boolean;
+/** A time-travel reference: the view `view` shows `db.table` as of a snapshot. */
+interface SnapshotView {
+  db: string;
+  table: string;
+  view: string;
+  asOf: AsOf;
 }
+
+/** What kind of statement an execution runs and how its result looks. */
+type StatementKind = 'query' | 'ddl' | 'ctas' | 'insert';
 
 interface Execution {
   id: string;
   query: string;
   statementType: 'DML' | 'DDL' | 'UTILITY';
+  substatementType?: string;
+  kind: StatementKind;
   workGroup: string;
   database?: string;
   catalog: string;
+  /** The result file: `<location><id>.csv`, or `.txt` for DDL. */
   outputLocation: string;
   executionParameters?: string[];
   state: State;
   reason?: string;
-  errorType?: string;
+  error?: { category: number; type: number };
   submitted: number;
   started?: number;
   completed?: number;
   bytes: number;
   columns?: ColumnInfo[];
+  /** False for DDL results, which have no header row. */
+  header?: boolean;
+  updateCount?: number;
+  manifest?: string;
   rows?: (string | null)[][];
   cancel?: () => void;
 }
@@ -85,9 +100,22 @@ interface WorkGroup {
 /** How many finished queries keep their rows in memory (others are paged from their CSV). */
 const RESULTS_IN_MEMORY = 32;
 const ENGINE = { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' };
-const DDL = new Set(['CREATE', 'DROP', 'ALTER', 'MSCK', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VACUUM', 'OPTIMIZE', 'UNLOAD']);
-const READ = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE']);
-const UTILITY = new Set(['SHOW', 'DESCRIBE', 'EXPLAIN']);
+const READ = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'EXPLAIN']);
+
+/** Athena's StatementType and SubstatementType of a parsed statement. */
+function typesOf(s: DdlStatement | null, kw: string): { statementType: Execution['statementType']; substatementType: string } {
+  if (!s) return kw === 'EXPLAIN' ? { statementType: 'UTILITY', substatementType: 'EXPLAIN' } : { statementType: 'DML', substatementType: 'SELECT' };
+  const sub: Record<DdlStatement['kind'], [Execution['statementType'], string]> = {
+    createDatabase: ['DDL', 'CREATE_DATABASE'], dropDatabase: ['DDL', 'DROP_DATABASE'], createTable: ['DDL', 'CREATE_TABLE'],
+    ctas: ['DML', 'CREATE_TABLE_AS_SELECT'], insert: ['DML', 'INSERT'], dropTable: ['DDL', 'DROP_TABLE'],
+    addPartitions: ['DDL', 'ALTER_TABLE_ADD_PARTITION'], dropPartitions: ['DDL', 'ALTER_TABLE_DROP_PARTITION'], setTableProperties: ['DDL', 'ALTER_TABLE_SET_TBLPROPERTIES'],
+    msck: ['DDL', 'MSCK_REPAIR_TABLE'], showPartitions: ['UTILITY', 'SHOW_PARTITIONS'], showCreateTable: ['UTILITY', 'SHOW_CREATE_TABLE'],
+    showTables: ['UTILITY', 'SHOW_TABLES'], showDatabases: ['UTILITY', 'SHOW_DATABASES'], showColumns: ['UTILITY', 'SHOW_COLUMNS'],
+    showTblProperties: ['UTILITY', 'SHOW_TBLPROPERTIES'], describe: ['UTILITY', 'DESCRIBE_TABLE'],
+  };
+  const [statementType, substatementType] = sub[s.kind];
+  return { statementType, substatementType };
+}
 /** Iceberg maintenance statements the endpoint runs (see iceberg-maintenance.ts). */
 const MAINTENANCE = new Set(['OPTIMIZE', 'VACUUM']);
 
@@ -112,6 +140,9 @@ export class AthenaService {
   private closed = false;
 
   private readonly engines = new EnginePool();
+  /** A DuckDB connection that only parses (the submission check), and the chain serializing its use. */
+  private parser: Promise<DuckDBConnection> | undefined;
+  private parserChain: Promise<unknown> = Promise.resolve();
   private readonly cached: string[] = [];
   private readonly saving = new Set<Promise<unknown>>();
 
@@ -143,6 +174,7 @@ export class AthenaService {
   async close(): Promise<void> {
     this.closed = true;
     this.engines.close();
+    void this.parser?.then((c) => c.closeSync(), () => undefined);
     for (const e of this.executions.values()) {
       if (e.state === 'RUNNING' || e.state === 'QUEUED') {
         e.cancel?.();
@@ -267,7 +299,7 @@ export class AthenaService {
     return e;
   }
 
-  private start(input: Json): Json {
+  private async start(input: Json): Promise<Json> {
     if (this.closed) throw new AwsJsonError('InternalServerException', 'the local endpoint is shutting down');
     const query = requireString(input, 'QueryString');
     const token = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : undefined;
@@ -287,17 +319,19 @@ export class AthenaService {
     if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== 'string'))) {
       throw new AwsJsonError('InvalidRequestException', 'ExecutionParameters must be a list of strings');
     }
+    // Athena parses the statement before it accepts it: a syntax error is the call's error.
+    const { statement, kw, failure } = await this.check(query);
     const id = randomUUID();
-    const tokens = safeLex(query);
-    const kw = tokens ? statementKeyword(tokens) : '';
+    const kind: StatementKind = failure ? 'ddl' : !statement ? 'query' : statement.kind === 'ctas' || statement.kind === 'insert' ? statement.kind : 'ddl';
     const exec: Execution = {
       id,
       query,
-      statementType: DDL.has(kw) ? 'DDL' : UTILITY.has(kw) ? 'UTILITY' : 'DML',
+      ...(failure ? { statementType: 'DDL' as const, substatementType: 'UNKNOWN' } : typesOf(statement, kw)),
+      kind,
       workGroup: wgName,
       database: typeof ctx.Database === 'string' ? ctx.Database.toLowerCase() : undefined,
       catalog: typeof ctx.Catalog === 'string' ? ctx.Catalog : 'AwsDataCatalog',
-      outputLocation: `${location.replace(/\/?$/, '/')}${id}.csv`,
+      outputLocation: `${location.replace(/\/?$/, '/')}${id}.${kind === 'ddl' ? 'txt' : 'csv'}`,
       executionParameters: params as string[] | undefined,
       state: 'QUEUED',
       submitted: Date.now(),
@@ -306,22 +340,84 @@ export class AthenaService {
     this.executions.set(id, exec);
     this.order.push(id);
     if (token) this.tokens.set(token, id);
-    void this.schedule(exec);
+    void this.schedule(exec, failure ?? statement);
     return { QueryExecutionId: id };
   }
 
-  private async schedule(e: Execution): Promise<void> {
+  /**
+   * Parses a statement as Athena does on submission: DDL and the writing statements with the
+   * DDL parser (a DDL parse error fails the execution, as Athena's Hive DDL path does), queries
+   * with DuckDB's parser. A query that does not parse is refused with InvalidRequestException and
+   * Trino's `line L:C: mismatched input '…'` message.
+   */
+  private async check(query: string): Promise<{ statement: DdlStatement | null; kw: string; failure?: AthenaQueryError }> {
+    let tokens: SqlToken[];
+    try {
+      tokens = singleStatement(lexSql(query));
+    } catch (e) {
+      throw new AwsJsonError('InvalidRequestException', (e as Error).message);
+    }
+    const kw = statementKeyword(tokens);
+    if (isDdlStatement(query)) {
+      let statement: DdlStatement;
+      try {
+        statement = parseDdl(query);
+      } catch (e) {
+        if (e instanceof DdlParseError && /External keyword required/.test(e.message)) throw new AwsJsonError('InvalidRequestException', e.message);
+        if (e instanceof DdlParseError) return { statement: null, kw, failure: ddlFailure(`ParseException ${hiveLineCol(query, e.offset)} ${e.message}`, 1006) };
+        throw e;
+      }
+      if (statement.kind === 'ctas' || statement.kind === 'insert') await this.parseQuery(statement.query, query, statement.queryOffset);
+      return { statement, kw };
+    }
+    if (MAINTENANCE.has(kw)) return { statement: null, kw };
+    // DuckDB does not parse Athena's time travel (`FOR VERSION AS OF x`): check the query without it.
+    const travels = findTimeTravel(tokens);
+    const text = travels.length ? tokens.filter((_, i) => !travels.some((t) => i > t.nameToken && i < t.end)).map((t) => t.text).join('') : query;
+    await this.parseQuery(text, text, 0);
+    return { statement: null, kw };
+  }
+
+  /** DuckDB's parse of a query (placeholders allowed); a failure becomes Trino's syntax error at the same place in `whole`. */
+  private async parseQuery(sql: string, whole: string, offset: number): Promise<void> {
+    const run = this.parserChain.then(async () => {
+      this.parser ??= (async () => (await DuckDBInstance.create(':memory:', { threads: '1' })).connect())();
+      await (await this.parser).extractStatements(sql);
+    });
+    this.parserChain = run.catch(() => undefined);
+    try {
+      await run;
+    } catch (e) {
+      const err = syntaxErrorFrom((e as Error).message, sql);
+      // Shift the position from the query part to the whole statement.
+      const m = /^line (\d+):(\d+): (.*)$/s.exec(err.message);
+      if (m && offset > 0) {
+        const before = whole.slice(0, offset);
+        const line = Number(m[1]) + before.split('\n').length - 1;
+        const col = Number(m[1]) === 1 ? Number(m[2]) + offset - (before.lastIndexOf('\n') + 1) : Number(m[2]);
+        throw new AwsJsonError('InvalidRequestException', `line ${line}:${col}: ${m[3]}`);
+      }
+      throw new AwsJsonError('InvalidRequestException', err.message);
+    }
+  }
+
+  private async schedule(e: Execution, statement: DdlStatement | AthenaQueryError | null): Promise<void> {
     if (this.running >= this.opts.concurrency) await new Promise<void>((ok) => this.waiting.push(ok));
     this.running++;
     try {
       if (e.state !== 'QUEUED') return;
       e.state = 'RUNNING';
       e.started = Date.now();
-      await this.run(e);
+      await this.run(e, statement);
     } catch (err) {
       if (e.state === 'RUNNING') {
-        const msg = err instanceof Error ? err.message : String(err);
-        this.finish(e, 'FAILED', err instanceof QueryError ? msg : classify(msg), err instanceof QueryError ? 'USER' : undefined);
+        if (err instanceof AthenaQueryError) this.finish(e, 'FAILED', err.reason, { category: err.category, type: err.errorType });
+        else if (err instanceof QueryError) this.finish(e, 'FAILED', err.message, { category: 2, type: 1006 });
+        else {
+          const msg = err instanceof Error ? err.message : String(err);
+          if (/INTERRUPT/i.test(msg)) this.finish(e, 'FAILED', `Query was cancelled: ${msg}`, { category: 2, type: 1011 });
+          else this.finish(e, 'FAILED', `GENERIC_INTERNAL_ERROR: ${msg.split('\n')[0]}`, { category: 1, type: 200 });
+        }
       }
     } finally {
       this.running--;
@@ -329,10 +425,11 @@ export class AthenaService {
     }
   }
 
-  private finish(e: Execution, state: State, reason?: string, _category?: string): void {
+  private finish(e: Execution, state: State, reason?: string, error?: Execution['error']): void {
     if (e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'CANCELLED') return;
     e.state = state;
     e.reason = reason;
+    if (error) e.error = error;
     e.completed = Date.now();
     e.started ??= e.completed;
     if (e.rows) {
@@ -376,29 +473,48 @@ export class AthenaService {
     }
   }
 
-  /** The rows of a finished query, from memory or re-read from its result CSV. */
+  /** The rows of a finished query, from memory or re-read from its result file. */
   private async rowsOf(e: Execution): Promise<(string | null)[][]> {
     if (e.rows) return e.rows;
+    if (e.kind === 'ctas' || e.kind === 'insert') return [];
     const { bucket, prefix } = parseS3Uri(e.outputLocation);
     const opened = await this.opts.store.openForRead(bucket, prefix).catch(() => undefined);
     if (!opened) throw new AwsJsonError('InvalidRequestException', `The result of query ${e.id} is no longer available at ${e.outputLocation}`);
     try {
-      const [, ...rows] = parseAthenaCsv(await opened.handle.readFile('utf8'));
+      const text = await opened.handle.readFile('utf8');
+      if (e.header === false) return text === '' ? [] : text.replace(/\n$/, '').split('\n').map((l) => [l]);
+      const [, ...rows] = parseAthenaCsv(text);
       return rows;
     } finally {
       await opened.handle.close();
     }
   }
 
-  private async run(e: Execution): Promise<void> {
-    let tokens = singleStatement(lexSql(e.query));
+  private async run(e: Execution, statement: DdlStatement | AthenaQueryError | null): Promise<void> {
+    if (statement instanceof AthenaQueryError) throw statement;
+    const catalog = { glue: this.opts.glue, store: this.opts.store, database: e.database };
+    if (statement && statement.kind !== 'ctas' && statement.kind !== 'insert') {
+      const r = await runDdl(catalog, statement);
+      e.columns = r.rows.length || statement.kind.startsWith('show') || statement.kind === 'describe' ? [textColumn(r.column)] : [];
+      e.header = false;
+      e.rows = r.rows.map((row) => [row.join('\t')]);
+      await this.writeResult(e, toAthenaText(e.rows));
+      this.finish(e, 'SUCCEEDED');
+      return;
+    }
+    const query = statement ? statement.query : e.query;
+    let tokens = singleStatement(lexSql(query));
     const kw = statementKeyword(tokens);
     if (MAINTENANCE.has(kw) && tokens.some((t) => t.kind === 'param')) throw new QueryError(`${kw} takes no execution parameters`);
-    if (DDL.has(kw) && !MAINTENANCE.has(kw)) {
-      throw new QueryError(`${kw} statements are not supported by the local endpoint: use the Glue API or \`lakeloader provision\` to create tables and partitions`);
+    if (!statement && !READ.has(kw) && !MAINTENANCE.has(kw)) {
+      throw new AthenaQueryError('NOT_SUPPORTED', `${kw || 'This'} statements are not supported by the local endpoint (it runs queries, CREATE EXTERNAL TABLE, CREATE TABLE AS, INSERT INTO, DROP, ALTER TABLE ADD/DROP PARTITION, MSCK REPAIR TABLE, SHOW, DESCRIBE, and OPTIMIZE/VACUUM on Iceberg tables)`, 1200);
     }
+    tokens = rewriteTrinoCalls(tokens, lexSql);
+    const shift = statement ? statement.queryOffset : 0;
 
+    let errorContext: ErrorContext = { query: e.query, ran: tokens.map((t) => t.text).join(''), toQueryOffset: (o) => o + shift, database: e.database };
     const { instance, con } = await this.engines.take();
+    const workDir = join(this.opts.dataDir, 'athena', 'work', e.id);
     try {
       const c = con;
       e.cancel = () => {
@@ -408,97 +524,144 @@ export class AthenaService {
           /* already done */
         }
       };
-      if (MAINTENANCE.has(kw)) {
-        const out = await runMaintenance(tokens, { store: this.opts.store, glue: this.opts.glue, database: e.database, con });
+      try {
+        if (MAINTENANCE.has(kw)) {
+          const out = await runMaintenance(tokens, { store: this.opts.store, glue: this.opts.glue, database: e.database, con });
+          if ((e.state as State) !== 'RUNNING') return;
+          e.columns = [];
+          e.rows = [];
+          e.bytes = out.bytes;
+          await this.writeResult(e, toAthenaCsv([], []));
+          this.finish(e, 'SUCCEEDED');
+          return;
+        }
+        const snapshotViews = await this.timeTravel(e, con, tokens);
+        tokens = snapshotViews.tokens;
+        const { sql, values, toQueryOffset } = bindParameters(tokens, e.executionParameters ?? []);
+        errorContext = { query: e.query, ran: sql, toQueryOffset: (o: number) => toQueryOffset(o) + shift, database: e.database };
+        await this.exposeTables(e, con, tokens, snapshotViews.views);
+        if (statement) {
+          // CREATE TABLE AS / INSERT INTO: parameters are bound as literals DuckDB can see in a DDL statement.
+          const bound = inlineParameters(sql, values);
+          const ctx = { ...catalog, con, queryId: e.id, statement: e.query, outputDir: e.outputLocation.slice(0, e.outputLocation.lastIndexOf('/') + 1), workDir };
+          const w = statement.kind === 'ctas' ? await runCtas(ctx, statement, bound) : await runInsert(ctx, statement, bound);
+          if ((e.state as State) !== 'RUNNING') return;
+          e.updateCount = w.rows;
+          e.columns = [];
+          e.rows = [];
+          const manifest = e.outputLocation.replace(/\.csv$/, '-manifest.csv');
+          await putObject(this.opts.store, manifest, Buffer.from(w.files.map((f) => `${f}\n`).join('')), 'text/csv');
+          e.manifest = manifest;
+          await this.writeResult(e, '');
+          this.finish(e, 'SUCCEEDED');
+          return;
+        }
+        const prepared = await con.prepare(sql);
+        values.forEach((v, i) => (v === null ? prepared.bindNull(i + 1) : prepared.bindVarchar(i + 1, v)));
+        // start() is synchronous: a Stop before this line is seen by the state check, one after it
+        // interrupts the now-active query (an interrupt with nothing running would be lost).
         if ((e.state as State) !== 'RUNNING') return;
-        e.columns = [];
-        e.rows = [];
-        e.bytes = out.bytes;
-        await this.writeCsv(e, [], []);
+        const result = await prepared.start().getResult();
+        // Trino names a column after its alias or column reference; any other expression is _col<i>.
+        const names = result.columnNames().map((n, i) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? n : `_col${i}`));
+        const types = result.columnTypes().map((t) => t.toString());
+        const rows = (await result.getRows()).map((r) => r.map((v, i) => formatValue(v, types[i]!)));
+        if ((e.state as State) !== 'RUNNING') return;
+        e.columns = names.map((n, i) => columnInfo(n, types[i]!));
+        e.header = true;
+        e.rows = rows;
+        await this.writeResult(e, toAthenaCsv(names, rows));
         this.finish(e, 'SUCCEEDED');
-        return;
+      } catch (err) {
+        if (err instanceof AthenaQueryError || err instanceof QueryError || (err instanceof Error && /INTERRUPT/i.test(err.message))) throw err;
+        if (err instanceof AwsJsonError) throw new AthenaQueryError('HIVE_METASTORE_ERROR', err.message, 204, 1);
+        if (err instanceof Error && /^[A-Z][A-Za-z ]+ Error: /.test(err.message.replace(/^Failed to extract statements: /, ''))) throw translateDuckDbError(err.message, errorContext);
+        throw err;
       }
-      if (!READ.has(kw) && !UTILITY.has(kw)) {
-        await con.extractStatements(tokens.map((t) => t.text).join('')); // a syntax error surfaces as DuckDB's parser message
-        throw new QueryError(`${kw || 'this'} statements are not supported by the local endpoint: only SELECT / WITH / VALUES / SHOW / DESCRIBE / EXPLAIN run here`);
-      }
-      const describe = async (q: string) => {
-        const r = await c.run(`DESCRIBE ${q}`);
-        return (await r.getRows()).map((row) => String(row[0]).toLowerCase());
-      };
-      // Time travel: each `t FOR VERSION|TIMESTAMP AS OF x` becomes a view of t at that snapshot.
-      const travels = findTimeTravel(tokens);
-      const snapshotViews: { db: string; table: string; view: string; asOf: AsOf }[] = [];
-      for (const tt of travels.reverse()) {
-        const parts = tokens.slice(tt.start, tt.nameToken + 1).filter((t) => t.kind === 'word' || t.kind === 'qid').map(tokenName);
-        const table = parts.at(-1)!;
-        const db = parts.length >= 2 ? parts.at(-2)! : e.database;
-        if (!db) throw new QueryError(`line 1: table ${table} needs a database for time travel (set QueryExecutionContext.Database or write db.${table})`);
-        const value = String((await (await con.run(tt.kind === 'version' ? `SELECT CAST((${tt.expression}) AS VARCHAR)` : `SELECT CAST(epoch_ms(CAST((${tt.expression}) AS TIMESTAMPTZ)) AS VARCHAR)`)).getRows())[0]?.[0]);
-        if (!/^-?\d+$/.test(value)) throw new QueryError(`line 1: FOR ${tt.kind.toUpperCase()} AS OF needs ${tt.kind === 'version' ? 'an integer snapshot id' : 'a timestamp'}, got ${value}`);
-        const asOf: AsOf = tt.kind === 'version' ? { version: BigInt(value) } : { timestampMs: Number(value) };
-        const view = `${table}@${tt.kind === 'version' ? `v${value}` : `t${value}`}`;
-        snapshotViews.push({ db, table, view, asOf });
-        const ref = [...tokens.slice(tt.start, tt.nameToken), { kind: 'qid' as const, text: quoteIdent(view) }];
-        tokens = [...tokens.slice(0, tt.start), ...ref, ...tokens.slice(tt.end)];
-      }
-      const { sql, values } = bindParameters(tokens, e.executionParameters ?? []);
-      const mentioned = mentionedIdentifiers(tokens);
-      const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d) || snapshotViews.some((v) => v.db === d));
-      for (const db of dbs) {
-        await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
-        const view = (name: string, rel: TableRelation) => {
-          e.bytes += rel.bytes;
-          return con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(name)} AS ${rel.sql}`);
-        };
-        for (const t of this.opts.glue.tablesOf(db) ?? []) {
-          const name = t.Name.toLowerCase();
-          const iceberg = isIcebergTable(t);
-          if (mentioned.has(name) || UTILITY.has(kw)) {
-            await view(name, iceberg ? await icebergRelation(this.opts.store, t, describe) : await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe));
-          }
-          if (!iceberg) continue;
-          for (const kind of METADATA_TABLES) if (mentioned.has(`${name}$${kind}`)) await view(`${name}$${kind}`, await icebergMetadataRelation(this.opts.store, t, kind));
-          for (const sv of snapshotViews) if (sv.db === db && sv.table === name) await view(sv.view, await icebergRelation(this.opts.store, t, describe, sv.asOf));
-        }
-        for (const sv of snapshotViews) {
-          const t = (this.opts.glue.tablesOf(db) ?? []).find((x) => x.Name.toLowerCase() === sv.table);
-          if (sv.db === db && t && !isIcebergTable(t)) throw new QueryError(`NOT_SUPPORTED: time travel needs an Iceberg table; ${db}.${sv.table} is a Hive table`);
-        }
-      }
-      if (e.database) {
-        await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(e.database)}`);
-        await con.run(`USE awsdatacatalog.${quoteIdent(e.database)}`);
-      } else await con.run(`USE awsdatacatalog.main`);
-      const prepared = await con.prepare(sql);
-      values.forEach((v, i) => (v === null ? prepared.bindNull(i + 1) : prepared.bindVarchar(i + 1, v)));
-      // start() is synchronous: a Stop before this line is seen by the state check, one after it
-      // interrupts the now-active query (an interrupt with nothing running would be lost).
-      if ((e.state as State) !== 'RUNNING') return;
-      const result = await prepared.start().getResult();
-      const names = result.columnNames();
-      const types = result.columnTypes().map((t) => t.toString());
-      const rows = (await result.getRows()).map((r) => r.map((v, i) => formatValue(v, types[i]!)));
-      if ((e.state as State) !== 'RUNNING') return;
-      e.columns = names.map((n, i) => columnInfo(n, types[i]!));
-      e.rows = rows;
-      await this.writeCsv(e, names, rows);
-      this.finish(e, 'SUCCEEDED');
     } finally {
       e.cancel = undefined;
       closeEngine({ instance, con });
+      if (statement) await cleanWorkDir(workDir);
     }
   }
 
-  private async writeCsv(e: Execution, names: string[], rows: (string | null)[][]): Promise<void> {
-    const q = (v: string | null) => (v === null ? '' : `"${v.replace(/"/g, '""')}"`);
-    const text = [names.map(q).join(','), ...rows.map((r) => r.map(q).join(','))].join('\n') + '\n';
-    const { bucket, prefix } = parseS3Uri(e.outputLocation);
-    if (!(await this.opts.store.bucketExists(bucket))) {
-      throw new QueryError(`Unable to verify/create output bucket ${bucket}: the bucket does not exist in the local S3 store`);
+  /**
+   * Time travel: each `t FOR VERSION|TIMESTAMP AS OF x` becomes a reference to a view of t at that
+   * snapshot (Iceberg tables only); returns the rewritten tokens and the views to create.
+   */
+  private async timeTravel(e: Execution, con: DuckDBConnection, input: SqlToken[]): Promise<{ tokens: SqlToken[]; views: SnapshotView[] }> {
+    let tokens = input;
+    const views: SnapshotView[] = [];
+    for (const tt of findTimeTravel(tokens).reverse()) {
+      const parts = tokens.slice(tt.start, tt.nameToken + 1).filter((t) => t.kind === 'word' || t.kind === 'qid').map(tokenName);
+      const table = parts.at(-1)!;
+      const db = parts.length >= 2 ? parts.at(-2)! : e.database;
+      if (!db) throw new QueryError(`line 1: table ${table} needs a database for time travel (set QueryExecutionContext.Database or write db.${table})`);
+      const value = String((await (await con.run(tt.kind === 'version' ? `SELECT CAST((${tt.expression}) AS VARCHAR)` : `SELECT CAST(epoch_ms(CAST((${tt.expression}) AS TIMESTAMPTZ)) AS VARCHAR)`)).getRows())[0]?.[0]);
+      if (!/^-?\d+$/.test(value)) throw new QueryError(`line 1: FOR ${tt.kind.toUpperCase()} AS OF needs ${tt.kind === 'version' ? 'an integer snapshot id' : 'a timestamp'}, got ${value}`);
+      const asOf: AsOf = tt.kind === 'version' ? { version: BigInt(value) } : { timestampMs: Number(value) };
+      const view = `${table}@${tt.kind === 'version' ? `v${value}` : `t${value}`}`;
+      views.push({ db, table, view, asOf });
+      const ref = [...tokens.slice(tt.start, tt.nameToken), { kind: 'qid' as const, text: quoteIdent(view) }];
+      tokens = [...tokens.slice(0, tt.start), ...ref, ...tokens.slice(tt.end)];
     }
-    const staged = await this.opts.store.stage(Readable.from([Buffer.from(text, 'utf8')]));
-    await this.opts.store.commit(bucket, prefix, staged, { contentType: 'text/csv', userMetadata: {} });
+    return { tokens, views };
+  }
+
+  /**
+   * Creates `awsdatacatalog.<db>.<table>` views for the Glue tables the statement can read: the
+   * tables of the context database and of any database it names, each over exactly the files
+   * Athena would read (sql.ts resolveTableFiles for Hive tables, iceberg.ts for Iceberg tables,
+   * with their `$snapshots`-style metadata tables and time-travel snapshots); the context database
+   * is the default schema.
+   */
+  private async exposeTables(e: Execution, con: DuckDBConnection, tokens: SqlToken[], snapshotViews: SnapshotView[]): Promise<void> {
+    const mentioned = mentionedIdentifiers(tokens);
+    const constants = queryConstants(tokens);
+    const now = Date.now();
+    const describe = async (q: string) => {
+      const r = await con.run(`DESCRIBE ${q}`);
+      return (await r.getRows()).map((row) => String(row[0]).toLowerCase());
+    };
+    const dbs = this.opts.glue.databaseNames().filter((d) => d === e.database || mentioned.has(d) || snapshotViews.some((v) => v.db === d));
+    for (const db of dbs) {
+      await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(db)}`);
+      const view = (name: string, rel: TableRelation) => {
+        e.bytes += rel.bytes;
+        return con.run(`CREATE VIEW awsdatacatalog.${quoteIdent(db)}.${quoteIdent(name)} AS ${rel.sql}`);
+      };
+      for (const t of this.opts.glue.tablesOf(db) ?? []) {
+        const name = t.Name.toLowerCase();
+        const iceberg = isIcebergTable(t);
+        if (mentioned.has(name)) {
+          await view(name, iceberg ? await icebergRelation(this.opts.store, t, describe) : await buildTableRelation(this.opts.store, t, this.opts.glue.partitionsOf(db, t.Name), describe, { now, constants }));
+        }
+        if (!iceberg) continue;
+        for (const kind of METADATA_TABLES) if (mentioned.has(`${name}$${kind}`)) await view(`${name}$${kind}`, await icebergMetadataRelation(this.opts.store, t, kind));
+        for (const sv of snapshotViews) if (sv.db === db && sv.table === name) await view(sv.view, await icebergRelation(this.opts.store, t, describe, sv.asOf));
+      }
+      for (const sv of snapshotViews) {
+        const t = (this.opts.glue.tablesOf(db) ?? []).find((x) => x.Name.toLowerCase() === sv.table);
+        if (sv.db === db && t && !isIcebergTable(t)) throw new QueryError(`NOT_SUPPORTED: time travel needs an Iceberg table; ${db}.${sv.table} is a Hive table`);
+      }
+    }
+    if (e.database && this.opts.glue.tablesOf(e.database)) {
+      await con.run(`USE awsdatacatalog.${quoteIdent(e.database)}`);
+    } else {
+      // An unknown context database: an unqualified name then fails as Athena's SCHEMA_NOT_FOUND.
+      if (e.database) await con.run(`CREATE SCHEMA IF NOT EXISTS awsdatacatalog.${quoteIdent(`__missing_${e.database}`)}`);
+      await con.run(e.database ? `USE awsdatacatalog.${quoteIdent(`__missing_${e.database}`)}` : 'USE awsdatacatalog.main');
+    }
+  }
+
+  /** Writes the result file and its `.metadata` beside it (the format Athena writes). */
+  private async writeResult(e: Execution, text: string): Promise<void> {
+    const { bucket } = parseS3Uri(e.outputLocation);
+    if (!(await this.opts.store.bucketExists(bucket))) {
+      throw new AthenaQueryError('', `Unable to verify/create output bucket ${bucket}`, 1306);
+    }
+    await putObject(this.opts.store, e.outputLocation, Buffer.from(text, 'utf8'), e.kind === 'ddl' ? 'text/plain' : 'text/csv');
+    await putObject(this.opts.store, `${e.outputLocation}.metadata`, encodeResultMetadata(e.columns ?? []));
   }
 
   private describe(e: Execution): Json {
@@ -518,12 +681,13 @@ export class AthenaService {
         SubmissionDateTime: e.submitted / 1000,
         ...(done ? { CompletionDateTime: e.completed! / 1000 } : {}),
         ...(e.state === 'FAILED'
-          ? { AthenaError: { ErrorCategory: 2, ErrorType: 1006, Retryable: false, ErrorMessage: e.reason } }
+          ? { AthenaError: { ErrorCategory: e.error?.category ?? 2, ErrorType: e.error?.type ?? 1006, Retryable: false, ErrorMessage: e.reason } }
           : {}),
       },
       Statistics: {
         EngineExecutionTimeInMillis: engine,
         DataScannedInBytes: e.bytes,
+        ...(e.manifest ? { DataManifestLocation: e.manifest } : {}),
         TotalExecutionTimeInMillis: total,
         QueryQueueTimeInMillis: (e.started ?? Date.now()) - e.submitted,
         ServicePreProcessingTimeInMillis: 0,
@@ -534,7 +698,7 @@ export class AthenaService {
       WorkGroup: e.workGroup,
       EngineVersion: ENGINE,
       ...(e.executionParameters ? { ExecutionParameters: e.executionParameters } : {}),
-      SubstatementType: e.statementType === 'DML' ? 'SELECT' : undefined,
+      ...(e.substatementType ? { SubstatementType: e.substatementType } : {}),
     };
   }
 
@@ -547,7 +711,8 @@ export class AthenaService {
     if (!Number.isInteger(max) || max < 1 || max > 1000) {
       throw new AwsJsonError('InvalidRequestException', `1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000`);
     }
-    // Position 0 is the header row; data row i is at position i + 1.
+    // With a header row (queries), position 0 is the header and data row i is at position i + 1.
+    const header = e.header !== false && e.kind === 'query' ? 1 : 0;
     let start = 0;
     if (input.NextToken !== undefined) {
       const s = /^([0-9a-f-]{36}):(\d+)$/.exec(Buffer.from(String(input.NextToken), 'base64url').toString());
@@ -556,15 +721,15 @@ export class AthenaService {
     }
     const rows = await this.rowsOf(e);
     const names = (e.columns ?? []).map((c) => c.Name);
-    const total = rows.length + 1;
+    const total = rows.length + header;
     const end = Math.min(total, start + max);
     const out: Json[] = [];
     for (let pos = start; pos < end; pos++) {
-      const r = pos === 0 ? names : rows[pos - 1]!;
+      const r = header && pos === 0 ? names : rows[pos - header]!;
       out.push({ Data: r.map((v) => (v === null ? {} : { VarCharValue: v })) });
     }
     return {
-      UpdateCount: 0,
+      UpdateCount: e.updateCount ?? 0,
       ResultSet: { Rows: out, ResultSetMetadata: { ColumnInfo: e.columns ?? [] } },
       ...(end < total ? { NextToken: Buffer.from(`${e.id}:${end}`).toString('base64url') } : {}),
     };
@@ -645,139 +810,14 @@ function requireString(input: Json, field: string): string {
   throw new AwsJsonError('InvalidRequestException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
 }
 
-function safeLex(q: string) {
-  try {
-    return lexSql(q);
-  } catch {
-    return undefined;
-  }
+/**
+ * Inlines bound parameter values as SQL literals (for CREATE TABLE AS and INSERT INTO, which DuckDB
+ * runs inside a DDL statement that cannot take prepared parameters). Values are quoted string
+ * literals (`''` doubled), so a value stays data; typed parameters keep their CAST.
+ */
+function inlineParameters(sql: string, values: (string | null)[]): string {
+  if (values.length === 0) return sql;
+  const tokens = lexSql(sql);
+  let n = 0;
+  return tokens.map((t) => (t.kind === 'param' ? (values[n] === null ? (n++, 'NULL') : `'${values[n++]!.replace(/'/g, "''")}'`) : t.text)).join('');
 }
-
-/** Prefixes a DuckDB error with the Athena error class users search for. */
-function classify(msg: string): string {
-  if (/^Parser Error/.test(msg)) return `SYNTAX_ERROR: ${msg}`;
-  if (/^Catalog Error: Table/.test(msg)) return `TABLE_NOT_FOUND: ${msg}`;
-  if (/^(Binder|Catalog) Error/.test(msg)) return `COLUMN_NOT_FOUND: ${msg}`;
-  if (/INTERRUPT/i.test(msg)) return `Query was cancelled: ${msg}`;
-  return `GENERIC_INTERNAL_ERROR: ${msg}`;
-}
-
-/** Parses Athena's result CSV (every value double-quoted, NULL as an empty field) into rows. */
-export function parseAthenaCsv(text: string): (string | null)[][] {
-  const rows: (string | null)[][] = [];
-  let row: (string | null)[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let value: string | null = null;
-    if (text[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        const q = text.indexOf('"', i);
-        if (q < 0) throw new Error('unterminated quoted field in the result CSV');
-        v += text.slice(i, q);
-        if (text[q + 1] === '"') {
-          v += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      value = v;
-    } else {
-      let end = i;
-      while (end < text.length && text[end] !== ',' && text[end] !== '\n') end++;
-      if (end > i) value = text.slice(i, end).replace(/\r$/, '');
-      i = end;
-    }
-    row.push(value);
-    if (text[i] === ',') i++;
-    else {
-      rows.push(row);
-      row = [];
-      if (text[i] === '\r') i++;
-      if (text[i] === '\n') i++;
-    }
-  }
-  return rows;
-}
-
-/** Athena type name (and precision/scale) for a DuckDB type string. */
-export function athenaType(duck: string): { type: string; precision: number; scale: number } {
-  const t = duck.toUpperCase();
-  if (t.endsWith('[]') || /^[A-Z]+\[\d+\]$/.test(t)) return { type: 'array', precision: 0, scale: 0 };
-  if (t.startsWith('MAP(')) return { type: 'map', precision: 0, scale: 0 };
-  if (t.startsWith('STRUCT(')) return { type: 'row', precision: 0, scale: 0 };
-  const dec = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
-  if (dec) return { type: 'decimal', precision: Number(dec[1]), scale: Number(dec[2]) };
-  const map: Record<string, [string, number]> = {
-    VARCHAR: ['varchar', 2147483647], BIGINT: ['bigint', 19], HUGEINT: ['bigint', 19], UBIGINT: ['bigint', 19], UHUGEINT: ['bigint', 19],
-    UINTEGER: ['bigint', 19], INTEGER: ['integer', 10], USMALLINT: ['integer', 10], SMALLINT: ['smallint', 5], UTINYINT: ['smallint', 5],
-    TINYINT: ['tinyint', 3], DOUBLE: ['double', 17], FLOAT: ['real', 17], BOOLEAN: ['boolean', 0], DATE: ['date', 0],
-    TIMESTAMP: ['timestamp', 3], TIMESTAMP_MS: ['timestamp', 3], TIMESTAMP_S: ['timestamp', 3], TIMESTAMP_NS: ['timestamp', 3],
-    'TIMESTAMP WITH TIME ZONE': ['timestamp with time zone', 3], TIME: ['time', 3], INTERVAL: ['interval day to second', 0],
-    BLOB: ['varbinary', 2147483647], UUID: ['uuid', 0], JSON: ['json', 0], '"NULL"': ['unknown', 0], NULL: ['unknown', 0],
-  };
-  const m = map[t];
-  return m ? { type: m[0], precision: m[1], scale: 0 } : { type: duck.toLowerCase(), precision: 0, scale: 0 };
-}
-
-function columnInfo(name: string, duck: string): ColumnInfo {
-  const t = athenaType(duck);
-  return {
-    CatalogName: 'hive',
-    SchemaName: '',
-    TableName: '',
-    Name: name,
-    Label: name,
-    Type: t.type,
-    Precision: t.precision,
-    Scale: t.scale,
-    Nullable: 'UNKNOWN',
-    CaseSensitive: t.type === 'varchar',
-  };
-}
-
-/** Java's Double.toString, which Trino uses to print doubles (1.0, 1.5E10, 1.0E-4). */
-export function formatDouble(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
-  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
-  const abs = Math.abs(n);
-  if (abs >= 1e-3 && abs < 1e7) {
-    const s = String(n);
-    return s.includes('.') ? s : `${s}.0`;
-  }
-  const [mant, exp] = n.toExponential().split('e');
-  return `${mant!.includes('.') ? mant : `${mant}.0`}E${Number(exp)}`;
-}
-
-/** Renders a DuckDB value as Athena prints it (null stays null at the top level). */
-export function formatValue(v: DuckDBValue, duckType: string, nested = false): string | null {
-  if (v === null || v === undefined) return nested ? 'null' : null;
-  const t = duckType.toUpperCase();
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return t === 'DOUBLE' || t === 'FLOAT' ? formatDouble(v) : String(v);
-  if (typeof v === 'bigint' || typeof v === 'string') return String(v);
-  if (v instanceof DuckDBListValue) return `[${v.items.map((x) => formatValue(x, elementType(t), true)).join(', ')}]`;
-  if (v instanceof DuckDBMapValue) return `{${v.entries.map((x) => `${formatValue(x.key, '', true)}=${formatValue(x.value, mapValueType(t), true)}`).join(', ')}}`;
-  if (v instanceof DuckDBStructValue) return `{${Object.entries(v.entries).map(([k, x]) => `${k}=${formatValue(x, '', true)}`).join(', ')}}`;
-  const s = String(v);
-  if (t === 'TIMESTAMP WITH TIME ZONE') {
-    const m = /^(\S+ \d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d(?::?\d\d)?)?$/.exec(s);
-    if (m) return `${m[1]}${millis(m[2])} ${!m[3] || /^[+-]00(:?00)?$/.test(m[3]) ? 'UTC' : m[3]}`;
-  }
-  if (t.startsWith('TIMESTAMP')) {
-    const m = /^(\S+ \d\d:\d\d:\d\d)(\.\d+)?$/.exec(s);
-    if (m) return `${m[1]}${millis(m[2])}`;
-  }
-  return s;
-}
-
-const millis = (frac: string | undefined) => (frac ? `.${frac.slice(1).padEnd(3, '0').slice(0, 3)}` : '.000');
-const elementType = (t: string) => (t.endsWith('[]') ? t.slice(0, -2) : '');
-const mapValueType = (t: string) => {
-  const m = /^MAP\([^,]+,\s*(.*)\)$/.exec(t);
-  return m ? m[1]! : '';
-};

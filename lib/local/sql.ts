@@ -8,6 +8,11 @@ import { basename } from 'node:path';
 import { ColumnTypeError, parseColumnType, type ColumnType } from '../../lambdas/core/types';
 import type { GlueColumn, GluePartition, GlueTable } from './glue';
 import { compareKeys, type LocalObjectStore } from './store';
+import { AthenaQueryError } from './athena-errors';
+import { ProjectionConfigError, parseProjection, projectionEnabled, projects, valuePattern, type Projection } from '../../lambdas/core/projection';
+
+const LAZY_SIMPLE_SERDE = 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe';
+const OPEN_CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
 
 /** A query that cannot run, with the reason Athena users see in StateChangeReason. */
 export class QueryError extends Error {
@@ -129,7 +134,7 @@ function decimalTypeOf(v: string): string {
  * parameter's text is returned as the prepared statement's value.
  * @throws QueryError when the counts differ.
  */
-export function bindParameters(tokens: SqlToken[], params: string[]): { sql: string; values: (string | null)[] } {
+export function bindParameters(tokens: SqlToken[], params: string[]): { sql: string; values: (string | null)[]; toQueryOffset: (boundOffset: number) => number } {
   const count = tokens.filter((t) => t.kind === 'param').length;
   if (count !== params.length) {
     throw new QueryError(
@@ -138,14 +143,23 @@ export function bindParameters(tokens: SqlToken[], params: string[]): { sql: str
   }
   const bound = params.map(parseAthenaLiteral);
   let n = 0;
+  // Where each placeholder went: [offset in the bound SQL, how much longer the replacement is].
+  const shifts: Array<[number, number]> = [];
+  let length = 0;
   const sql = tokens
     .map((t) => {
-      if (t.kind !== 'param') return t.text;
-      const b = bound[n++]!;
-      return b.castTo ? `CAST(? AS ${b.castTo})` : b.value === null ? 'CAST(? AS VARCHAR)' : '?';
+      let text = t.text;
+      if (t.kind === 'param') {
+        const b = bound[n++]!;
+        text = b.castTo ? `CAST(? AS ${b.castTo})` : b.value === null ? 'CAST(? AS VARCHAR)' : '?';
+        if (text.length !== 1) shifts.push([length + text.length, text.length - 1]);
+      }
+      length += text.length;
+      return text;
     })
     .join('');
-  return { sql, values: bound.map((b) => b.value) };
+  const toQueryOffset = (o: number) => o - shifts.filter(([at]) => at <= o).reduce((a, [, d]) => a + d, 0);
+  return { sql, values: bound.map((b) => b.value), toQueryOffset };
 }
 
 /** Identifiers (lower-case) that a query mentions, for deciding which Glue databases to expose. */
@@ -214,7 +228,7 @@ export function glueTypeToDuckDb(glueType: string): string {
 }
 
 /** One file of a table, with the partition values it belongs to. */
-interface TableFile {
+export interface TableFile {
   path: string;
   size: number;
   values: (string | null)[];
@@ -262,9 +276,61 @@ async function filesUnder(store: LocalObjectStore, uri: string): Promise<Array<{
   return out;
 }
 
-/** Files of a projection table: the storage.location.template expanded over the files that exist. */
-async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: GlueColumn[]): Promise<TableFile[]> {
-  const template = table.Parameters?.['storage.location.template'] ?? `${table.StorageDescriptor?.Location ?? ''}${keys.map((k) => `${k.Name}=\${${k.Name}}`).join('/')}/`;
+/** Options of the table resolution: the moment NOW is (projection) and the query's partition constants. */
+export interface ResolveOptions {
+  /** Epoch ms at which projection ranges with NOW are evaluated. @default Date.now() */
+  now?: number;
+  /**
+   * Values the query fixes per column name (lower-case), from `col = 'v'` / `col IN ('a', 'b')`;
+   * required by `injected` projection columns. Undefined when unknown (no check).
+   */
+  constants?: Map<string, Set<string>>;
+}
+
+/**
+ * The files a query of a Glue table reads, with their partition values (the one place a Glue
+ * table becomes a list of files; table formats such as Iceberg resolve here too):
+ * - partition projection on: the projected partitions (see projection.ts), located through
+ *   `storage.location.template` or `<location>k=v/…`; registered Glue partitions are ignored;
+ * - partitioned: the files under each registered partition's location (an unregistered
+ *   partition stays invisible);
+ * - unpartitioned: the files under the table location.
+ * Hidden files (`_x`, `.x`) are skipped.
+ * @throws AthenaQueryError for an invalid projection, or an injected column the query does not fix.
+ */
+export async function resolveTableFiles(store: LocalObjectStore, table: GlueTable, partitions: GluePartition[], opts: ResolveOptions = {}): Promise<TableFile[]> {
+  const sd = table.StorageDescriptor ?? {};
+  const keys = table.PartitionKeys ?? [];
+  if (keys.length === 0) return (await filesUnder(store, sd.Location ?? '')).map((f) => ({ path: f.path, size: f.size, values: [] }));
+  if (projectionEnabled(table.Parameters)) return projectedFiles(store, table, keys, opts);
+  const files: TableFile[] = [];
+  for (const p of partitions) {
+    const loc = p.StorageDescriptor?.Location;
+    if (!loc) continue;
+    for (const f of await filesUnder(store, loc)) files.push({ path: f.path, size: f.size, values: p.Values.map((v) => (v === DEFAULT_PARTITION ? null : v)) });
+  }
+  return files;
+}
+
+/** Files of a projection table: the files that exist under the location template, for the values Athena projects. */
+async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: GlueColumn[], opts: ResolveOptions): Promise<TableFile[]> {
+  let projection: Projection;
+  try {
+    projection = parseProjection(table.Parameters, keys.map((k) => k.Name))!;
+  } catch (e) {
+    if (e instanceof ProjectionConfigError) throw new AthenaQueryError('HIVE_METASTORE_ERROR', `Table ${table.DatabaseName}.${table.Name}: ${e.message}`, 1103);
+    throw e;
+  }
+  const now = opts.now ?? Date.now();
+  const injected = projection.columns.filter((c) => c.type === 'injected');
+  if (injected.length && opts.constants) {
+    for (const c of injected) {
+      if (!opts.constants.get(c.name.toLowerCase())?.size) {
+        throw new AthenaQueryError('CONSTRAINT_VIOLATION', `For the injected projected partition column ${c.name}, the WHERE clause must contain only static equality conditions, and at least one such condition must be present.`, 1000);
+      }
+    }
+  }
+  const template = projection.template ?? `${table.StorageDescriptor?.Location ?? ''}${keys.map((k) => `${k.Name}=\${${k.Name}}`).join('/')}/`;
   const first = template.indexOf('${');
   const staticPart = first < 0 ? template : template.slice(0, template.lastIndexOf('/', first) + 1);
   const names: string[] = [];
@@ -275,7 +341,9 @@ async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: G
       const m = /^\$\{([^}]+)\}$/.exec(part);
       if (m) {
         names.push(m[1]!.toLowerCase());
-        return '([^/]+)';
+        // A value may hold '/' (a date format yyyy/MM/dd): match what the column can generate.
+        const col = projection.columns.find((c) => c.name.toLowerCase() === m[1]!.toLowerCase());
+        return `(${col ? valuePattern(col) : '[^/]+'})`;
       }
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
@@ -286,11 +354,18 @@ async function projectedFiles(store: LocalObjectStore, table: GlueTable, keys: G
   for (const f of await filesUnder(store, staticPart)) {
     const m = re.exec(f.key.slice(prefix.length));
     if (!m) continue;
+    // Athena puts the projected value into the template as it is (no Hive unescaping).
     const values = keys.map((k) => {
       const i = names.indexOf(k.Name.toLowerCase());
-      return i < 0 ? null : decodeURIComponent(m[i + 1]!);
+      return i < 0 ? null : m[i + 1]!;
     });
-    out.push({ path: f.path, size: f.size, values });
+    const visible = projection.columns.every((c, i) => {
+      const v = values[i];
+      if (v === null || v === undefined) return false;
+      if (c.type === 'injected') return opts.constants ? opts.constants.get(c.name.toLowerCase())!.has(v) : true;
+      return projects(c, v, now);
+    });
+    if (visible) out.push({ path: f.path, size: f.size, values });
   }
   return out;
 }
@@ -309,30 +384,22 @@ export async function buildTableRelation(
   table: GlueTable,
   partitions: GluePartition[],
   describe: DescribeFn,
+  opts: ResolveOptions = {},
 ): Promise<TableRelation> {
   const sd = table.StorageDescriptor ?? {};
   const columns = (sd.Columns ?? []).map((c) => ({ name: c.Name.toLowerCase(), type: glueTypeToDuckDb(c.Type ?? 'string') }));
   const keys = table.PartitionKeys ?? [];
   const keyCols = keys.map((k) => ({ name: k.Name.toLowerCase(), type: glueTypeToDuckDb(k.Type ?? 'string') }));
-  const serde = `${sd.SerdeInfo?.SerializationLibrary ?? ''} ${sd.InputFormat ?? ''}`.toLowerCase();
+  const serdeLib = sd.SerdeInfo?.SerializationLibrary ?? '';
+  const serde = `${serdeLib} ${sd.InputFormat ?? ''}`.toLowerCase();
   const isJson = serde.includes('json');
   const isParquet = serde.includes('parquet') || table.Parameters?.classification === 'parquet';
-  if (!isJson && !isParquet) {
-    throw new QueryError(`HIVE_UNSUPPORTED_FORMAT: table ${table.DatabaseName}.${table.Name} uses "${sd.SerdeInfo?.SerializationLibrary ?? sd.InputFormat ?? 'no SerDe'}"; the local endpoint reads Parquet and JSON (OpenX/Hive JSON SerDe) tables`);
+  const isText = !isJson && !isParquet && (serdeLib === LAZY_SIMPLE_SERDE || serdeLib === OPEN_CSV_SERDE) && /textinputformat/i.test(sd.InputFormat ?? '');
+  if (!isJson && !isParquet && !isText) {
+    throw new AthenaQueryError('HIVE_UNSUPPORTED_FORMAT', `Table ${table.DatabaseName}.${table.Name} uses "${serdeLib || sd.InputFormat || 'no SerDe'}"; the local endpoint reads Parquet, JSON (OpenX/Hive JSON SerDe) and text (LazySimpleSerDe, OpenCSVSerde) tables`, 1201);
   }
 
-  let files: TableFile[] = [];
-  if (keys.length === 0) {
-    files = (await filesUnder(store, sd.Location ?? '')).map((f) => ({ path: f.path, size: f.size, values: [] }));
-  } else if (table.Parameters?.['projection.enabled']?.toLowerCase() === 'true') {
-    files = await projectedFiles(store, table, keys);
-  } else {
-    for (const p of partitions) {
-      const loc = p.StorageDescriptor?.Location;
-      if (!loc) continue;
-      for (const f of await filesUnder(store, loc)) files.push({ path: f.path, size: f.size, values: p.Values.map((v) => (v === DEFAULT_PARTITION ? null : v)) });
-    }
-  }
+  let files = await resolveTableFiles(store, table, partitions, opts);
   if (isParquet) files = files.filter((f) => f.size > 0);
   const bytes = files.reduce((s, f) => s + f.size, 0);
   const all = [...columns, ...keyCols];
@@ -346,12 +413,17 @@ export async function buildTableRelation(
   if (isParquet) {
     source = `read_parquet(${list}, union_by_name = true, filename = '${FILE_COL}')`;
     present = new Set(await describe(`SELECT * FROM ${source}`));
-  } else {
+  } else if (isJson) {
     const spec = `{${columns.map((c) => `${quoteLiteral(c.name)}: ${quoteLiteral(c.type)}`).join(', ')}}`;
     source = `read_ndjson(${list}, columns = ${spec}, filename = '${FILE_COL}')`;
     present = new Set(columns.map((c) => c.name));
+  } else {
+    source = textSource(table, list, columns.map((c) => c.name), FILE_COL);
+    present = new Set(columns.map((c) => c.name));
   }
-  const select = columns.map((c) => (present.has(c.name) ? `CAST(t.${quoteIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${quoteIdent(c.name)}`);
+  // Text SerDes read every field as text; a field that does not convert is NULL, as in Hive.
+  const cast = isText ? 'TRY_CAST' : 'CAST';
+  const select = columns.map((c) => (present.has(c.name) ? `${cast}(t.${quoteIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${quoteIdent(c.name)}`);
   if (keyCols.length === 0) return { sql: `SELECT ${select.join(', ')} FROM ${source} t`, bytes, files: files.map((f) => f.path) };
   const rows = files.map((f) => `(${[quoteLiteral(f.path), ...f.values.map((v) => (v === null ? 'NULL' : quoteLiteral(v)))].join(', ')})`);
   const mcols = keyCols.map((_, i) => `k${i}`);
@@ -361,4 +433,58 @@ export async function buildTableRelation(
     bytes,
     files: files.map((f) => basename(f.path)),
   };
+}
+
+/**
+ * read_csv over a text table: LazySimpleSerDe (`field.delim`, default \\001, no quoting, `\\N` or
+ * `serialization.null.format` as NULL) or OpenCSVSerde (`separatorChar`/`quoteChar`/`escapeChar`,
+ * default `,` `"` `\\`); `skip.header.line.count` lines skipped per file; all columns as text.
+ */
+function textSource(table: GlueTable, list: string, names: string[], fileCol: string): string {
+  const sd = table.StorageDescriptor ?? {};
+  const p = sd.SerdeInfo?.Parameters ?? {};
+  const skip = Number(table.Parameters?.['skip.header.line.count'] ?? '0') || 0;
+  const columns = `{${names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+  const common = `header = false, skip = ${skip}, columns = ${columns}, auto_detect = false, null_padding = true, strict_mode = false, filename = '${fileCol}'`;
+  if (sd.SerdeInfo?.SerializationLibrary === OPEN_CSV_SERDE) {
+    const sep = p.separatorChar ?? ',';
+    const quote = p.quoteChar ?? '"';
+    const escape = p.escapeChar ?? '\\';
+    return `read_csv(${list}, delim = ${quoteLiteral(sep)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(escape)}, ${common})`;
+  }
+  const delim = p['field.delim'] ?? p['serialization.format'] ?? '\u0001';
+  const nullFormat = p['serialization.null.format'] ?? '\\N';
+  return `read_csv(${list}, delim = ${quoteLiteral(delim === '1' ? '\u0001' : delim)}, quote = '', escape = '', nullstr = ${quoteLiteral(nullFormat)}, ${common})`;
+}
+
+/**
+ * The constants a query fixes per column name (lower-case): `col = 'v'`, `'v' = col`,
+ * `t.col = 'v'` and `col IN ('a', 'b')`, read from the tokens (a token-level reading: it does not
+ * weigh OR or NOT, which is enough to know which injected partitions a query names).
+ */
+export function queryConstants(tokens: SqlToken[]): Map<string, Set<string>> {
+  const t = tokens.filter((x) => x.kind !== 'ws' && x.kind !== 'comment');
+  const out = new Map<string, Set<string>>();
+  const name = (x: SqlToken | undefined) => (x?.kind === 'word' ? x.text.toLowerCase() : x?.kind === 'qid' ? x.text.slice(1, -1).replace(/""/g, '"').toLowerCase() : null);
+  const str = (x: SqlToken | undefined) => (x?.kind === 'str' ? x.text.slice(1, -1).replace(/''/g, "'") : null);
+  const add = (col: string, v: string) => {
+    if (!out.has(col)) out.set(col, new Set());
+    out.get(col)!.add(v);
+  };
+  for (let i = 0; i < t.length; i++) {
+    const col = name(t[i]);
+    if (col !== null && t[i + 1]?.text === '=' && str(t[i + 2]) !== null) add(col, str(t[i + 2])!);
+    if (str(t[i]) !== null && t[i + 1]?.text === '=' && name(t[i + 2]) !== null) add(name(t[i + 2] && t[i + 3]?.text === '.' ? t[i + 4] : t[i + 2])!, str(t[i])!);
+    if (col !== null && t[i + 1]?.kind === 'word' && t[i + 1]!.text.toUpperCase() === 'IN' && t[i + 2]?.text === '(') {
+      const vals: string[] = [];
+      let j = i + 3;
+      while (str(t[j]) !== null) {
+        vals.push(str(t[j])!);
+        if (t[j + 1]?.text === ',') j += 2;
+        else break;
+      }
+      if (t[j + 1]?.text === ')') for (const v of vals) add(col, v);
+    }
+  }
+  return out;
 }

@@ -5,6 +5,8 @@
  * date_trunc, arbitrary, max_by, count_if, split, strpos, json_extract, ...) are not listed.
  */
 
+import { AthenaQueryError } from './athena-errors';
+
 /** One Trino-compatible definition: `params` → `body` (DuckDB SQL); `mapsTo` documents it. */
 export interface TrinoMacro {
   name: string;
@@ -46,6 +48,9 @@ export const TRINO_MACROS: readonly TrinoMacro[] = [
   { name: 'to_iso8601', overloads: [{ params: ['x'], body: "CASE WHEN typeof(x) = 'DATE' THEN strftime(x, '%Y-%m-%d') ELSE strftime(CAST(x AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%g') || CASE WHEN typeof(x) LIKE '%WITH TIME ZONE' THEN 'Z' ELSE '' END END" }], mapsTo: "strftime(x, '%Y-%m-%dT%H:%M:%S.%g') (+ 'Z' for timestamp with time zone)" },
   { name: 'from_unixtime', overloads: [{ params: ['n'], body: 'make_timestamp(CAST(round(CAST(n AS DOUBLE) * 1000000) AS BIGINT))' }], mapsTo: 'make_timestamp(n * 1e6) (a UTC timestamp)' },
   { name: 'to_unixtime', overloads: [{ params: ['ts'], body: 'epoch(ts)' }], mapsTo: 'epoch(ts) (double, seconds)' },
+  { name: 'regexp_split', overloads: [{ params: ['s', 'p'], body: 'regexp_split_to_array(s, p)' }], mapsTo: 'regexp_split_to_array(s, p)' },
+  { name: 'regexp_count', overloads: [{ params: ['s', 'p'], body: 'len(regexp_extract_all(s, p))' }], mapsTo: 'len(regexp_extract_all(s, p))' },
+  { name: 'arrays_overlap', overloads: [{ params: ['a', 'b'], body: 'list_has_any(a, b)' }], mapsTo: 'list_has_any(a, b)' },
   { name: 'regexp_like', overloads: [{ params: ['s', 'p'], body: 'regexp_matches(s, p)' }], mapsTo: 'regexp_matches(s, p)' },
   { name: 'regexp_replace_backrefs', overloads: [{ params: ['r'], body: "system.main.regexp_replace(r, '\\$(\\d)', '\\\\\\1', 'g')" }], mapsTo: 'helper: Trino $n back-references → DuckDB \\n' },
   { name: 'regexp_replace', overloads: [{ params: ['s', 'p'], body: "system.main.regexp_replace(s, p, '', 'g')" }, { params: ['s', 'p', 'r'], body: "system.main.regexp_replace(s, p, regexp_replace_backrefs(r), 'g')" }], mapsTo: "regexp_replace(s, p, r, 'g') (all matches, as Trino; $1 → \\1)" },
@@ -72,6 +77,7 @@ export const TRINO_MACROS: readonly TrinoMacro[] = [
   { name: 'truncate', overloads: [{ params: ['x'], body: 'trunc(x)' }], mapsTo: 'trunc(x)' },
   { name: 'rand', overloads: [{ params: [], body: 'random()' }], mapsTo: 'random()' },
   { name: 'array_join', overloads: [{ params: ['a', 'sep'], body: 'array_to_string(a, sep)' }], mapsTo: 'array_to_string(a, sep)' },
+  { name: 'array_distinct', overloads: [{ params: ['a'], body: 'list_filter(a, (x, i) -> list_position(a, x) = i)' }], mapsTo: 'list_filter(a, (x, i) -> list_position(a, x) = i) (first occurrences, in order)' },
   { name: 'array_max', overloads: [{ params: ['a'], body: 'list_max(a)' }], mapsTo: 'list_max(a)' },
   { name: 'array_min', overloads: [{ params: ['a'], body: 'list_min(a)' }], mapsTo: 'list_min(a)' },
   { name: 'array_union', overloads: [{ params: ['a', 'b'], body: 'list_distinct(list_concat(a, b))' }], mapsTo: 'list_distinct(list_concat(a, b))' },
@@ -96,4 +102,184 @@ export const TRINO_MACROS: readonly TrinoMacro[] = [
 /** The CREATE TEMP MACRO statements for {@link TRINO_MACROS}. */
 export function trinoMacroStatements(): string[] {
   return TRINO_MACROS.map((m) => `CREATE OR REPLACE TEMP MACRO ${m.name}${m.overloads.map((o) => `(${o.params.join(', ')}) AS ${o.body}`).join(', ')}`);
+}
+
+/** A MySQL-style format (Trino's date_format/date_parse) as a strftime/strptime format. */
+export function mysqlToStrftime(f: string): string {
+  let out = '';
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '%' && i + 1 < f.length) {
+      const spec = MYSQL_FORMAT_SPECIFIERS.find(([from]) => from === f.slice(i, i + 2));
+      out += spec ? spec[1] : f.slice(i + 1, i + 2);
+      i++;
+    } else out += f[i];
+  }
+  return out;
+}
+
+/** Joda-Time pattern letters (Trino's format_datetime/parse_datetime) → strftime, by run length (longest first). */
+const JODA: Record<string, Array<[number, string]>> = {
+  y: [[4, '%Y'], [2, '%y'], [1, '%Y']],
+  Y: [[4, '%Y'], [2, '%y'], [1, '%Y']],
+  x: [[4, '%G'], [1, '%G']],
+  M: [[4, '%B'], [3, '%b'], [2, '%m'], [1, '%-m']],
+  d: [[2, '%d'], [1, '%-d']],
+  D: [[3, '%j'], [1, '%-j']],
+  H: [[2, '%H'], [1, '%-H']],
+  k: [[2, '%H'], [1, '%-H']],
+  h: [[2, '%I'], [1, '%-I']],
+  m: [[2, '%M'], [1, '%-M']],
+  s: [[2, '%S'], [1, '%-S']],
+  S: [[6, '%f'], [3, '%g'], [1, '%g']],
+  a: [[1, '%p']],
+  E: [[4, '%A'], [1, '%a']],
+  e: [[1, '%u']],
+  w: [[2, '%V'], [1, '%V']],
+  Z: [[1, '%z']],
+  z: [[1, '%Z']],
+};
+
+/**
+ * A Joda-Time pattern as a strftime/strptime format (`yyyy-MM-dd'T'HH:mm:ss.SSS` →
+ * `%Y-%m-%dT%H:%M:%S.%g`); quoted text is literal, `''` a quote.
+ * @throws Error naming a pattern letter it cannot translate.
+ */
+export function jodaToStrftime(p: string): string {
+  let out = '';
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i]!;
+    if (c === "'") {
+      const end = p.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`unterminated quote in the format ${JSON.stringify(p)}`);
+      out += end === i + 1 ? "'" : p.slice(i + 1, end).replace(/%/g, '%%');
+      i = end + 1;
+    } else if (/[A-Za-z]/.test(c)) {
+      let j = i;
+      while (p[j] === c) j++;
+      const forms = JODA[c];
+      if (!forms) throw new Error(`the Joda pattern letter "${c}" in ${JSON.stringify(p)} is not supported by the local endpoint`);
+      out += forms.find(([n]) => j - i >= n)![1];
+      i = j;
+    } else {
+      out += c === '%' ? '%%' : c;
+      i++;
+    }
+  }
+  return out;
+}
+
+type Tok = { kind: string; text: string };
+
+/**
+ * The body of a two-parameter lambda `(x, y) -> body` with each parameter replaced by
+ * `replace(index)` (for functions whose lambda DuckDB cannot take as it is).
+ */
+function lambdaBody(lambda: string | undefined, fn: string, replace: (param: number) => string): string {
+  const m = /^\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*->\s*([\s\S]+)$/.exec(lambda ?? '');
+  if (!m) throw new AthenaQueryError('NOT_SUPPORTED', `${fn} needs a two-parameter lambda (x, y) -> … in the local endpoint`, 1200);
+  const params = [m[1]!.toLowerCase(), m[2]!.toLowerCase()];
+  // Replace the parameters where they are names (not after a '.', not inside strings).
+  return m[3]!.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|(\.?)\b([A-Za-z_]\w*)\b/g, (all, dot: string | undefined, word: string | undefined) => {
+    if (word === undefined || dot) return all;
+    const i = params.indexOf(word.toLowerCase());
+    return i < 0 ? all : replace(i);
+  });
+}
+
+/**
+ * Rewrites Trino calls DuckDB cannot take as macros (lambda arguments, constant formats) into
+ * DuckDB SQL, on the tokens of a statement: transform/filter → list_transform/list_filter,
+ * reduce → list_reduce (+ the output function), any_match/all_match/none_match → list_bool_or /
+ * list_bool_and over list_transform, date_parse / parse_datetime / format_datetime with a literal
+ * format → strptime / strftime with the translated format.
+ * @throws AthenaQueryError NOT_SUPPORTED for a format that is not a string literal.
+ */
+export function rewriteTrinoCalls<T extends Tok>(tokens: T[], lex: (text: string) => T[]): T[] {
+  const names = new Set(['transform', 'filter', 'reduce', 'any_match', 'all_match', 'none_match', 'zip_with', 'transform_values', 'transform_keys', 'date_parse', 'parse_datetime', 'format_datetime']);
+  let out = tokens;
+  for (let guard = 0; guard < 1000; guard++) {
+    const i = out.findIndex((t, k) => {
+      if (t.kind !== 'word' || !names.has(t.text.toLowerCase())) return false;
+      const next = out.slice(k + 1).find((x) => x.kind !== 'ws' && x.kind !== 'comment');
+      if (next?.text !== '(') return false;
+      const prev = out.slice(0, k).reverse().find((x) => x.kind !== 'ws' && x.kind !== 'comment');
+      // `count(*) FILTER (WHERE …)` is an aggregate's filter clause, not the function; `x.filter` a column.
+      return !(prev && (prev.text === ')' || prev.text === '.'));
+    });
+    if (i < 0) return out;
+    const name = out[i]!.text.toLowerCase();
+    const open = out.findIndex((t, k) => k > i && t.text === '(');
+    const args: string[] = [];
+    let depth = 0;
+    let cur = '';
+    let close = -1;
+    for (let k = open + 1; k < out.length; k++) {
+      const t = out[k]!;
+      if (t.text === '(' || t.text === '[') depth++;
+      if ((t.text === ')' || t.text === ']') && depth-- === 0) {
+        close = k;
+        break;
+      }
+      if (t.text === ',' && depth === 0) {
+        args.push(cur.trim());
+        cur = '';
+      } else cur += t.text;
+    }
+    if (close < 0) return out;
+    args.push(cur.trim());
+    const lit = (a: string | undefined, fn: string) => {
+      if (a === undefined || !/^'(?:[^']|'')*'$/.test(a)) throw new AthenaQueryError('NOT_SUPPORTED', `${fn} needs its format as a string literal in the local endpoint (got ${a ?? 'nothing'})`, 1200);
+      return a.slice(1, -1).replace(/''/g, "'");
+    };
+    const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+    let sql: string;
+    const [a, b, c, d] = args;
+    switch (name) {
+      case 'transform':
+        sql = `list_transform(${a}, ${b})`;
+        break;
+      case 'filter':
+        sql = `list_filter(${a}, ${b})`;
+        break;
+      case 'reduce': {
+        const identity = /^\(?\s*(\w+)\s*\)?\s*->\s*(\w+)$/.exec(d ?? '');
+        const reduced = `list_reduce(${a}, ${c}, ${b})`;
+        sql = !d || (identity && identity[1] === identity[2]) ? reduced : `list_transform([${reduced}], ${d})[1]`;
+        break;
+      }
+      case 'any_match':
+        sql = `(CASE WHEN len(${a}) = 0 THEN false ELSE list_bool_or(list_transform(${a}, ${b})) END)`;
+        break;
+      case 'all_match':
+        sql = `(CASE WHEN len(${a}) = 0 THEN true ELSE list_bool_and(list_transform(${a}, ${b})) END)`;
+        break;
+      case 'none_match':
+        sql = `(CASE WHEN len(${a}) = 0 THEN true ELSE NOT list_bool_or(list_transform(${a}, ${b})) END)`;
+        break;
+      case 'zip_with': {
+        // Elements pair up by position; the shorter array is padded with NULL, as in Trino.
+        const body = lambdaBody(c, name, (p) => [`(${a})[__i]`, `(${b})[__i]`][p]!);
+        sql = `list_transform(range(1, greatest(len(${a}), len(${b})) + 1), __i -> ${body})`;
+        break;
+      }
+      case 'transform_values':
+      case 'transform_keys': {
+        const body = lambdaBody(b, name, (p) => ['__e.key', '__e.value'][p]!);
+        const entry = name === 'transform_values' ? `struct_pack(key := __e.key, value := ${body})` : `struct_pack(key := ${body}, value := __e.value)`;
+        sql = `map_from_entries(list_transform(map_entries(${a}), __e -> ${entry}))`;
+        break;
+      }
+      case 'date_parse':
+        sql = `strptime(${a}, ${q(mysqlToStrftime(lit(b, name)))})`;
+        break;
+      case 'parse_datetime':
+        sql = `CAST(strptime(${a}, ${q(jodaToStrftime(lit(b, name)))}) AS TIMESTAMPTZ)`;
+        break;
+      default:
+        sql = `strftime(${a}, ${q(jodaToStrftime(lit(b, name)))})`;
+    }
+    out = [...out.slice(0, i), ...lex(sql), ...out.slice(close + 1)];
+  }
+  return out;
 }

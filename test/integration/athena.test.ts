@@ -228,20 +228,21 @@ describe('query executions', () => {
     expect(row).toEqual(['2026-01-01-00-3', '3', '2026-01-01 00:00:03.000', '1.5', '{k=v3}', '2026-01-01', '0', '1.50', 'true', '2026-01-02', '[1, 2]', '{a=1, s=x}', undefined]);
   });
 
-  it('fails bad SQL with DuckDB\'s message as the StateChangeReason', async () => {
-    const q = await runQuery('SELEC count(*) FROM clickstream');
-    expect(q.Status?.State).toBe('FAILED');
-    expect(q.Status?.StateChangeReason).toMatch(/syntax error/i);
-    const missing = await runQuery('SELECT no_such_column FROM clickstream');
-    expect(missing.Status?.State).toBe('FAILED');
-    expect(missing.Status?.StateChangeReason).toContain('no_such_column');
-    await expect(env.athena.send(new GetQueryResultsCommand({ QueryExecutionId: q.QueryExecutionId }))).rejects.toThrow(/failed/i);
+  it('refuses SQL that does not parse at StartQueryExecution, with Trino\'s position (as Athena does)', async () => {
+    const start = (q: string) => env.athena.send(new StartQueryExecutionCommand({ QueryString: q, WorkGroup: workGroup, QueryExecutionContext: { Database: db } }));
+    await expect(start('SELEC count(*) FROM clickstream')).rejects.toMatchObject({ name: 'InvalidRequestException', message: expect.stringMatching(/^line 1:1: mismatched input 'SELEC'/) });
+    await expect(start('SELECT a,\n  b FROM WHERE x')).rejects.toThrow(/^line 2:10: mismatched input 'WHERE'/);
   });
 
-  it.skipIf(remoteEndpoint)('fails DDL with a pointer to the Glue API / lakeloader provision', async () => {
-    const q = await runQuery('MSCK REPAIR TABLE clickstream');
-    expect(q.Status?.State).toBe('FAILED');
-    expect(q.Status?.StateChangeReason).toMatch(/not supported by the local endpoint.*(Glue API|lakeloader provision)/);
+  it('fails a query with Athena\'s error names and wording, not DuckDB\'s', async () => {
+    const missing = await runQuery('SELECT no_such_column FROM clickstream');
+    expect(missing.Status?.State).toBe('FAILED');
+    expect(missing.Status?.StateChangeReason).toBe("COLUMN_NOT_FOUND: line 1:8: Column 'no_such_column' cannot be resolved or requester is not authorized to access requested resources");
+    expect(missing.Status?.AthenaError).toMatchObject({ ErrorCategory: 2 });
+    const table = await runQuery('SELECT * FROM nosuch');
+    expect(table.Status?.StateChangeReason).toBe(`TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.${db}.nosuch' does not exist`);
+    expect(table.Status?.StateChangeReason).not.toMatch(/Did you mean|pg_/);
+    await expect(env.athena.send(new GetQueryResultsCommand({ QueryExecutionId: missing.QueryExecutionId }))).rejects.toThrow(/failed/i);
   });
 
   it('binds ExecutionParameters safely: a value with a quote and a semicolon is data, not SQL', async () => {
