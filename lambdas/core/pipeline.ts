@@ -161,7 +161,11 @@ export interface PipelineDeclaration<C extends readonly ColumnDeclaration[] = Co
    * @default 'glue'
    */
   partitionRegistration?: 'glue' | 'projection';
-  /** First day partition projection enumerates (YYYY-MM-DD). @default '2020-01-01' */
+  /**
+   * First day partition projection enumerates (YYYY-MM-DD); the range is `<this>,NOW`. A record
+   * dated before it, or more than a day after the loader's clock, is quarantined (stage
+   * `partition`): Athena would not read its partition. @default '2020-01-01'
+   */
   projectionStartDate?: string;
   /**
    * Fields that are not columns — of a row, or of a new writer schema: `ignore` leaves them out,
