@@ -19,7 +19,8 @@ import { resolve } from 'node:path';
 import { AthenaService } from './athena';
 import { AwsJsonError, S3Error } from './errors';
 import { LocalGlueCatalog } from './glue';
-import { handleS3, sendS3Error } from './s3';
+import { handleS3, sendS3Error, type S3Context } from './s3';
+import { MultipartUploads } from './s3/multipart-store';
 import { LocalObjectStore } from './store';
 
 export interface LocalEndpointOptions {
@@ -57,6 +58,8 @@ export class LocalEndpointStartError extends Error {
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The account the endpoint reports (owner ids, ARNs), as LocalStack does. */
+export const ACCOUNT_ID = '000000000000';
 
 /**
  * Starts the offline endpoint and resolves once it listens.
@@ -72,6 +75,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     throw new LocalEndpointStartError(`cannot create the data directory ${dataDir}: ${(e as Error).message}; pass a writable --data directory`, { cause: e });
   }
   const store = new LocalObjectStore(dataDir);
+  const s3: S3Context = { store, uploads: new MultipartUploads(dataDir), region, accountId: ACCOUNT_ID };
   const glue = await LocalGlueCatalog.open(dataDir);
   const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
 
@@ -86,7 +90,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     const service = target.startsWith('AWSGlue.') ? 'glue' : target.startsWith('AmazonAthena.') ? 'athena' : 's3';
     if (service === 's3') {
       try {
-        await handleS3(store, region, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
+        await handleS3(s3, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
       } catch (e) {
         const err = e instanceof S3Error ? e : new S3Error('InternalError', `local endpoint failure: ${(e as Error).message}`, 500);
         // An error may come before the body was read (NoSuchBucket on a PUT): drain it, so the
