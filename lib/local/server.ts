@@ -4,7 +4,9 @@
  * paths — the real AWS SDK v3 clients — run unchanged without an account.
  *
  * Routing: `X-Amz-Target: AWSGlue.<Op>` → Glue, `X-Amz-Target: AmazonAthena.<Op>` → Athena,
- * everything else → S3. Any SigV4 signature is accepted and not verified.
+ * everything else → S3. By default any SigV4 signature is accepted and not verified; with
+ * `enforceIam` each request must be signed by a configured key and is judged against the IAM
+ * policies of a synthesized stack (lib/local/iam/).
  *
  * ```ts
  * const ep = await startLocalEndpoint({ dataDir: '.lakeloader/data', port: 0 });
@@ -19,9 +21,12 @@ import { resolve } from 'node:path';
 import { AthenaService } from './athena';
 import { AwsJsonError, S3Error } from './errors';
 import { LocalGlueCatalog } from './glue';
+import { IamEnforcer, type EnforceIamOptions, type Identity } from './iam/enforcer';
+import { statementsOf, type PolicyDocument, type PolicyStatement } from './iam/policy';
 import { handleS3, sendS3Error, type S3Context } from './s3';
 import { MultipartUploads } from './s3/multipart-store';
 import { LocalObjectStore } from './store';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface LocalEndpointOptions {
   /** TCP port; 0 picks an ephemeral port. @default 4566 */
@@ -36,6 +41,12 @@ export interface LocalEndpointOptions {
   onRequest?: (info: { service: 's3' | 'glue' | 'athena'; operation: string; bucket?: string; key?: string }) => void;
   /** How many Athena queries run in DuckDB at the same time (more wait as QUEUED). @default 2 */
   athenaConcurrency?: number;
+  /**
+   * Verify SigV4 signatures and evaluate IAM policies of a synthesized stack (off by default, as
+   * in LocalStack). See lib/local/iam/enforcer.ts.
+   * @default undefined (every request is accepted)
+   */
+  enforceIam?: EnforceIamOptions;
 }
 
 /** A running endpoint. */
@@ -45,15 +56,17 @@ export interface LocalEndpoint {
   port: number;
   /** Absolute data directory. */
   dataDir: string;
+  /** With `enforceIam`: the accepted keys and what they act as, and the stack outputs read. */
+  iam?: { describe(): string[]; outputs(): Record<string, string> };
   /** Stops accepting connections, cancels running queries and waits for in-flight requests. */
   close(): Promise<void>;
 }
 
 /** Thrown when the endpoint cannot start (port in use, unwritable data directory). */
-export class LocalEndpointStartError extends Error {
+export class LocalEndpointStartError extends LakeloaderError {
+  readonly code = 'LOCAL_ENDPOINT_START';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'LocalEndpointStartError';
   }
 }
 
@@ -76,8 +89,26 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   }
   const store = new LocalObjectStore(dataDir);
   const s3: S3Context = { store, uploads: new MultipartUploads(dataDir), region, accountId: ACCOUNT_ID };
+  const iam = opts.enforceIam ? IamEnforcer.create(opts.enforceIam, region, ACCOUNT_ID) : undefined;
   const glue = await LocalGlueCatalog.open(dataDir);
   const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
+
+  /** The bucket policy set through the S3 API, if any (it replaces the stack's). */
+  const storedPolicy = async (bucket: string | undefined): Promise<PolicyStatement[] | undefined> => {
+    if (!bucket || !(await store.bucketExists(bucket))) return undefined;
+    const doc = (await store.bucketInfo(bucket)).config?.policy;
+    return doc ? statementsOf(JSON.parse(doc) as PolicyDocument) : undefined;
+  };
+  /** The workgroups of the query executions a call names (for the Athena IAM resource). */
+  const workGroups = async (input: Record<string, unknown>): Promise<Map<string, string>> => {
+    const ids = [input.QueryExecutionId, ...((input.QueryExecutionIds as unknown[] | undefined) ?? [])].filter((x): x is string => typeof x === 'string');
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const wg = await athena.handle('GetQueryExecution', { QueryExecutionId: id }).then((r) => (r as { QueryExecution?: { WorkGroup?: string } }).QueryExecution?.WorkGroup, () => undefined);
+      if (wg) out.set(id, wg);
+    }
+    return out;
+  };
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -88,9 +119,15 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     const searchParams = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = target.startsWith('AWSGlue.') ? 'glue' : target.startsWith('AmazonAthena.') ? 'athena' : 's3';
+    const rawQuery = q < 0 ? '' : raw.slice(q + 1);
     if (service === 's3') {
       try {
-        await handleS3(s3, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
+        let ctx = s3;
+        if (iam) {
+          const id: Identity = iam.authenticate('s3', { req, path: pathname, rawQuery });
+          ctx = { ...s3, authorize: async (call) => iam.authorizeS3(id, call, req, await storedPolicy(call.bucket)) };
+        }
+        await handleS3(ctx, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
       } catch (e) {
         const err = e instanceof S3Error ? e : new S3Error('InternalError', `local endpoint failure: ${(e as Error).message}`, 500);
         // An error may come before the body was read (NoSuchBucket on a PUT): drain it, so the
@@ -107,12 +144,18 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const id = iam?.authenticate(service, { req, path: pathname, rawQuery, body: bytes });
+      const text = bytes.toString('utf8');
       let input: Record<string, unknown>;
       try {
         input = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
         throw new AwsJsonError('SerializationException', 'the request body is not valid JSON');
+      }
+      if (iam && id) {
+        const groups = service === 'athena' ? await workGroups(input) : new Map<string, string>();
+        iam.authorizeJson(id, service, operation, input, req, (x) => groups.get(x));
       }
       const out = service === 'glue' ? await glue.handle(operation, input) : await athena.handle(operation, input);
       const body = JSON.stringify(out ?? {});
@@ -164,6 +207,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     url: `http://${host}:${port}`,
     port,
     dataDir,
+    ...(iam ? { iam: { describe: () => iam.describe(), outputs: () => iam.outputs() } } : {}),
     close() {
       closed ??= (async () => {
         const done = new Promise<void>((ok) => server.close(() => ok()));

@@ -6,7 +6,7 @@
 import { s3Errors } from '../errors';
 import { compareKeys, versionIdOf, type ObjectMeta } from '../store';
 import type { S3Request } from './request';
-import { sendXml, xml } from './xml';
+import { escapeXml, sendXml, xml, XMLNS } from './xml';
 
 interface ContinuationState {
   after: string;
@@ -93,34 +93,33 @@ export async function listObjects(r: S3Request, v2: boolean): Promise<void> {
       last = k;
     }
   }
-  const body: Record<string, unknown> = {
-    Name: r.bucket,
-    Prefix: enc(prefix),
-    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
-    MaxKeys: maxKeys,
-    ...(urlEncode ? { EncodingType: 'url' } : {}),
-    IsTruncated: truncated,
-  };
+  // Built by hand, not with the XML builder: a listing is on the loader's hot path.
+  const el = (name: string, value: string | number | boolean) => `<${name}>${typeof value === 'string' ? escapeXml(value) : value}</${name}>`;
+  const parts: string[] = [`<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${XMLNS}">`, el('Name', r.bucket), el('Prefix', enc(prefix))];
+  if (delimiter) parts.push(el('Delimiter', enc(delimiter)));
+  parts.push(el('MaxKeys', maxKeys));
+  if (urlEncode) parts.push(el('EncodingType', 'url'));
+  parts.push(el('IsTruncated', truncated));
   if (v2) {
-    body.KeyCount = contents.length + prefixes.length;
-    if (token) body.ContinuationToken = token;
-    if (startAfter) body.StartAfter = enc(startAfter);
-    if (truncated) body.NextContinuationToken = encodeToken({ after: last });
+    parts.push(el('KeyCount', contents.length + prefixes.length));
+    if (token) parts.push(el('ContinuationToken', token));
+    if (startAfter) parts.push(el('StartAfter', enc(startAfter)));
+    if (truncated) parts.push(el('NextContinuationToken', encodeToken({ after: last })));
   } else {
-    body.Marker = enc(startAfter);
-    if (truncated && delimiter) body.NextMarker = enc(last);
+    parts.push(el('Marker', enc(startAfter)));
+    if (truncated && delimiter) parts.push(el('NextMarker', enc(last)));
   }
-  body.Contents = contents.map((m) => ({
-    Key: enc(m.key),
-    LastModified: m.lastModified,
-    ETag: m.etag,
-    ...(m.checksum ? { ChecksumAlgorithm: m.checksum.algorithm, ChecksumType: m.checksum.type } : {}),
-    Size: m.size,
-    ...(withOwner ? { Owner: owner(r.ctx.accountId) } : {}),
-    StorageClass: m.storageClass ?? 'STANDARD',
-  }));
-  body.CommonPrefixes = prefixes.map((p) => ({ Prefix: enc(p) }));
-  sendXml(r.res, 200, xml('ListBucketResult', body));
+  const ownerXml = withOwner ? `<Owner><ID>${r.ctx.accountId}</ID><DisplayName>lakeloader</DisplayName></Owner>` : '';
+  for (const m of contents) {
+    parts.push(
+      `<Contents>${el('Key', enc(m.key))}${el('LastModified', m.lastModified)}${el('ETag', m.etag)}` +
+        (m.checksum ? `<ChecksumAlgorithm>${m.checksum.algorithm}</ChecksumAlgorithm><ChecksumType>${m.checksum.type}</ChecksumType>` : '') +
+        `<Size>${m.size}</Size>${ownerXml}<StorageClass>${m.storageClass ?? 'STANDARD'}</StorageClass></Contents>`,
+    );
+  }
+  for (const p of prefixes) parts.push(`<CommonPrefixes>${el('Prefix', enc(p))}</CommonPrefixes>`);
+  parts.push('</ListBucketResult>');
+  sendXml(r.res, 200, parts.join(''));
 }
 
 /** ListObjectVersions. */

@@ -36,8 +36,10 @@ export interface PartRecord {
   etag: string;
   size: number;
   lastModified: string;
-  /** base64 checksum of the part in the upload's algorithm. */
+  /** base64 checksum of the part … */
   checksum?: string;
+  /** … in this algorithm (the upload's, or what the part request named). */
+  checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 interface Upload {

@@ -94,7 +94,7 @@ export async function uploadPart(r: S3Request): Promise<void> {
     checksum = verifyStaged(r.req, staged, requested, body.trailers());
     if (record.attributes.sse?.customerKeyMd5) checkReadKey(r.req, record.attributes.sse);
     await uploads.putPart(uploadId, r.bucket, r.key, staged.tmp, {
-      partNumber, etag: staged.etag, size: staged.size, lastModified: new Date().toISOString(), ...(checksum ? { checksum: checksum.value } : {}),
+      partNumber, etag: staged.etag, size: staged.size, lastModified: new Date().toISOString(), ...(checksum ? { checksum: checksum.value, checksumAlgorithm: checksum.algorithm } : {}),
     });
   } catch (e) {
     await store.discard(staged.tmp);
@@ -137,7 +137,7 @@ export async function uploadPartCopy(r: S3Request): Promise<void> {
   const checksum = staged.checksums[algorithm];
   try {
     await uploads.putPart(uploadId, r.bucket, r.key, staged.tmp, {
-      partNumber, etag: staged.etag, size: staged.size, lastModified: new Date().toISOString(), ...(checksum ? { checksum } : {}),
+      partNumber, etag: staged.etag, size: staged.size, lastModified: new Date().toISOString(), ...(checksum ? { checksum, checksumAlgorithm: algorithm } : {}),
     });
   } catch (e) {
     await store.discard(staged.tmp);
@@ -219,7 +219,8 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
         r.bucket,
         r.key,
         { tmp: staged.tmp, size: staged.size, etag },
-        { ...record.attributes, checksum, parts: chosen.map((p) => ({ size: p.size, ...(p.checksum ? { checksum: p.checksum } : {}) })) },
+        // Part checksums are kept when they are in the object's algorithm (for partNumber reads and attributes).
+        { ...record.attributes, checksum, parts: chosen.map((p) => ({ size: p.size, ...(p.checksum && p.checksumAlgorithm === algorithm ? { checksum: p.checksum } : {}) })) },
         { ifMatch: header(r.req, 'if-match'), ifNoneMatch: header(r.req, 'if-none-match') },
       );
       await uploads.remove(uploadId);

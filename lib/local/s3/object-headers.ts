@@ -53,7 +53,8 @@ export function setObjectHeaders(
   if (wantsChecksum(req)) {
     if (opts.part !== undefined && m.parts) {
       const p = m.parts[opts.part - 1];
-      if (p?.checksum && m.checksum) {
+      // A part's own checksum exists for a COMPOSITE object (parts and object share the algorithm).
+      if (p?.checksum && m.checksum?.type === 'COMPOSITE') {
         res.setHeader(checksumHeader(m.checksum.algorithm), p.checksum);
         res.setHeader('x-amz-checksum-type', m.checksum.type);
       }
