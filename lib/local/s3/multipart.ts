@@ -42,6 +42,7 @@ function uploadIdOf(r: S3Request): string {
 
 // ---- CreateMultipartUpload ----
 
+/** CreateMultipartUpload: records the object attributes and the checksum algorithm/type for the completion. */
 export async function createMultipartUpload(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   const info = await store.bucketInfo(r.bucket);
@@ -80,6 +81,7 @@ function partAlgorithm(rec: UploadRecord, r: S3Request) {
   return requested;
 }
 
+/** UploadPart: stages the part, verifies its checksum and stores it under the upload. */
 export async function uploadPart(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   await store.requireBucket(r.bucket);
@@ -106,6 +108,7 @@ export async function uploadPart(r: S3Request): Promise<void> {
   sendEmpty(r.res, 200);
 }
 
+/** UploadPartCopy: a part from (a byte range of) an existing object. */
 export async function uploadPartCopy(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   await store.requireBucket(r.bucket);
@@ -156,6 +159,7 @@ export async function uploadPartCopy(r: S3Request): Promise<void> {
 const invalidPart = () =>
   new S3Error('InvalidPart', "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", 400);
 
+/** CompleteMultipartUpload: checks the listed parts, concatenates them and commits the object (conditions honoured). */
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   const info = await store.bucketInfo(r.bucket);
@@ -244,6 +248,7 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
 
 // ---- AbortMultipartUpload ----
 
+/** AbortMultipartUpload: drops the upload and its parts. */
 export async function abortMultipartUpload(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   await store.requireBucket(r.bucket);
@@ -257,6 +262,7 @@ export async function abortMultipartUpload(r: S3Request): Promise<void> {
 
 // ---- ListParts ----
 
+/** ListParts: the parts uploaded so far, paged by part number. */
 export async function listParts(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   await store.requireBucket(r.bucket);
@@ -283,6 +289,7 @@ export async function listParts(r: S3Request): Promise<void> {
 
 // ---- ListMultipartUploads ----
 
+/** ListMultipartUploads: uploads in progress, with prefix, delimiter and key/upload-id markers. */
 export async function listMultipartUploads(r: S3Request): Promise<void> {
   const { store, uploads } = r.ctx;
   await store.requireBucket(r.bucket);

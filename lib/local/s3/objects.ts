@@ -52,6 +52,7 @@ export function checksumXmlFields(c: StoredChecksum | undefined): Record<string,
 
 // ---- PutObject ----
 
+/** PutObject: stage, verify (Content-MD5, checksum), then commit under the key's lock with the write conditions. */
 export async function putObject(r: S3Request): Promise<void> {
   const { store } = r.ctx;
   const info = await store.bucketInfo(r.bucket);
@@ -83,6 +84,7 @@ export async function putObject(r: S3Request): Promise<void> {
 
 // ---- GetObject / HeadObject ----
 
+/** GetObject and HeadObject: a version, a range or a part, with conditionals and the object's headers. */
 export async function getObject(r: S3Request): Promise<void> {
   const { store } = r.ctx;
   const info = await store.bucketInfo(r.bucket);
@@ -141,6 +143,7 @@ export async function getObject(r: S3Request): Promise<void> {
 
 // ---- CopyObject ----
 
+/** CopyObject: from a (version of a) source object, copying or replacing metadata and tags. */
 export async function copyObject(r: S3Request): Promise<void> {
   const { store } = r.ctx;
   const src = r.call.copySource;
@@ -202,6 +205,7 @@ export function checkCopySourceConditions(req: IncomingMessage, m: ObjectMeta): 
 
 // ---- DeleteObject / DeleteObjects ----
 
+/** DeleteObject: the object, a version, or a delete marker in a versioned bucket. */
 export async function deleteObject(r: S3Request): Promise<void> {
   const out = await r.ctx.store.delete(r.bucket, r.key, { ifMatch: header(r.req, 'if-match'), versionId: versionParam(r) });
   if (out.versioned) {
@@ -211,6 +215,7 @@ export async function deleteObject(r: S3Request): Promise<void> {
   sendEmpty(r.res, 204);
 }
 
+/** DeleteObjects: up to 1000 keys, each authorized and reported on its own. */
 export async function deleteObjects(r: S3Request): Promise<void> {
   const { store } = r.ctx;
   await store.requireBucket(r.bucket);
@@ -246,6 +251,7 @@ export async function deleteObjects(r: S3Request): Promise<void> {
 
 // ---- GetObjectAttributes ----
 
+/** GetObjectAttributes: the attributes named in `x-amz-object-attributes`. */
 export async function getObjectAttributes(r: S3Request): Promise<void> {
   const { store } = r.ctx;
   const info = await store.bucketInfo(r.bucket);
@@ -276,6 +282,7 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
 
 // ---- tagging ----
 
+/** GetObjectTagging. */
 export async function getObjectTagging(r: S3Request): Promise<void> {
   const info = await r.ctx.store.bucketInfo(r.bucket);
   const m = await r.ctx.store.headVersion(r.bucket, r.key, versionParam(r));
@@ -283,6 +290,7 @@ export async function getObjectTagging(r: S3Request): Promise<void> {
   sendXml(r.res, 200, taggingXml(m.tags ?? []));
 }
 
+/** PutObjectTagging (replaces the tag set). */
 export async function putObjectTagging(r: S3Request): Promise<void> {
   const info = await r.ctx.store.bucketInfo(r.bucket);
   const tags = parseTaggingXml((await readVerifiedBody(r.req)).toString('utf8'), 10);
@@ -294,6 +302,7 @@ export async function putObjectTagging(r: S3Request): Promise<void> {
   sendEmpty(r.res, 200);
 }
 
+/** DeleteObjectTagging. */
 export async function deleteObjectTagging(r: S3Request): Promise<void> {
   const info = await r.ctx.store.bucketInfo(r.bucket);
   const m = await r.ctx.store.updateAttributes(r.bucket, r.key, versionParam(r), (x) => {
@@ -332,11 +341,13 @@ export async function requestedAcl(r: S3Request): Promise<string> {
   return 'private';
 }
 
+/** GetObjectAcl: the owner's FULL_CONTROL plus what the canned ACL grants. */
 export async function getObjectAcl(r: S3Request): Promise<void> {
   const m = await r.ctx.store.headVersion(r.bucket, r.key, versionParam(r));
   sendXml(r.res, 200, aclXml(r.ctx.accountId, m.acl));
 }
 
+/** PutObjectAcl: a canned ACL (or a document where ACLs are enabled). */
 export async function putObjectAcl(r: S3Request): Promise<void> {
   const acl = await requestedAcl(r);
   await r.ctx.store.updateAttributes(r.bucket, r.key, versionParam(r), (x) => {

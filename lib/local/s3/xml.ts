@@ -13,10 +13,10 @@ const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: fal
 const LIST_ELEMENTS = new Set(['Object', 'Part', 'Tag', 'Rule', 'CORSRule', 'AllowedMethod', 'AllowedOrigin', 'AllowedHeader', 'ExposeHeader', 'Grant']);
 const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true, isArray: (name) => LIST_ELEMENTS.has(name), processEntities: true, removeNSPrefix: true });
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
-/** Escapes text for an XML element. */
-export const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+/** Escapes the text content of an XML element (quotes need no escaping there). */
+export const escapeXml = (s: string) => s.replace(/[&<>]/g, (c) => XML_ESCAPES[c]!);
 
 /** Serializes `{ ...body }` as an S3 XML document with root `rootName`. */
 export function xml(rootName: string, body: Record<string, unknown>): string {
