@@ -43,11 +43,18 @@ export function register(program: Command): void {
     .option('--registry-port <port>', 'TCP port of the Confluent-compatible Schema Registry (0 = any free port)', '8081')
     .option('--partitions <n>', 'partitions of a topic the broker creates on first use (Kafka num.partitions)', '1')
     .option('--data <dir>', 'state directory (objects as plain files, catalog, query results, Kafka topics and group offsets)', '.lakeloader/data')
-    .action(async (flags: { port: string; kafkaPort: string; registryPort: string; partitions: string; data: string }) => {
+    .option('--enforce-iam', 'verify SigV4 signatures and refuse what the IAM policies of the synthesized stack refuse (key test/test acts as the loader role, root/root as the account root)')
+    .option('--cdk-out <dir>', 'with --enforce-iam: the cloud assembly to read the policies from (`npx cdk synth` output)', 'cdk.out')
+    .option('--iam-role <role>', 'with --enforce-iam: the role the test key acts as (pipeline name, role name or logical id; default: the first loader role)')
+    .action(async (flags: { port: string; kafkaPort: string; registryPort: string; partitions: string; data: string; enforceIam?: boolean; cdkOut: string; iamRole?: string }) => {
       const kafkaPort = parsePort(flags.kafkaPort, '--kafka-port');
       const registryPort = parsePort(flags.registryPort, '--registry-port');
       const partitions = parsePartitions(flags.partitions);
-      const ep = await startLocalEndpoint({ port: parsePort(flags.port), dataDir: flags.data });
+      const bucket = process.env.LAKELOADER_BUCKET ?? DEFAULT_BUCKET;
+      const enforceIam = flags.enforceIam
+        ? { cloudAssembly: flags.cdkOut, outputNames: { LakeBucketName: bucket }, ...(flags.iamRole ? { role: flags.iamRole } : {}) }
+        : undefined;
+      const ep = await startLocalEndpoint({ port: parsePort(flags.port), dataDir: flags.data, ...(enforceIam ? { enforceIam } : {}) });
       const broker = await startKafkaBroker({ port: kafkaPort, partitions, dataDir: join(ep.dataDir, 'kafka'), log: (m) => process.stderr.write(`${m}\n`) }).catch(async (e: unknown) => {
         await ep.close();
         throw e;
@@ -62,19 +69,22 @@ export function register(program: Command): void {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
-        LAKELOADER_BUCKET: DEFAULT_BUCKET,
-        LAKELOADER_DATABASE: DEFAULT_DATABASE,
-        LAKELOADER_WORKGROUP: DEFAULT_WORKGROUP,
+        LAKELOADER_BUCKET: bucket,
+        // Under --enforce-iam the policies name the stack's database and workgroup: use them.
+        LAKELOADER_DATABASE: ep.iam?.outputs().GlueDatabaseName ?? DEFAULT_DATABASE,
+        LAKELOADER_WORKGROUP: ep.iam?.outputs().AthenaWorkGroupName ?? DEFAULT_WORKGROUP,
       };
       const bootstrap = broker.bootstrap;
       process.stdout.write(
         `Lakeloader local endpoint (S3, Glue, Athena) listening on ${ep.url}\n` +
           `Kafka bootstrap server: ${bootstrap} (topics auto-created with ${partitions} partition${partitions === 1 ? '' : 's'})\n` +
           `Schema Registry (Confluent REST API): ${registry.url}; Glue Schema Registry actions on ${ep.url}\n` +
-          `data directory: ${ep.dataDir}\n\n` +
+          `data directory: ${ep.dataDir}\n` +
+          (ep.iam ? `IAM enforced with the policies of ${flags.cdkOut}:\n${ep.iam.describe().map((l) => `  ${l}\n`).join('')}` : '') +
+          `\n` +
           `Use it from another shell:\n` +
           Object.entries(env).map(([k, v]) => `  export ${k}=${v}\n`).join('') +
-          `\nthen: npx lakeloader provision\n` +
+          `\nthen: ${ep.iam ? 'AWS_ACCESS_KEY_ID=root AWS_SECRET_ACCESS_KEY=root ' : ''}npx lakeloader provision\n` +
           `      npx lakeloader produce --topic clicks --file events.ndjson${bootstrap === '127.0.0.1:9092' ? '' : ` --bootstrap ${bootstrap}`}\n` +
           `      npx lakeloader esm --pipeline clickstream${bootstrap === '127.0.0.1:9092' ? '' : ` --bootstrap ${bootstrap}`}\n` +
           `      npx lakeloader query "SELECT count(*) FROM clickstream"\n` +

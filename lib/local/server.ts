@@ -4,7 +4,9 @@
  * paths — the real AWS SDK v3 clients — run unchanged without an account.
  *
  * Routing: `X-Amz-Target: AWSGlue.<Op>` → Glue, `X-Amz-Target: AmazonAthena.<Op>` → Athena,
- * everything else → S3. Any SigV4 signature is accepted and not verified.
+ * everything else → S3. By default any SigV4 signature is accepted and not verified; with
+ * `enforceIam` each request must be signed by a configured key and is judged against the IAM
+ * policies of a synthesized stack (lib/local/iam/).
  *
  * ```ts
  * const ep = await startLocalEndpoint({ dataDir: '.lakeloader/data', port: 0 });
@@ -19,10 +21,14 @@ import { resolve } from 'node:path';
 import { AthenaService } from './athena';
 import { AwsJsonError, S3Error } from './errors';
 import { LocalGlueCatalog } from './glue';
-import { handleS3, sendS3Error } from './s3';
+import { IamEnforcer, type EnforceIamOptions, type Identity } from './iam/enforcer';
+import { statementsOf, type PolicyDocument, type PolicyStatement } from './iam/policy';
+import { handleS3, sendS3Error, type S3Context } from './s3';
+import { MultipartUploads } from './s3/multipart-store';
 import { LocalObjectStore } from './store';
 import { GLUE_SCHEMA_REGISTRY_OPERATIONS, LocalGlueSchemaRegistry } from './registry/glue-sr';
 import { RegistryStore } from './registry/store';
+import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface LocalEndpointOptions {
   /** TCP port; 0 picks an ephemeral port. @default 4566 */
@@ -39,6 +45,12 @@ export interface LocalEndpointOptions {
   athenaConcurrency?: number;
   /** The schema registries' state (shared with the Confluent REST registry of `lakeloader dev`). @default opened under dataDir */
   registryStore?: RegistryStore;
+  /**
+   * Verify SigV4 signatures and evaluate IAM policies of a synthesized stack (off by default, as
+   * in LocalStack). See lib/local/iam/enforcer.ts.
+   * @default undefined (every request is accepted)
+   */
+  enforceIam?: EnforceIamOptions;
 }
 
 /** A running endpoint. */
@@ -50,19 +62,23 @@ export interface LocalEndpoint {
   dataDir: string;
   /** The schema registries' state (Glue Schema Registry actions; hand it to startConfluentRegistry to share it). */
   registryStore: RegistryStore;
+  /** With `enforceIam`: the accepted keys and what they act as, and the stack outputs read. */
+  iam?: { describe(): string[]; outputs(): Record<string, string> };
   /** Stops accepting connections, cancels running queries and waits for in-flight requests. */
   close(): Promise<void>;
 }
 
 /** Thrown when the endpoint cannot start (port in use, unwritable data directory). */
-export class LocalEndpointStartError extends Error {
+export class LocalEndpointStartError extends LakeloaderError {
+  readonly code = 'LOCAL_ENDPOINT_START';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'LocalEndpointStartError';
   }
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The account the endpoint reports (owner ids, ARNs), as LocalStack does. */
+export const ACCOUNT_ID = '000000000000';
 
 /**
  * Starts the offline endpoint and resolves once it listens.
@@ -78,10 +94,29 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     throw new LocalEndpointStartError(`cannot create the data directory ${dataDir}: ${(e as Error).message}; pass a writable --data directory`, { cause: e });
   }
   const store = new LocalObjectStore(dataDir);
+  const s3: S3Context = { store, uploads: new MultipartUploads(dataDir), region, accountId: ACCOUNT_ID };
+  const iam = opts.enforceIam ? IamEnforcer.create(opts.enforceIam, region, ACCOUNT_ID) : undefined;
   const glue = await LocalGlueCatalog.open(dataDir);
   const athena = await AthenaService.open({ dataDir, region, store, glue, concurrency: opts.athenaConcurrency ?? 2 });
   const registryStore = opts.registryStore ?? (await RegistryStore.open(dataDir));
   const schemaRegistry = new LocalGlueSchemaRegistry(registryStore, region);
+
+  /** The bucket policy set through the S3 API, if any (it replaces the stack's). */
+  const storedPolicy = async (bucket: string | undefined): Promise<PolicyStatement[] | undefined> => {
+    if (!bucket || !(await store.bucketExists(bucket))) return undefined;
+    const doc = (await store.bucketInfo(bucket)).config?.policy;
+    return doc ? statementsOf(JSON.parse(doc) as PolicyDocument) : undefined;
+  };
+  /** The workgroups of the query executions a call names (for the Athena IAM resource). */
+  const workGroups = async (input: Record<string, unknown>): Promise<Map<string, string>> => {
+    const ids = [input.QueryExecutionId, ...((input.QueryExecutionIds as unknown[] | undefined) ?? [])].filter((x): x is string => typeof x === 'string');
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const wg = await athena.handle('GetQueryExecution', { QueryExecutionId: id }).then((r) => (r as { QueryExecution?: { WorkGroup?: string } }).QueryExecution?.WorkGroup, () => undefined);
+      if (wg) out.set(id, wg);
+    }
+    return out;
+  };
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -92,9 +127,15 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     const searchParams = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = target.startsWith('AWSGlue.') ? 'glue' : target.startsWith('AmazonAthena.') ? 'athena' : 's3';
+    const rawQuery = q < 0 ? '' : raw.slice(q + 1);
     if (service === 's3') {
       try {
-        await handleS3(store, region, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
+        let ctx = s3;
+        if (iam) {
+          const id: Identity = iam.authenticate('s3', { req, path: pathname, rawQuery });
+          ctx = { ...s3, authorize: async (call) => iam.authorizeS3(id, call, req, await storedPolicy(call.bucket)) };
+        }
+        await handleS3(ctx, req, res, pathname, searchParams, (info) => opts.onRequest?.({ service: 's3', ...info }));
       } catch (e) {
         const err = e instanceof S3Error ? e : new S3Error('InternalError', `local endpoint failure: ${(e as Error).message}`, 500);
         // An error may come before the body was read (NoSuchBucket on a PUT): drain it, so the
@@ -111,12 +152,19 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const id = iam?.authenticate(service, { req, path: pathname, rawQuery, body: bytes });
+      const text = bytes.toString('utf8');
       let input: Record<string, unknown>;
       try {
         input = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
         throw new AwsJsonError('SerializationException', 'the request body is not valid JSON');
+      }
+      if (iam && id) {
+        const groups = service === 'athena' ? await workGroups(input) : new Map<string, string>();
+        const registryCall = service === 'glue' && GLUE_SCHEMA_REGISTRY_OPERATIONS.has(operation);
+        iam.authorizeJson(id, service, operation, input, req, (x) => groups.get(x), registryCall ? schemaRegistry.iamResources(input) : undefined);
       }
       const out =
         service === 'athena' ? await athena.handle(operation, input) : GLUE_SCHEMA_REGISTRY_OPERATIONS.has(operation) ? await schemaRegistry.handle(operation, input) : await glue.handle(operation, input);
@@ -170,6 +218,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     port,
     dataDir,
     registryStore,
+    ...(iam ? { iam: { describe: () => iam.describe(), outputs: () => iam.outputs() } } : {}),
     close() {
       closed ??= (async () => {
         const done = new Promise<void>((ok) => server.close(() => ok()));

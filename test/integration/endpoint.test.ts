@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  GetBucketVersioningCommand,
+  GetBucketReplicationCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3ServiceException,
@@ -60,11 +60,11 @@ describe('routing', () => {
 
 describe('not implemented', () => {
   it.skipIf(remoteEndpoint)('S3 answers 501 NotImplemented in the S3 error shape, naming what is missing', async () => {
-    const f = await s3Failure(env.s3.send(new GetBucketVersioningCommand({ Bucket: bucket })));
+    const f = await s3Failure(env.s3.send(new GetBucketReplicationCommand({ Bucket: bucket })));
     expect(f.status).toBe(501);
     expect(f.name).toBe('NotImplemented');
-    expect(f.message).toContain('versioning');
-    expect((await s3Failure(env.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'big' })))).status).toBe(501);
+    expect(f.message).toContain('replication');
+    expect((await s3Failure(env.s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'big' })))).status).toBe(501);
   });
 
   it.skipIf(remoteEndpoint)('Athena answers InvalidRequestException naming the operation', async () => {
@@ -97,11 +97,21 @@ describe('uploads and persistence', () => {
     expect(l.Contents?.map((c) => c.Key)).toEqual(['persist/one']);
   });
 
-  it.skipIf(remoteEndpoint)('refuses a key that would need an existing object as a folder, with a clear message', async () => {
+  it.skipIf(remoteEndpoint)('keeps a key and keys below it side by side, across a restart (the one that cannot be a file at its path lives in s3-nested/)', async () => {
+    const get = async (Key: string) => (await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToString();
     await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest/a', Body: 'file' }));
-    const f = await s3Failure(env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest/a/b', Body: 'below' })));
-    expect(f.status).toBe(409);
-    expect(f.message).toMatch(/folder/);
+    await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest/a/b', Body: 'below' }));
+    await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest2/x/y', Body: 'deep' }));
+    await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nest2/x', Body: 'above' }));
+    await env.restart();
+    expect([await get('nest/a'), await get('nest/a/b'), await get('nest2/x/y'), await get('nest2/x')]).toEqual(['file', 'below', 'deep', 'above']);
+    const l = await env.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'nest' }));
+    expect(l.Contents?.map((c) => c.Key)).toEqual(['nest/a', 'nest/a/b', 'nest2/x', 'nest2/x/y']);
+    // The first writer of a path keeps the plain file; the other one is in s3-nested/<bucket>/.
+    const { readFileSync, readdirSync } = await import('node:fs');
+    expect(readFileSync(join(env.dataDir, 's3', bucket, 'nest', 'a'), 'utf8')).toBe('file');
+    expect(readFileSync(join(env.dataDir, 's3', bucket, 'nest2', 'x', 'y'), 'utf8')).toBe('deep');
+    expect(readdirSync(join(env.dataDir, 's3-nested', bucket))).toHaveLength(2);
   });
 });
 

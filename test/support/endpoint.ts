@@ -12,7 +12,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -43,6 +43,16 @@ export interface TestEndpoint {
  * declared `it.skipIf(remoteEndpoint)` — reported as skipped there, never as passed.
  */
 export const remoteEndpoint = !!process.env.LAKELOADER_TEST_ENDPOINT;
+
+/**
+ * `LAKELOADER_TEST_SERVER=<path of another checkout's lib/local/server.ts>` runs the suite against
+ * that version of the endpoint, in process (the before/after comparison of docs/local-endpoint.md).
+ */
+async function startFunction(): Promise<typeof startLocalEndpoint> {
+  const other = process.env.LAKELOADER_TEST_SERVER;
+  if (!other) return startLocalEndpoint;
+  return ((await import(resolve(other))) as { startLocalEndpoint: typeof startLocalEndpoint }).startLocalEndpoint;
+}
 
 /** Builds SDK clients for `url` (undefined = AWS defaults). */
 export function makeClients(url: string | undefined, region = 'us-east-1') {
@@ -80,7 +90,8 @@ export async function startTestEndpoint(opts: Partial<LocalEndpointOptions> = {}
     };
   }
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'lakeloader-endpoint-')));
-  let ep: LocalEndpoint = await startLocalEndpoint({ ...opts, dataDir, port: 0 });
+  const start = await startFunction();
+  let ep: LocalEndpoint = await start({ ...opts, dataDir, port: 0 });
   let clients = makeClients(ep.url, region);
   const env: TestEndpoint = {
     url: ep.url,
@@ -94,7 +105,7 @@ export async function startTestEndpoint(opts: Partial<LocalEndpointOptions> = {}
       clients.s3.destroy();
       clients.glue.destroy();
       clients.athena.destroy();
-      ep = await startLocalEndpoint({ ...opts, dataDir, port: 0 });
+      ep = await start({ ...opts, dataDir, port: 0 });
       clients = makeClients(ep.url, region);
       Object.assign(env, { url: ep.url, ...clients });
     },

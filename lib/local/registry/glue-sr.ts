@@ -41,6 +41,31 @@ export class LocalGlueSchemaRegistry {
     return `arn:aws:glue:${this.region}:${ACCOUNT}:schema/${s.registry}/${s.name}`;
   }
 
+  /**
+   * The ARNs IAM evaluates a call on (the registry, and the schema where the call names one or
+   * its version id resolves to one), for `lakeloader dev --enforce-iam`.
+   */
+  iamResources(input: Json): string[] {
+    const versionId = input.SchemaVersionId;
+    if (typeof versionId === 'string') {
+      const s = Object.values(this.store.state.glue.schemas).find((x) => x.versions.some((v) => v.versionId === versionId));
+      if (s) return [this.registryArn(s.registry), this.schemaArn(s)];
+    }
+    const sid = input.SchemaId as { SchemaName?: string; RegistryName?: string; SchemaArn?: string } | undefined;
+    if (sid?.SchemaArn) {
+      const m = /:schema\/([^/]+)\/(.+)$/.exec(sid.SchemaArn);
+      if (m) return [this.registryArn(m[1]!), sid.SchemaArn];
+    }
+    if (sid?.SchemaName) {
+      const registry = sid.RegistryName ?? DEFAULT_REGISTRY;
+      return [this.registryArn(registry), `arn:aws:glue:${this.region}:${ACCOUNT}:schema/${registry}/${sid.SchemaName}`];
+    }
+    const rid = input.RegistryId as { RegistryName?: string; RegistryArn?: string } | undefined;
+    const registry = rid?.RegistryArn ?? (rid?.RegistryName ? this.registryArn(rid.RegistryName) : typeof input.RegistryName === 'string' ? this.registryArn(input.RegistryName) : undefined);
+    if (registry && typeof input.SchemaName === 'string') return [registry, `${registry.replace(':registry/', ':schema/')}/${input.SchemaName}`];
+    return [registry ?? `arn:aws:glue:${this.region}:${ACCOUNT}:registry/*`];
+  }
+
   private registryName(id: unknown, required = true): string {
     const r = id as { RegistryName?: string; RegistryArn?: string } | undefined;
     const name = r?.RegistryName ?? /:registry\/(.+)$/.exec(r?.RegistryArn ?? '')?.[1];
