@@ -48,7 +48,12 @@ export interface ProvisionedPollers {
 /** Produce-to-queryable time the default batching window leaves for polling, the invocation and the commit. */
 export const FRESHNESS_ALLOWANCE = Duration.seconds(30);
 /** The freshness target of a loader whose props set none. */
-export const DEFAULT_FRESHNESS_TARGET = Duration.minutes(5);
+/**
+ * The freshness target of a loader whose props set none: 2 minutes, produce-to-queryable at default
+ * settings (docs/exactly-once.md, "Iceberg: freshness"). A longer target is cheaper below about
+ * 0.02 MB/s per topic (docs/bench.md): 5 minutes saves ≈ $11 a month of S3 requests at 0.01 MB/s.
+ */
+export const DEFAULT_FRESHNESS_TARGET = Duration.minutes(2);
 
 /**
  * The batching window for a freshness target: the target minus {@link FRESHNESS_ALLOWANCE} and the
@@ -108,7 +113,7 @@ export interface LakeLoaderProps {
    * 300 s); longer is cheaper, down to the ESM's 300-second maximum.
    * Below about 0.02 MB/s per topic the window decides how many batches — and so how many S3
    * requests — there are; above it batches fill first and the target costs nothing.
-   * @default Duration.minutes(5) (a 270-second window for a Hive table, 210 s for an Iceberg table committing every minute)
+   * @default Duration.minutes(2) (a 90-second window for a Hive table, 30 s for an Iceberg table committing every minute)
    */
   readonly freshnessTarget?: Duration;
   /** How long the ESM gathers records before invoking; set this or `freshnessTarget`, not both. @default from freshnessTarget */

@@ -38,7 +38,7 @@ describe('event source mapping', () => {
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 10000,
       // The default freshness target (5 min) minus the 30 s allowance: the cheapest window that keeps p99 within it.
-      MaximumBatchingWindowInSeconds: 270,
+      MaximumBatchingWindowInSeconds: 90,
     });
   });
 

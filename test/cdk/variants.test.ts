@@ -213,13 +213,14 @@ describe('poller mode and batching window defaults (issue 15: chosen from the co
   });
 
   it('the freshness target is the one knob: it sets the batching window (target − 30 s, within 1..300 s)', () => {
-    expect(esmOf({}).MaximumBatchingWindowInSeconds).toBe(270);
+    expect(esmOf({}).MaximumBatchingWindowInSeconds).toBe(90);
     expect(esmOf({ freshnessTarget: Duration.minutes(1) }).MaximumBatchingWindowInSeconds).toBe(30);
     expect(esmOf({ freshnessTarget: Duration.minutes(20) }).MaximumBatchingWindowInSeconds).toBe(300);
     expect(esmOf({ maxBatchingWindow: Duration.seconds(5) }).MaximumBatchingWindowInSeconds).toBe(5);
     // An Iceberg table's rows may wait up to a minute for their snapshot: the window leaves room for it.
     expect(orders.format).toBe('iceberg');
-    expect(esmOf({ pipeline: orders }).MaximumBatchingWindowInSeconds).toBe(210);
+    expect(esmOf({ pipeline: orders }).MaximumBatchingWindowInSeconds).toBe(30);
+    expect(esmOf({ pipeline: orders, freshnessTarget: Duration.minutes(5) }).MaximumBatchingWindowInSeconds).toBe(210);
     expect(esmOf({ pipeline: orders, freshnessTarget: Duration.minutes(10) }).MaximumBatchingWindowInSeconds).toBe(300);
   });
 

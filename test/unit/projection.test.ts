@@ -98,6 +98,7 @@ describe('the loader quarantines rows Athena would never read (projection)', () 
       { name: 'ts', type: 'timestamp', required: true },
     ],
     partitioning: { by: 'eventTime', source: 'ts', granularity: 'hour' },
+    format: 'hive',
     partitionRegistration: 'projection',
     projectionStartDate: '2024-01-01',
   });
