@@ -1,8 +1,8 @@
 import { definePipeline } from 'lakeloader';
 
 /**
- * The example pipeline: web and app click events from topic `clicks`, partitioned by event time
- * into `dt=YYYY-MM-DD/hour=HH` (UTC). `ts` arrives as an ISO-8601 string and `user_id` as a JSON
+ * The example pipeline: web and app click events from topic `clicks` into an Iceberg table
+ * partitioned by event time, `hour(ts)` (hidden: queries filter on `ts`). `ts` arrives as an ISO-8601 string and `user_id` as a JSON
  * integer that may exceed 2^53 (kept exact as a Parquet INT64).
  */
 export const clickstream = definePipeline({
