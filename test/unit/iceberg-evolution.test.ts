@@ -253,3 +253,44 @@ describe('an Iceberg table that evolves', () => {
     expect(icebergLayout(p).fieldIds.get('z')).toBe(12);
   });
 });
+
+describe('reading data files by field id (the local Athena, compaction)', () => {
+  it("maps each file's columns by field id: a renamed column keeps its values, a column a file lacks is null", async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'lakeloader-fieldid-'));
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    try {
+      const old = join(dir, 'old.parquet');
+      const young = join(dir, 'new.parquet');
+      // The old file calls field 1 "customer" (a name the table no longer uses) and lacks fields 3 and 4.
+      await con.run(`COPY (SELECT 7::BIGINT AS customer, {'city': 'Oslo'} AS addr) TO '${old}' (FIELD_IDS {customer: 1, addr: {__duckdb_field_id: 2, city: 5}})`);
+      await con.run(`COPY (SELECT 8::BIGINT AS customer_id, {'city': 'Bergen', 'zip': '5003'} AS addr, 'XMAS' AS coupon) TO '${young}' (FIELD_IDS {customer_id: 1, addr: {__duckdb_field_id: 2, city: 5, zip: 6}, coupon: 3})`);
+      const schema = {
+        type: 'struct' as const,
+        'schema-id': 2,
+        fields: [
+          { id: 1, name: 'customer_id', required: false, type: 'long' },
+          { id: 2, name: 'addr', required: false, type: { type: 'struct' as const, fields: [{ id: 5, name: 'city', required: false, type: 'string' }, { id: 6, name: 'zip', required: false, type: 'string' }] } },
+          { id: 3, name: 'coupon', required: false, type: 'string' },
+          { id: 4, name: 'uuid_col', required: false, type: 'uuid' },
+        ],
+      };
+      const { readByFieldId } = await import('../../lib/iceberg/read');
+      const { source, columns } = readByFieldId([old, young], schema);
+      expect(columns.map((c) => c.name)).toEqual(['customer_id', 'addr', 'coupon']); // uuid: a type the loader does not write
+      const r = await con.runAndReadAll(`SELECT customer_id, addr.city, addr.zip, coupon FROM ${source} ORDER BY customer_id`);
+      expect(r.getRowsJson()).toEqual([
+        ['7', 'Oslo', null, null],
+        ['8', 'Bergen', '5003', 'XMAS'],
+      ]);
+    } finally {
+      con.closeSync();
+      db.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
