@@ -34,6 +34,8 @@ export interface HandlerDeps {
   store?: ObjectStore;
   /** @default GlueCatalog over a GlueClient */
   catalog?: Catalog & TableCatalog;
+  /** The Glue client of the format runtime (Glue Schema Registry lookups, a Hive table's evolution). @default one from the configuration */
+  glue?: Pick<GlueClient, 'send'>;
   /** @default the real prepare half */
   codec?: PrepareCodec;
   logger?: Logger;
@@ -55,14 +57,14 @@ export function createAwsClients(config: LoaderConfig): { s3: S3Client; glue: Gl
  * evolving tables — one whose prepareBatch uses the container's format runtime (writer schemas
  * cached for the container's life, the Glue table grown in the catalog).
  */
-function formatCodec(config: LoaderConfig, aws: () => ReturnType<typeof createAwsClients>, iceberg: () => IcebergDeps): PrepareCodec {
+function formatCodec(config: LoaderConfig, glue: () => Pick<GlueClient, 'send'>, iceberg: () => IcebergDeps): PrepareCodec {
   if (!needsRuntime(config.pipeline)) return defaultCodec;
   let runtime: FormatRuntime | undefined;
   return {
     ...defaultCodec,
     prepareBatch: (pipeline, records) => {
       runtime ??= new FormatRuntime(config.pipeline, {
-        glue: aws().glue,
+        glue: glue(),
         database: config.glueDatabase,
         aws: { region: config.region, endpoint: config.endpointUrl },
         ...(config.pipeline.format === 'iceberg' ? { iceberg: iceberg() } : {}),
@@ -96,7 +98,7 @@ function createContainer(deps: HandlerDeps): Container {
     store,
     tables: catalog,
     registrar: new PartitionRegistrar(catalog),
-    codec: deps.codec ?? formatCodec(config, aws, () => ({ store, catalog, bucket: config.bucket, database: config.glueDatabase, pipeline: config.pipeline, now })),
+    codec: deps.codec ?? formatCodec(config, () => deps.glue ?? aws().glue, () => ({ store, catalog, bucket: config.bucket, database: config.glueDatabase, pipeline: config.pipeline, now })),
     logger: deps.logger ?? new Logger({ serviceName: 'lakeloader', persistentKeys: { pipeline } }),
     metrics: deps.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', defaultDimensions: { pipeline } }),
     now,

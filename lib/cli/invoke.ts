@@ -11,6 +11,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Command } from 'commander';
 import { GlueCatalog } from '../../lambdas/core/catalog';
 import { loadConfig } from '../../lambdas/core/config';
+import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { MskEvent } from '../../lambdas/core/model';
 import type { BatchSummary } from '../../lambdas/core/report';
 import { S3ObjectStore } from '../../lambdas/core/store';
@@ -33,6 +34,8 @@ export interface LocalLoaderOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Iceberg commit interval for this loader (0: every batch publishes a snapshot). @default the pipeline's */
   commitIntervalSeconds?: number;
+  /** The pipeline itself, when it is not a declared one (the demo's typed variant of clickstream). @default the declared pipeline named */
+  pipeline?: Pipeline;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface LocalLoaderOptions {
  * path-style S3 apply), with logs sent to stderr at `logLevel` and EMF metrics off.
  */
 export function createLocalLoader(ctx: CliContext, pipelineName: string, options: LocalLoaderOptions = {}): PipelineHandler {
-  const pipeline = getPipeline(pipelineName);
+  const pipeline = options.pipeline ?? getPipeline(pipelineName);
   const env = ctx.loaderEnv(pipelineName);
   if (options.commitIntervalSeconds !== undefined) env.LAKELOADER_COMMIT_INTERVAL_SECONDS = String(options.commitIntervalSeconds);
   const config = loadConfig(pipeline, env);
@@ -57,7 +60,7 @@ export function createLocalLoader(ctx: CliContext, pipelineName: string, options
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader' });
   if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = previous;
-  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), logger, metrics });
+  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), glue: ctx.glue(), logger, metrics });
 }
 
 async function readStdin(): Promise<string> {
