@@ -44,7 +44,7 @@ import { queryLake } from '../ops/deps';
 import { declaredPipelines } from '../pipelines';
 import type { MeasuredFigures } from './cost/index';
 import { resolveAssumptions, readStackSettings, synthesizeStack, type CostAssumptions, type StackSettings } from './cost/index';
-import { lakeloaderCost, type QueryFiles } from './cost/model';
+import { lakeloaderCost, simProcessing, type QueryFiles } from './cost/model';
 import { priceTable } from './cost/prices';
 import { LEVELS } from './cost/levels';
 import { simulateMapping } from './cost/simulate';
@@ -419,18 +419,7 @@ export function modelAtRun(m: FilesMeasured, format: TableFormat, a: CostAssumpt
   const sim = simulateMapping(
     { mbPerSecond: m.mbPerSecond, recordBytes: m.recordBytes, eventBytesPerRecord: m.eventBytesPerRecord, partitions: m.kafkaPartitions, lateShare: m.lateShare, lateMaxSeconds: a.lateMaxSeconds, partitionSeconds },
     { batchSize: r.settings.batchSize, windowSeconds: r.settings.windowSeconds, pollers: 1 },
-    {
-      recordsPerSecond: a.recordsPerSecond,
-      ioMsPerInvocation: a.ioMsPerInvocation,
-      esmOverheadMs: a.esmOverheadMs,
-      initMs: a.initMs,
-      keepWarmSeconds: a.keepWarmSeconds,
-      format,
-      commitIntervalSeconds: r.settings.commitIntervalSeconds,
-      commitMs: a.iceberg.commitMs,
-      ...(r.settings.scheduledCommitSeconds ? { scheduledCommitSeconds: r.settings.scheduledCommitSeconds } : {}),
-      registersPartitions: format === 'hive',
-    },
+    simProcessing(a, format, r.settings.commitIntervalSeconds, r.settings.scheduledCommitSeconds, format === 'hive'),
     { seed: a.sim.seed, maxRecords: a.sim.maxRecords },
   );
   const recordsPerHour = ((m.mbPerSecond * 1e6) / m.recordBytes) * 3600;

@@ -24,7 +24,7 @@ import type { Pipeline } from '../../../lambdas/core/pipeline';
 import { METRIC } from '../../../lambdas/core/report';
 import { getPipeline } from '../../pipelines';
 import { FACTS, type PriceTable } from './prices';
-import { simulateMapping, type SimResult, type Traffic } from './simulate';
+import { simulateMapping, type Processing, type SimResult, type Traffic } from './simulate';
 import { partitionSeconds, type MappingSettings, type StackSettings, type TableSettings } from './stack';
 
 /** S3/Glue requests of one run of the commit protocol for one Kafka partition (lambdas/core/commit.ts). */
@@ -232,6 +232,28 @@ export interface LakeloaderLevelCost {
 }
 
 /** Pollers a mapping runs at a rate: enough to keep each at most 70 % busy, within 1..partitions (and the provisioned bounds). */
+/** The simulation's processing settings for a format (one place for the cost table and the files bench). */
+export function simProcessing(
+  a: Pick<CostAssumptions, 'recordsPerSecond' | 'ioMsPerInvocation' | 'esmOverheadMs' | 'initMs' | 'keepWarmSeconds' | 'iceberg'>,
+  format: 'hive' | 'iceberg',
+  commitIntervalSeconds: number,
+  scheduledCommitSeconds: number | null | undefined,
+  registersPartitions: boolean,
+): Processing {
+  return {
+    recordsPerSecond: a.recordsPerSecond,
+    ioMsPerInvocation: a.ioMsPerInvocation,
+    esmOverheadMs: a.esmOverheadMs,
+    initMs: a.initMs,
+    keepWarmSeconds: a.keepWarmSeconds,
+    format,
+    commitIntervalSeconds,
+    commitMs: a.iceberg.commitMs,
+    ...(scheduledCommitSeconds ? { scheduledCommitSeconds } : {}),
+    registersPartitions,
+  };
+}
+
 export function pollersFor(mapping: MappingSettings, traffic: Traffic, a: Pick<CostAssumptions, 'recordsPerSecond' | 'ioMsPerInvocation' | 'esmOverheadMs'>, cap: number): number {
   const full = ((a.esmOverheadMs + a.ioMsPerInvocation) / 1000 + cap / a.recordsPerSecond);
   const perPollerMBps = Math.min(FACTS.kafkaPollerMBps.value, (cap * traffic.recordBytes) / 1e6 / full);
@@ -346,18 +368,7 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
       const sim = simulateMapping(
         traffic,
         { batchSize: m.batchSize, windowSeconds: m.maxBatchingWindowSeconds, pollers },
-        {
-          recordsPerSecond: a.recordsPerSecond,
-          ioMsPerInvocation: a.ioMsPerInvocation,
-          esmOverheadMs: a.esmOverheadMs,
-          initMs: a.initMs,
-          keepWarmSeconds: a.keepWarmSeconds,
-          format,
-          commitIntervalSeconds: commitInterval,
-          commitMs: a.iceberg.commitMs,
-          ...(scheduled ? { scheduledCommitSeconds: scheduled } : {}),
-          registersPartitions: format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0,
-        },
+        simProcessing(a, format, commitInterval, scheduled, format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0),
         a.sim,
       );
       const records = ((mbPerSecond * 1e6) / a.recordBytes) * MONTH_S;
