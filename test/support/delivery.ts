@@ -32,19 +32,23 @@ export const VALID_KINDS: ReadonlySet<Kind> = new Set<Kind>(['valid', 'bigUser']
 /** Per Kafka partition: the kind and event hour of each record, offsets from `base`. */
 export type LogSpec = Array<{ base: number; records: Array<{ kind: Kind; hour: number }> }>;
 
-export const logsArb: fc.Arbitrary<LogSpec> = fc.array(
-  fc.record({
-    base: fc.constantFrom(0, 0, 7, 1_000_000),
-    records: fc.array(
-      fc.record({
-        kind: fc.constantFrom<Kind>('valid', 'valid', 'valid', 'bigUser', 'badJson', 'missing', 'badTs', 'tombstone'),
-        hour: fc.integer({ min: 0, max: 2 }),
-      }),
-      { minLength: 1, maxLength: 10 },
-    ),
-  }),
-  { minLength: 1, maxLength: 3 },
-);
+/** 1–3 partitions of up to `maxRecords` records each, from offset 0, 7 or 1,000,000. */
+export const logsArbOf = (maxRecords: number): fc.Arbitrary<LogSpec> =>
+  fc.array(
+    fc.record({
+      base: fc.constantFrom(0, 0, 7, 1_000_000),
+      records: fc.array(
+        fc.record({
+          kind: fc.constantFrom<Kind>('valid', 'valid', 'valid', 'bigUser', 'badJson', 'missing', 'badTs', 'tombstone'),
+          hour: fc.integer({ min: 0, max: 2 }),
+        }),
+        { minLength: 1, maxLength: maxRecords },
+      ),
+    }),
+    { minLength: 1, maxLength: 3 },
+  );
+
+export const logsArb: fc.Arbitrary<LogSpec> = logsArbOf(10);
 
 /**
  * One Kafka record of a clickstream-like table (event_id string, user_id bigint, ts timestamp,

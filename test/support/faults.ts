@@ -63,6 +63,8 @@ export class FaultInjector {
   private dead = false;
   /** The call the plan crashed at, once it did. */
   private crashedAt?: number;
+  /** The call the attempt was paused at, once it was. */
+  pausedAt?: CallRecord;
   private pause?: { at: number | ((call: CallRecord) => boolean); phase: 'before' | 'after'; reached: Deferred; released: Deferred; hit: boolean };
 
   constructor(private readonly plan: FaultPlan = {}) {}
@@ -70,6 +72,16 @@ export class FaultInjector {
   /** Number of calls started so far. */
   get count(): number {
     return this.calls.length;
+  }
+
+  /** The number of the call the plan crashed at, once it did. */
+  get crashedAtCall(): number | undefined {
+    return this.crashedAt;
+  }
+
+  /** True once an injected crash killed the process (`die`). */
+  get died(): boolean {
+    return this.dead;
   }
 
   /** True once an injected crash happened. */
@@ -91,6 +103,7 @@ export class FaultInjector {
     const p = this.pause;
     if (p && !p.hit && p.phase === phase && (typeof p.at === 'number' ? p.at === call.n : p.at(call))) {
       p.hit = true;
+      this.pausedAt = call;
       p.reached.resolve();
       await p.released.promise;
     }
