@@ -14,10 +14,12 @@
  *   partition's files into one Parquet file and commits the rewrite (replaceFiles).
  *
  * An action either runs alone, crashing before or after a chosen S3 or Glue call (the n-th call,
- * or the n-th Glue GetTable / UpdateTable, metadata PUT, manifest PUT, state PUT, data PUT or
- * GET) — the process dies, or only that call fails — or it is paused at such a call (before or
- * after it took effect) while a second action runs to completion, and then resumed: two
- * committers interleaved mid-commit, a compaction commit racing a publish, a stale loader.
+ * or the n-th Glue GetTable / UpdateTable, metadata PUT, Avro PUT, state PUT, commit manifest
+ * PUT, data PUT or GET) — the process dies, or only that call fails — or it is paused at such a
+ * call (before or after it took effect) while a second action runs to completion, and then
+ * resumed: two committers interleaved mid-commit, a compaction commit racing a publish, a stale
+ * loader; or it runs at the same time as a second one, unpaused. Before the schedule, a second
+ * (history) topic may leave a row of small snapshots, so that publishes merge manifests too.
  *
  * After EVERY operation (each S3 write and each Glue table update, one at a time) the current
  * snapshot is read the way an Iceberg engine reads it — metadata_location from the catalog →
@@ -28,15 +30,17 @@
  * and no record that was visible has disappeared (appends survive a concurrent compaction). The
  * quarantine (read-uncommitted, as for Hive tables) never shows a record twice.
  *
- * At the end, after the ESM drained the logs without faults and a scheduled commit: every valid
- * record is in the table exactly once, every invalid one in the quarantine exactly once, no state
- * is pending, the published offsets cover every row, and orphan-file deletion would not delete a
- * live file.
+ * When the schedule ends (batches may still be staged) and at the end, orphan-file deletion would
+ * spare every live file and every committed batch's files. At the end, after the ESM drained the
+ * logs without faults and a scheduled commit: every valid record is in the table exactly once,
+ * every invalid one in the quarantine exactly once, no state is pending, and the published
+ * offsets cover every row.
  *
  * Runs: LAKELOADER_PROPERTY_RUNS (in-memory S3/Glue doubles, default 100) and
  * LAKELOADER_PROPERTY_ENDPOINT_RUNS (the local endpoint, or LAKELOADER_TEST_ENDPOINT, through the
- * real SDK clients; default 6); LAKELOADER_PROPERTY_SEED reproduces a run, and
- * LAKELOADER_ICEBERG_PROPERTY_REPLAY=<file> replays one scenario (JSON, as fast-check prints it).
+ * real SDK clients; default 6); LAKELOADER_PROPERTY_SEED reproduces a run,
+ * LAKELOADER_ICEBERG_PROPERTY_REPLAY=<file> replays one scenario (JSON, or the counterexample as
+ * fast-check prints it), and LAKELOADER_PROPERTY_STATS=1 prints what the schedules exercised.
  */
 import { CreateDatabaseCommand, GlueClient } from '@aws-sdk/client-glue';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
