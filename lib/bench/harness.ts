@@ -21,6 +21,7 @@ import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost/b
 import { computeCostTable, type CostTableRequest, type CostTableResult } from './cost/index';
 import { DuckdbReference } from './duckdb';
 import { measureFormats, type FormatsResult } from './formats';
+import { runFilesBench, type FilesOptions, type FilesResult } from './files';
 import { loadPrepareBatch, runLoader, type LoaderRun, type PrepareBatch } from './loader';
 import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
 import { measureStages, STAGES, type Stage } from './stages';
@@ -69,6 +70,8 @@ export interface BenchOptions {
   formatRecords?: number;
   /** Measured rounds of that comparison (after one warm-up round). @default 5 */
   formatRounds?: number;
+  /** Files per partition-hour and per query, before and after compaction (files.ts), with the cost table's assumptions; `false` skips it. @default an hour at 0.01 MB/s */
+  files?: Omit<FilesOptions, 'model' | 'onProgress'> | false;
   /** Keep the scratch directory (bundles, NDJSON, Parquet) for inspection. @default false */
   keep?: boolean;
   /** Progress messages (stderr in the CLI). */
@@ -96,7 +99,7 @@ export interface BenchResult {
   coldImportRatio: number | null;
   /** Median peak RSS for one batch, MB (target < 512); null when not measured. */
   peakRssMb: number | null;
-  config: Required<Omit<BenchOptions, 'prices' | 'keep' | 'onProgress' | 'costTable'>> & { pipeline: string };
+  config: Required<Omit<BenchOptions, 'prices' | 'keep' | 'onProgress' | 'costTable' | 'files'>> & { pipeline: string };
   batch: {
     records: number;
     partitions: number;
@@ -121,6 +124,8 @@ export interface BenchResult {
   formats: FormatsResult | null;
   /** The per-batch model, and (unless skipped or failed, see `errors.costTable`) the table by traffic level: `cost.levels[]`. */
   cost: CostModel & Partial<CostTableResult>;
+  /** Files per partition-hour and files opened per query, before and after compaction, Iceberg and Hive (issue 12); null when skipped or failed. */
+  files: FilesResult | null;
   /** Parts that could not be measured, with the reason. */
   errors: Record<string, string>;
   environment: {
@@ -341,15 +346,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       prices,
     );
     let table: CostTableResult | undefined;
+    const measured = { recordsPerSecond: loaderRps, recordBytes: jsonBytes / cfg.records, eventBytesPerRecord: eventJsonBytes(event) / cfg.records, parquetBytesPerJsonByte: last.outputBytes / jsonBytes, from: 'this run' };
     if (options.costTable !== false) {
       progress('cost and freshness by traffic level: synthesizing the stack');
       try {
-        table = computeCostTable({
-          ...options.costTable,
-          measured: { recordsPerSecond: loaderRps, recordBytes: jsonBytes / cfg.records, eventBytesPerRecord: eventJsonBytes(event) / cfg.records, parquetBytesPerJsonByte: last.outputBytes / jsonBytes, from: 'this run' },
-        });
+        table = computeCostTable({ ...options.costTable, measured });
       } catch (e) {
         errors.costTable = e instanceof Error ? e.message : String(e);
+      }
+    }
+    let files: FilesResult | null = null;
+    if (options.files !== false) {
+      try {
+        files = await runFilesBench({ ...options.files, model: { measured, assumptions: options.costTable ? options.costTable.assumptions : undefined, levels: options.costTable ? options.costTable.levels : undefined }, onProgress: progress });
+      } catch (e) {
+        errors.files = e instanceof Error ? e.message : String(e);
       }
     }
 
@@ -377,6 +388,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       memory,
       formats,
       cost: { ...cost, ...table },
+      files,
       errors,
       environment: {
         node: process.version,

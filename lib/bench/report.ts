@@ -1,6 +1,7 @@
 /** Human-readable rendering of a bench result: the targets first, then every figure with its spread. */
 import type { BenchResult } from './harness';
 import { formatCostTable } from './cost/levels';
+import { formatFilesReport } from './files';
 import { STAGES } from './stages';
 import type { Summary } from './stats';
 
@@ -83,6 +84,10 @@ export function formatBenchReport(r: BenchResult): string {
   if (k.levels) {
     L.push('');
     L.push(formatCostTable(k as Parameters<typeof formatCostTable>[0]));
+  }
+  if (r.files) {
+    L.push('');
+    L.push(formatFilesReport(r.files));
   }
   if (Object.keys(r.errors).length) {
     L.push('');

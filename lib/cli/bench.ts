@@ -2,7 +2,9 @@
  * `lakeloader bench`: measures the loader core against single-threaded DuckDB on the same batch,
  * cold start, peak RSS, and prints the cost model and the cost-and-freshness table by traffic
  * level. `--json` prints one JSON object. `--cost-only` prints just the table, from a saved
- * result's measured figures (no measurement: a few seconds).
+ * result's measured figures (no measurement: a few seconds). The files step (files per
+ * partition-hour and per query, before and after compaction, Iceberg beside Hive) runs in a full
+ * run unless `--no-files`; `--files-only` runs just it.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -10,6 +12,7 @@ import { formatBenchReport, formatComparison } from '../bench/report';
 import { runBench, type BenchResult } from '../bench/harness';
 import { computeCostTable, DEFAULT_SAVED_RESULT, formatCostTable, readSavedFigures, type CostTableRequest } from '../bench/cost/index';
 import { PRICES, type PriceKey } from '../bench/cost/prices';
+import { formatFilesReport, runFilesBench, type FilesOptions } from '../bench/files';
 
 const num = (name: string) => (v: string) => {
   const n = Number(v);
@@ -63,6 +66,10 @@ interface BenchFlags {
   protocolPuts?: number;
   price: Record<string, number>;
   context: Record<string, string>;
+  files: boolean;
+  filesOnly?: boolean;
+  filesMinutes: number;
+  filesMbPerSecond: number;
 }
 
 const oneOf =
@@ -116,6 +123,11 @@ function tableRequest(f: BenchFlags): Omit<CostTableRequest, 'measured'> {
   };
 }
 
+/** The files step's options from the flags (the measured run; the model takes the cost table's assumptions). */
+function filesRequest(f: BenchFlags): Omit<FilesOptions, 'model' | 'onProgress'> {
+  return { mbPerSecond: f.filesMbPerSecond, seconds: f.filesMinutes * 60, kafkaPartitions: f.topicPartitions, seed: f.seed, lateShare: f.lateShare };
+}
+
 /** Registers the `bench` command on the CLI program. */
 export function register(program: Command): void {
   program
@@ -159,12 +171,23 @@ export function register(program: Command): void {
     .option('--protocol-puts <n>', 'what-if: commit-protocol PUTs per Kafka-partition batch besides data and quarantine (the loader makes 3)', num('protocol-puts'))
     .option('--price <key=usd>', 'override one price of lib/bench/cost/prices.ts (repeatable), e.g. --price epuHour=0.2', priceFlag, {})
     .option('--context <key=value>', 'CDK context for the synthesized stack (repeatable), e.g. --context kmsKeyArn=arn:aws:kms:…', keyValue('context', (_k, v) => v), {})
+    .option('--no-files', 'skip the files step (files per partition-hour and per query, before and after compaction, Iceberg and Hive)')
+    .option('--files-only', 'print only the files step: a simulated stretch loaded into the local endpoint, and the model at every level (measured figures as for --cost-only)')
+    .option('--files-minutes <n>', 'simulated minutes of traffic the files step loads', num('files-minutes'), 60)
+    .option('--files-mb-per-second <x>', 'traffic the files step loads, JSON MB/s', num('files-mb-per-second'), 0.01)
     .option('--keep', 'keep the scratch directory (bundles, NDJSON, Parquet)')
     .option('--compare <file>', 'print a before → after table against an earlier --json result (e.g. lib/bench/results/baseline.json)')
     .action(async (f: BenchFlags) => {
-      if (f.costOnly) {
+      if (f.costOnly || f.filesOnly) {
         const saved = readSavedFigures(f.from ?? DEFAULT_SAVED_RESULT);
         const measured = f.recordsPerSecond ? { ...saved, recordsPerSecond: f.recordsPerSecond, from: `${saved.from} (records/s ${f.recordsPerSecond} from --records-per-second)` } : saved;
+        if (f.filesOnly) {
+          const req = tableRequest(f);
+          const files = await runFilesBench({ ...filesRequest(f), model: { measured, assumptions: req.assumptions, levels: req.levels }, onProgress: (m) => process.stderr.write(`bench: ${m}\n`) });
+          if (f.json) process.stdout.write(`${JSON.stringify({ files })}\n`);
+          else process.stdout.write(`${formatFilesReport(files)}\n`);
+          return;
+        }
         const table = computeCostTable({ ...tableRequest(f), measured });
         if (f.json) process.stdout.write(`${JSON.stringify({ cost: table })}\n`);
         else process.stdout.write(`${formatCostTable(table)}\nMeasured figures: ${Math.round(measured.recordsPerSecond).toLocaleString('en-US')} records/s, ${Math.round(measured.recordBytes)} B/record from ${measured.from}\n`);
@@ -203,6 +226,7 @@ export function register(program: Command): void {
           firehoseConversionGb: f.priceFirehoseConversion,
         },
         costTable: tableRequest(f),
+        files: f.files ? filesRequest(f) : false,
         keep: f.keep,
         onProgress: (m) => process.stderr.write(`bench: ${m}\n`),
       });

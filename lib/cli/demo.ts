@@ -186,7 +186,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     out(`▶ embedded Kafka broker at ${broker.bootstrap}; topic "${topic}" with ${partitions} partitions\n`);
 
     // Commit interval 0: every batch publishes its Iceberg snapshot at once (deployed: one per 60 s).
-    const handler = createLocalLoader(ctx, pipeline.name, { commitIntervalSeconds: 0, ...(pipeline !== declared ? { pipeline } : {}) });
+    const handler = createLocalLoader(ctx, pipeline, { commitIntervalSeconds: 0 });
     if (o.progress) {
       bar = new cliProgress.SingleBar(
         { format: '  loading  {bar} {value}/{total} records | {invocations} invocations | lag {lag}', hideCursor: true, stream: process.stderr },

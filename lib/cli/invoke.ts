@@ -11,8 +11,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Command } from 'commander';
 import { GlueCatalog } from '../../lambdas/core/catalog';
 import { loadConfig } from '../../lambdas/core/config';
-import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { MskEvent } from '../../lambdas/core/model';
+import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { BatchSummary } from '../../lambdas/core/report';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { createHandler, type PipelineHandler } from '../../lambdas/loader/handler';
@@ -34,16 +34,18 @@ export interface LocalLoaderOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Iceberg commit interval for this loader (0: every batch publishes a snapshot). @default the pipeline's */
   commitIntervalSeconds?: number;
-  /** The pipeline itself, when it is not a declared one (the demo's typed variant of clickstream). @default the declared pipeline named */
-  pipeline?: Pipeline;
+  /** The handler's clock (the Iceberg commit interval is measured on it), e.g. a simulated one. @default Date.now */
+  now?: () => number;
 }
 
 /**
  * The production loader handler wired to the context's SDK clients (so dummy local credentials and
- * path-style S3 apply), with logs sent to stderr at `logLevel` and EMF metrics off.
+ * path-style S3 apply), with logs sent to stderr at `logLevel` and EMF metrics off. The pipeline is
+ * a declared one's name, or a pipeline object (the bench loads variants of one declaration).
  */
-export function createLocalLoader(ctx: CliContext, pipelineName: string, options: LocalLoaderOptions = {}): PipelineHandler {
-  const pipeline = options.pipeline ?? getPipeline(pipelineName);
+export function createLocalLoader(ctx: CliContext, pipelineOrName: string | Pipeline, options: LocalLoaderOptions = {}): PipelineHandler {
+  const pipeline = typeof pipelineOrName === 'string' ? getPipeline(pipelineOrName) : pipelineOrName;
+  const pipelineName = pipeline.name;
   const env = ctx.loaderEnv(pipelineName);
   if (options.commitIntervalSeconds !== undefined) env.LAKELOADER_COMMIT_INTERVAL_SECONDS = String(options.commitIntervalSeconds);
   const config = loadConfig(pipeline, env);
@@ -57,10 +59,11 @@ export function createLocalLoader(ctx: CliContext, pipelineName: string, options
   (logger as unknown as { console: Console }).console = new Console({ stdout: process.stderr, stderr: process.stderr });
   const previous = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader' });
+  // Its warnings (e.g. a scheduled commit with nothing to publish has no metrics) go to the handler's logger.
+  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', logger });
   if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = previous;
-  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), glue: ctx.glue(), logger, metrics });
+  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), glue: ctx.glue(), logger, metrics, ...(options.now ? { now: options.now } : {}) });
 }
 
 async function readStdin(): Promise<string> {

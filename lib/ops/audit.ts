@@ -258,7 +258,7 @@ async function checkIceberg(a: AuditState, deps: AuditDeps, pipeline: Pipeline, 
     }
     const age = now - Date.parse(m.committedAt);
     if (rows > 0 && age > staleMs) {
-      a.problems.push({ kind: 'unpublished', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${m.toOffset} (${rows} rows) were committed ${Math.round(age / 1000)} s ago and no snapshot publishes them; check the scheduled committer (EventBridge rule) and the loader's CommitFailures metric` });
+      a.problems.push({ kind: 'unpublished', topic: m.topic, partition: m.partition, detail: `offsets ${m.fromOffset}..${m.toOffset} (${rows} rows) were committed ${Math.round(age / 1000)} s ago and no snapshot publishes them; check the scheduled committer (EventBridge rule), the function's errors and its IcebergCommitFailures metric` });
     }
   }
 }

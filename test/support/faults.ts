@@ -1,14 +1,14 @@
 /**
- * Fault injection for the commit protocol's tests: wraps an {@link ObjectStore} and a
- * {@link Catalog} so that a chosen call (counted across both, 1-based, in the order calls start)
+ * Fault injection for the commit protocol's tests: wraps an {@link ObjectStore}, a {@link Catalog}
+ * and a {@link TableCatalog} (the Iceberg commit's Glue calls) so that a chosen call (counted across both, 1-based, in the order calls start)
  * crashes before it reaches the service or after it took effect, and so that an attempt can be
  * paused at a chosen call to interleave a concurrent (stale) writer.
  *
  * By default a crash kills the attempt like a dead Lambda: every later call of the same injector
  * fails too, so nothing of the attempt runs on after the crash.
  */
-import type { PartitionInput } from '@aws-sdk/client-glue';
-import type { Catalog, RegisterResult } from '../../lambdas/core/catalog';
+import type { PartitionInput, TableInput } from '@aws-sdk/client-glue';
+import type { Catalog, CatalogTable, RegisterResult, TableCatalog } from '../../lambdas/core/catalog';
 import type { ListedObject, ObjectStore, PutOptions, StoredObject } from '../../lambdas/core/store';
 
 /** The injected failure. */
@@ -24,8 +24,11 @@ export class CrashError extends Error {
 }
 
 export interface FaultPlan {
-  /** 1-based index of the call to crash at; undefined = never. */
-  crashAt?: number;
+  /**
+   * 1-based index of the call to crash at, or the first call a predicate picks (it sees each call
+   * once, in the order calls start, so it may count); undefined = never.
+   */
+  crashAt?: number | ((call: CallRecord) => boolean);
   /** Crash before the call reaches the service, or after it took effect (the response is lost). @default 'before' */
   phase?: 'before' | 'after';
   /** After the crash, every further call fails too (the process died). @default true */
@@ -58,6 +61,10 @@ export interface Pause {
 export class FaultInjector {
   readonly calls: CallRecord[] = [];
   private dead = false;
+  /** The call the plan crashed at, once it did. */
+  private crashedAt?: number;
+  /** The call the attempt was paused at, once it was. */
+  pausedAt?: CallRecord;
   private pause?: { at: number | ((call: CallRecord) => boolean); phase: 'before' | 'after'; reached: Deferred; released: Deferred; hit: boolean };
 
   constructor(private readonly plan: FaultPlan = {}) {}
@@ -67,9 +74,19 @@ export class FaultInjector {
     return this.calls.length;
   }
 
+  /** The number of the call the plan crashed at, once it did. */
+  get crashedAtCall(): number | undefined {
+    return this.crashedAt;
+  }
+
+  /** True once an injected crash killed the process (`die`). */
+  get died(): boolean {
+    return this.dead;
+  }
+
   /** True once an injected crash happened. */
   get crashed(): boolean {
-    return this.dead || this.calls.some((c) => c.n === this.plan.crashAt);
+    return this.dead || this.crashedAt !== undefined;
   }
 
   /**
@@ -86,6 +103,7 @@ export class FaultInjector {
     const p = this.pause;
     if (p && !p.hit && p.phase === phase && (typeof p.at === 'number' ? p.at === call.n : p.at(call))) {
       p.hit = true;
+      this.pausedAt = call;
       p.reached.resolve();
       await p.released.promise;
     }
@@ -98,15 +116,18 @@ export class FaultInjector {
     this.calls.push(call);
     const { crashAt, phase = 'before', die = true } = this.plan;
     if (this.dead) throw new CrashError(n, 'dead', operation);
-    if (crashAt === n && phase === 'before') {
+    const crashHere = this.crashedAt === undefined && (typeof crashAt === 'function' ? crashAt(call) : crashAt === n);
+    if (crashHere && phase === 'before') {
       this.dead = die;
+      this.crashedAt = n;
       throw new CrashError(n, 'before', operation);
     }
     await this.hold(call, 'before');
     if (this.dead) throw new CrashError(n, 'dead', operation);
     const result = await fn();
-    if (crashAt === n && phase === 'after') {
+    if (crashHere && phase === 'after') {
       this.dead = die;
+      this.crashedAt = n;
       throw new CrashError(n, 'after', operation);
     }
     await this.hold(call, 'after');
@@ -140,6 +161,15 @@ export class FaultInjector {
     return {
       registerPartitions: (database: string, table: string, partitions: PartitionInput[]): Promise<RegisterResult> =>
         this.step('glue.batchCreatePartition', table, () => catalog.registerPartitions(database, table, partitions)),
+    };
+  }
+
+  /** The table catalog (Glue GetTable / CreateTable / UpdateTable of the Iceberg commit) with this injector in front of every call. */
+  wrapTableCatalog(catalog: TableCatalog): TableCatalog {
+    return {
+      getTable: (database: string, table: string): Promise<CatalogTable | null> => this.step('glue.getTable', table, () => catalog.getTable(database, table)),
+      createTable: (database: string, input: TableInput) => this.step('glue.createTable', input.Name, () => catalog.createTable(database, input)),
+      updateTable: (database: string, input: TableInput, versionId: string | undefined) => this.step('glue.updateTable', input.Name, () => catalog.updateTable(database, input, versionId)),
     };
   }
 }

@@ -81,7 +81,7 @@ describe('findSdkImports', () => {
 describe('runBench (tiny configuration)', () => {
   let result: BenchResult;
   it('measures every part and reports a consistent JSON object', { timeout: 180_000 }, async () => {
-    result = await runBench({ records: 200, runs: 2, warmup: 0, batches: 2, coldStartRuns: 1, memoryRuns: 1, memoryRepeat: 2, seed: 3, formatRecords: 300, formatRounds: 2 });
+    result = await runBench({ records: 200, runs: 2, warmup: 0, batches: 2, coldStartRuns: 1, memoryRuns: 1, memoryRepeat: 2, seed: 3, formatRecords: 300, formatRounds: 2, files: { seconds: 120, startOffsetSeconds: 1800, kafkaPartitions: 1 } });
     const json = JSON.parse(JSON.stringify(result)) as BenchResult;
     expect(json.errors).toEqual({});
     for (const k of ['ratioVsDuckdb', 'recordsPerSecond', 'coldImportRatio', 'peakRssMb'] as const) {
@@ -135,7 +135,18 @@ describe('runBench (tiny configuration)', () => {
     }
     expect(json.cost.measured!.recordsPerSecond).toBeCloseTo(result.cost.measured!.recordsPerSecond, 6);
     expect(json.cost.measured!.recordsPerSecond).toBeGreaterThan(0);
+    // The files step (bench-files.test.ts tests it closely): measured at the stack's windows, modeled at every level.
+    expect(json.files!.measured.iceberg.settings.windowSeconds).toBe(30);
+    expect(json.files!.measured.hive.settings.windowSeconds).toBe(90);
+    expect(json.files!.measured.iceberg.answerUnchanged).toBe(true);
+    expect(json.files!.levels!.map((l) => l.mbPerSecond)).toEqual([0.01, 0.1, 1, 10]);
+    for (const l of json.files!.levels!) {
+      expect(l.hive.filesOpenedCompacted).toBe(l.hive.filesOpened);
+      expect(l.iceberg.filesOpenedCompacted).toBeLessThan(l.iceberg.filesOpened);
+    }
+    expect(json.files!.check.tableModel!.iceberg).toBeGreaterThan(0);
     const text = formatBenchReport(result);
+    expect(text).toContain('Files per partition-hour');
     expect(text).toContain('loader / DuckDB throughput');
     expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
     expect(text).toContain('Cost and freshness by traffic');

@@ -31,31 +31,24 @@ import { join } from 'node:path';
 import { readParquet } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GlueCatalog, PartitionRegistrar, type Catalog } from '../../lambdas/core/catalog';
-import { ConflictingWriterError, type Manifest, type CommitState } from '../../lambdas/core/commit';
+import type { Manifest, CommitState } from '../../lambdas/core/commit';
 import { tableInput } from '../../lambdas/core/glue-table';
 import { MANIFESTS_PREFIX, dataPrefix, quarantinePrefix, stateKey } from '../../lambdas/core/layout';
-import { BatchLoadError, loadEvent } from '../../lambdas/core/loader';
+import { loadEvent } from '../../lambdas/core/loader';
 import type { QuarantineEntry } from '../../lambdas/core/model';
 import { ObjectStoreError, S3ObjectStore, type ObjectStore } from '../../lambdas/core/store';
 import { defaultCodec } from '../../lambdas/loader/handler';
 import { startLocalEndpoint } from '../../lib/local/server';
-import { buildMskEvent, type ProducedRecord } from '../../lib/local/msk-event';
 import { getPipeline } from '../../lib/pipelines';
-import { CrashError, FaultInjector } from '../support/faults';
+import { EsmModel, expectRetryable, logsArb, propertySeed, runs, serializer, VALID_KINDS, type LogSpec } from '../support/delivery';
+import { FaultInjector } from '../support/faults';
 import { MemoryCatalog } from '../support/memory-catalog';
 import { MemoryStore } from '../support/memory-store';
 
 const pipeline = getPipeline('clickstream');
 const TOPIC = 'clicks';
-const runs = (name: string, dflt: number) => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : dflt;
-};
 
-// ─── The model: Kafka logs and an adversarial delivery schedule ─────────────────────────────────
-
-type Kind = 'valid' | 'bigUser' | 'badJson' | 'missing' | 'badTs' | 'tombstone';
-const VALID_KINDS = new Set<Kind>(['valid', 'bigUser']);
+// ─── The model: Kafka logs (test/support/delivery.ts) and an adversarial delivery schedule ──────
 
 interface Fault {
   type: 'none' | 'crash' | 'stale';
@@ -79,8 +72,7 @@ interface Step {
 }
 
 interface Scenario {
-  /** Per Kafka partition: the kind and event hour of each record, offsets from `base`. */
-  logs: Array<{ base: number; records: Array<{ kind: Kind; hour: number }> }>;
+  logs: LogSpec;
   steps: Step[];
 }
 
@@ -94,44 +86,12 @@ const faultArb: fc.Arbitrary<Fault> = fc.record({
 });
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  logs: fc.array(
-    fc.record({
-      base: fc.constantFrom(0, 0, 7, 1_000_000),
-      records: fc.array(
-        fc.record({
-          kind: fc.constantFrom<Kind>('valid', 'valid', 'valid', 'bigUser', 'badJson', 'missing', 'badTs', 'tombstone'),
-          hour: fc.integer({ min: 0, max: 2 }),
-        }),
-        { minLength: 1, maxLength: 10 },
-      ),
-    }),
-    { minLength: 1, maxLength: 3 },
-  ),
+  logs: logsArb,
   steps: fc.array(
     fc.record({ mask: fc.integer({ min: 0, max: 7 }), back: fc.integer({ min: 0, max: 3 }), len: fc.integer({ min: 1, max: 8 }), fault: faultArb }),
     { minLength: 1, maxLength: 8 },
   ),
 });
-
-function produce(partition: number, offset: number, kind: Kind, hour: number): ProducedRecord {
-  const ts = `2026-01-01T0${hour}:15:00Z`;
-  const base = { topic: TOPIC, partition, offset, timestamp: Date.parse(ts) };
-  const id = `e-${partition}-${offset}`;
-  switch (kind) {
-    case 'valid':
-      return { ...base, value: JSON.stringify({ event_id: id, user_id: offset, ts, country: 'NL' }) };
-    case 'bigUser':
-      return { ...base, value: `{"event_id":"${id}","user_id":9223372036854775807,"ts":"${ts}"}` };
-    case 'badJson':
-      return { ...base, value: `{"event_id":"${id}",` };
-    case 'missing':
-      return { ...base, value: JSON.stringify({ event_id: id, ts }) };
-    case 'badTs':
-      return { ...base, value: JSON.stringify({ event_id: id, user_id: 1, ts: 'yesterday' }) };
-    case 'tombstone':
-      return { ...base, value: null };
-  }
-}
 
 // ─── Lake targets: in-memory doubles or an S3/Glue endpoint through the real SDK ────────────────
 
@@ -263,12 +223,7 @@ class Inspector {
  * operation — a linearization of the concurrent attempts, which still interleave between calls.
  */
 function observed(store: ObjectStore, inspector: Inspector, violations: string[]): ObjectStore {
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <R>(fn: () => Promise<R>): Promise<R> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const serial = serializer();
   const check = async (after: string) => {
     if (violations.length) return;
     const { table, quarantine } = await inspector.snapshot();
@@ -303,20 +258,10 @@ function observed(store: ObjectStore, inspector: Inspector, violations: string[]
 
 // ─── Running a scenario ─────────────────────────────────────────────────────────────────────────
 
-/**
- * An attempt may only fail because of an injected crash, a fenced/conflicting writer, or (against
- * a real endpoint) a transport failure of S3 — never because of a protocol or data error.
- */
-function expectRetryable(e: unknown): void {
-  if (!(e instanceof BatchLoadError)) throw e;
-  for (const f of e.failures) if (!(f.error instanceof CrashError) && !(f.error instanceof ConflictingWriterError) && !(f.error instanceof ObjectStoreError)) throw f.error;
-}
-
 async function runScenario(s: Scenario, lake: Lake): Promise<void> {
   if (process.env.LAKELOADER_PROPERTY_TRACE) appendFileSync(process.env.LAKELOADER_PROPERTY_TRACE, JSON.stringify(s) + '\n');
-  const logs = s.logs.map((l, p) => l.records.map((r, i) => ({ ...r, record: produce(p, l.base + i, r.kind, r.hour) })));
-  const end = logs.map((l, p) => s.logs[p]!.base + l.length);
-  const pos = s.logs.map((l) => l.base); // the ESM's committed position per partition
+  const esm = new EsmModel(s.logs, TOPIC);
+  const { logs, end } = esm;
   const violations: string[] = [];
   const inspector = new Inspector(lake.store);
   const store = observed(lake.store, inspector, violations);
@@ -326,17 +271,7 @@ async function runScenario(s: Scenario, lake: Lake): Promise<void> {
   const containerCatalog: Catalog = { registerPartitions: (d, t, ps) => current.wrapCatalog(lake.catalog).registerPartitions(d, t, ps) };
   let registrar = new PartitionRegistrar(containerCatalog);
 
-  const batch = (mask: number, back: number, len: number) => {
-    const unfinished = logs.map((_, p) => p).filter((p) => pos[p]! < end[p]!);
-    let chosen = unfinished.filter((p) => mask & (1 << p));
-    if (chosen.length === 0) chosen = unfinished;
-    const ranges = chosen.map((p) => {
-      const from = Math.max(s.logs[p]!.base, pos[p]! - back);
-      return { p, from, to: Math.min(end[p]!, Math.max(from + len, pos[p]! + 1)) };
-    });
-    const records = ranges.flatMap(({ p, from, to }) => logs[p]!.slice(from - s.logs[p]!.base, to - s.logs[p]!.base).map((x) => x.record));
-    return { ranges, event: buildMskEvent(records) };
-  };
+  const batch = (mask: number, back: number, len: number) => esm.batch(mask, back, len);
   const deps = (faults: FaultInjector, reg: PartitionRegistrar) => ({
     store: faults.wrapStore(store),
     codec: defaultCodec,
@@ -346,12 +281,10 @@ async function runScenario(s: Scenario, lake: Lake): Promise<void> {
     pipeline,
     concurrency: 2,
   });
-  const succeeded = (ranges: Array<{ p: number; to: number }>) => {
-    for (const { p, to } of ranges) pos[p] = Math.max(pos[p]!, to);
-  };
+  const succeeded: EsmModel['succeeded'] = (ranges) => esm.succeeded(ranges);
 
   for (const step of s.steps) {
-    if (pos.every((x, p) => x >= end[p]!)) break;
+    if (esm.done) break;
     const { ranges, event } = batch(step.mask, step.back, step.len);
     const f = step.fault;
     if (f.type === 'stale') {
@@ -391,7 +324,7 @@ async function runScenario(s: Scenario, lake: Lake): Promise<void> {
 
   // Drain: the ESM keeps delivering until every offset is processed; nothing fails any more.
   current = new FaultInjector();
-  for (let guard = 0; pos.some((x, p) => x < end[p]!); guard++) {
+  for (let guard = 0; !esm.done; guard++) {
     expect(guard).toBeLessThan(20);
     const { ranges, event } = batch(0, 0, 8);
     await loadEvent(deps(current, registrar), event);
@@ -461,7 +394,7 @@ describe('exactly-once (in-memory S3 and Glue)', () => {
   it('holds under crashes, re-split redeliveries and a stale writer', { timeout: 300_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, (s) => runScenario(s, memoryLake())),
-      { numRuns: runs('LAKELOADER_PROPERTY_RUNS', 100), seed: process.env.LAKELOADER_PROPERTY_SEED ? Number(process.env.LAKELOADER_PROPERTY_SEED) : undefined },
+      { numRuns: runs('LAKELOADER_PROPERTY_RUNS', 100), seed: propertySeed() },
     );
   });
 });
@@ -512,7 +445,7 @@ describe('exactly-once (S3 and Glue endpoint through the real SDK clients)', () 
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => runScenario(s, await endpointLake(s3, glue))),
       // No shrinking against a server: a broken endpoint would make every shrink step fail slowly.
-      { numRuns: runs('LAKELOADER_PROPERTY_ENDPOINT_RUNS', 15), endOnFailure: true, seed: process.env.LAKELOADER_PROPERTY_SEED ? Number(process.env.LAKELOADER_PROPERTY_SEED) : undefined },
+      { numRuns: runs('LAKELOADER_PROPERTY_ENDPOINT_RUNS', 15), endOnFailure: true, seed: propertySeed() },
     );
   });
 });

@@ -128,6 +128,23 @@ const MANIFEST_FILE_SCHEMA = {
 
 const typeOf = (schema: unknown) => avro.Type.forSchema(schema as avro.Schema, { registry: { long: bigLong } as never, logicalTypes: { map: IcebergMap } as never, wrapUnions: false });
 
+/**
+ * The reader's type of a container's writer schema, built once per distinct schema in a warm
+ * container: every publish, merge and compaction reads manifests written with a handful of schemas,
+ * and building an avsc type is most of the cost of reading a small manifest.
+ */
+const readTypes = new Map<string, avro.Type>();
+function readTypeOf(schema: unknown): avro.Type {
+  const key = JSON.stringify(schema);
+  let t = readTypes.get(key);
+  if (!t) {
+    if (readTypes.size >= 64) readTypes.delete(readTypes.keys().next().value!);
+    t = typeOf(schema);
+    readTypes.set(key, t);
+  }
+  return t;
+}
+
 /** 0 existing, 1 added, 2 deleted. */
 export type EntryStatus = 0 | 1 | 2;
 
@@ -192,7 +209,7 @@ async function writeContainer(type: avro.Type, records: unknown[], metadata: Rec
 async function readContainer<T>(bytes: Uint8Array): Promise<{ records: T[]; metadata: Record<string, string> }> {
   const records: T[] = [];
   let metadata: Record<string, string> = {};
-  const dec = new avro.streams.BlockDecoder({ parseHook: (schema: unknown) => typeOf(schema) } as never);
+  const dec = new avro.streams.BlockDecoder({ parseHook: readTypeOf } as never);
   dec.on('metadata', (_type: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
     metadata = Object.fromEntries(Object.entries(header.meta).map(([k, v]) => [k, v.toString()]));
   });

@@ -79,21 +79,26 @@ export interface CostTableRequest {
 /** The table with the figures it was computed from (the `cost` part of `bench --json`). */
 export type CostTableResult = CostTable & { measured: MeasuredFigures };
 
-/** Synthesizes (or takes) the stack's template and computes the table. */
-export function computeCostTable(req: CostTableRequest): CostTableResult {
-  const template = req.template ?? synthesizeStack(req.synth);
-  const settings = readStackSettings(template);
-  const { iceberg, sim, ...rest } = req.assumptions ?? {};
-  const assumptions: CostAssumptions = {
+/** The model's assumptions: the defaults, the measured figures, then the request's overrides. */
+export function resolveAssumptions(measured: MeasuredFigures, overrides: CostTableRequest['assumptions'] = {}): CostAssumptions {
+  const { iceberg, sim, ...rest } = overrides;
+  return {
     ...DEFAULT_ASSUMPTIONS,
-    recordsPerSecond: req.measured.recordsPerSecond,
-    recordBytes: req.measured.recordBytes,
-    eventBytesPerRecord: req.measured.eventBytesPerRecord,
-    parquetBytesPerJsonByte: req.measured.parquetBytesPerJsonByte,
+    recordsPerSecond: measured.recordsPerSecond,
+    recordBytes: measured.recordBytes,
+    eventBytesPerRecord: measured.eventBytesPerRecord,
+    parquetBytesPerJsonByte: measured.parquetBytesPerJsonByte,
     ...rest,
     iceberg: { ...DEFAULT_ASSUMPTIONS.iceberg, ...iceberg },
     sim: { ...DEFAULT_ASSUMPTIONS.sim, ...sim },
   };
+}
+
+/** Synthesizes (or takes) the stack's template and computes the table. */
+export function computeCostTable(req: CostTableRequest): CostTableResult {
+  const template = req.template ?? synthesizeStack(req.synth);
+  const settings = readStackSettings(template);
+  const assumptions = resolveAssumptions(req.measured, req.assumptions);
   const table = costTable(settings, { assumptions, prices: priceTable(req.prices), alternatives: req.alternatives ?? DEFAULT_ALTERNATIVES, levels: req.levels ?? LEVELS });
   return { ...table, measured: req.measured };
 }

@@ -24,7 +24,7 @@ import type { Pipeline } from '../../../lambdas/core/pipeline';
 import { METRIC } from '../../../lambdas/core/report';
 import { getPipeline } from '../../pipelines';
 import { FACTS, type PriceTable } from './prices';
-import { simulateMapping, type SimResult, type Traffic } from './simulate';
+import { simulateMapping, type Processing, type SimResult, type Traffic } from './simulate';
 import { partitionSeconds, type MappingSettings, type StackSettings, type TableSettings } from './stack';
 
 /** S3/Glue requests of one run of the commit protocol for one Kafka partition (lambdas/core/commit.ts). */
@@ -210,6 +210,8 @@ export interface MappingMonth {
   glueRequests: number;
   /** Table partitions a month (for query-side listing). */
   tablePartitions: number;
+  /** The files a query over the last `hoursScanned` hours opens, before and after compaction. */
+  query: QueryFiles;
   sim: SimResult;
 }
 
@@ -230,6 +232,28 @@ export interface LakeloaderLevelCost {
 }
 
 /** Pollers a mapping runs at a rate: enough to keep each at most 70 % busy, within 1..partitions (and the provisioned bounds). */
+/** The simulation's processing settings for a format (one place for the cost table and the files bench). */
+export function simProcessing(
+  a: Pick<CostAssumptions, 'recordsPerSecond' | 'ioMsPerInvocation' | 'esmOverheadMs' | 'initMs' | 'keepWarmSeconds' | 'iceberg'>,
+  format: 'hive' | 'iceberg',
+  commitIntervalSeconds: number,
+  scheduledCommitSeconds: number | null | undefined,
+  registersPartitions: boolean,
+): Processing {
+  return {
+    recordsPerSecond: a.recordsPerSecond,
+    ioMsPerInvocation: a.ioMsPerInvocation,
+    esmOverheadMs: a.esmOverheadMs,
+    initMs: a.initMs,
+    keepWarmSeconds: a.keepWarmSeconds,
+    format,
+    commitIntervalSeconds,
+    commitMs: a.iceberg.commitMs,
+    ...(scheduledCommitSeconds ? { scheduledCommitSeconds } : {}),
+    registersPartitions,
+  };
+}
+
 export function pollersFor(mapping: MappingSettings, traffic: Traffic, a: Pick<CostAssumptions, 'recordsPerSecond' | 'ioMsPerInvocation' | 'esmOverheadMs'>, cap: number): number {
   const full = ((a.esmOverheadMs + a.ioMsPerInvocation) / 1000 + cap / a.recordsPerSecond);
   const perPollerMBps = Math.min(FACTS.kafkaPollerMBps.value, (cap * traffic.recordBytes) / 1e6 / full);
@@ -344,24 +368,16 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
       const sim = simulateMapping(
         traffic,
         { batchSize: m.batchSize, windowSeconds: m.maxBatchingWindowSeconds, pollers },
-        {
-          recordsPerSecond: a.recordsPerSecond,
-          ioMsPerInvocation: a.ioMsPerInvocation,
-          esmOverheadMs: a.esmOverheadMs,
-          initMs: a.initMs,
-          keepWarmSeconds: a.keepWarmSeconds,
-          format,
-          commitIntervalSeconds: commitInterval,
-          commitMs: a.iceberg.commitMs,
-          ...(scheduled ? { scheduledCommitSeconds: scheduled } : {}),
-          registersPartitions: format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0,
-        },
+        simProcessing(a, format, commitInterval, scheduled, format === 'hive' && !table?.projection && (table?.partitionKeys.length ?? 1) > 0),
         a.sim,
       );
       const records = ((mbPerSecond * 1e6) / a.recordBytes) * MONTH_S;
       const scale = records / sim.records;
       const s = (x: number) => x * scale;
       const commits = format === 'iceberg' ? s(sim.commits) : 0;
+      const files = s(sim.files);
+      const jsonGb = (records * a.recordBytes) / GB;
+      const tablePartitions = span ? MONTH_S / span : 1;
       const month: MappingMonth = {
         logicalId: m.logicalId,
         pipeline: m.function.pipeline,
@@ -369,11 +385,11 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
         pollers,
         provisioned: m.provisioned !== null,
         records,
-        jsonGb: (records * a.recordBytes) / GB,
+        jsonGb,
         payloadGb: (records * a.eventBytesPerRecord) / GB,
         invocations: s(sim.invocations),
         partitionBatches: s(sim.partitionBatches),
-        files: s(sim.files),
+        files,
         quarantineObjects: s(sim.quarantineObjects),
         glueCalls: s(sim.glueCalls),
         coldStarts: s(sim.coldStarts),
@@ -382,7 +398,8 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
         s3Puts: 0,
         s3Gets: 0,
         glueRequests: 0,
-        tablePartitions: span ? MONTH_S / span : 1,
+        tablePartitions,
+        query: queryFiles({ files, tablePartitions, jsonGb }, format, settings, table, a),
         sim,
       };
       month.s3Puts = month.partitionBatches * (a.protocolPutsPerPartitionBatch ?? COMMIT_PROTOCOL.s3PutsPerPartitionBatch) + month.files + month.quarantineObjects;
@@ -471,9 +488,62 @@ export function lakeloaderCost(settings: StackSettings, mbPerSecond: number, a: 
   };
 }
 
+/** The files one query over the last `hoursScanned` hours opens, as the data is written and as compaction leaves it. */
+export interface QueryFiles {
+  /** Table partitions the query reads (at least 1). */
+  partitionsScanned: number;
+  /** Data files per table partition as the loader writes them (a month's files ÷ its table partitions). */
+  filesPerPartition: number;
+  /** Data files per table partition as queries find them: after the compaction optimizer where it runs, else as written. */
+  filesPerPartitionCompacted: number;
+  /** Whether compaction runs on this table at this level: an Iceberg table with the compaction optimizer and at least `compactionMinInputFiles` files in a partition. */
+  compacted: boolean;
+  /** Files the query opens before and after compaction. */
+  filesOpened: number;
+  filesOpenedCompacted: number;
+}
+
+/**
+ * The files a query over the last `hoursScanned` hours opens (the rule {@link queryRequestsUsd}
+ * prices): every data file of the partitions it scans; for an Iceberg table whose compaction
+ * optimizer runs (≥ `compactionMinInputFiles` small files in a partition), the partition's data
+ * bin-packed into files of 512 MB (the optimizer's target), at least one. A Hive table is never compacted.
+ */
+export function queryFiles(
+  month: Pick<MappingMonth, 'files' | 'tablePartitions' | 'jsonGb'>,
+  format: 'hive' | 'iceberg',
+  settings: Pick<StackSettings, 'tableOptimizers'>,
+  table: TableSettings | undefined,
+  a: Pick<CostAssumptions, 'hoursScanned' | 'iceberg' | 'parquetBytesPerJsonByte' | 'assumeOptimizers'>,
+): QueryFiles {
+  const window = Math.min(a.hoursScanned, MONTH_H) / MONTH_H; // share of a month's files one query opens
+  const partitionsScanned = Math.max(1, month.tablePartitions * window);
+  const filesPerPartition = month.files / month.tablePartitions;
+  let filesPerPartitionCompacted = filesPerPartition;
+  let compacted = false;
+  if (format === 'iceberg') {
+    const compaction = optimizersOf(settings, table, a).includes('compaction');
+    if (compaction && filesPerPartition >= a.iceberg.compactionMinInputFiles) {
+      compacted = true;
+      filesPerPartitionCompacted = Math.max(1, Math.ceil((month.jsonGb * a.parquetBytesPerJsonByte * GB) / month.tablePartitions / COMPACTION_TARGET_BYTES));
+    }
+  }
+  return {
+    partitionsScanned,
+    filesPerPartition,
+    filesPerPartitionCompacted,
+    compacted,
+    filesOpened: filesPerPartition * partitionsScanned,
+    filesOpenedCompacted: filesPerPartitionCompacted * partitionsScanned,
+  };
+}
+
+/** The Glue compaction optimizer's target file size (512 MB). */
+export const COMPACTION_TARGET_BYTES = 512e6;
+
 /**
  * The S3 (and Glue) requests a month of queries makes to open the files a layout leaves: per query,
- * every file in the hours it scans (`getsPerFileOpened` GETs each), a LIST per partition (Hive), a
+ * every file in the hours it scans (`getsPerFileOpened` GETs each; {@link queryFiles}), a LIST per partition (Hive), a
  * GetPartitions (Hive) or the metadata, manifest list and one manifest per commit in the window (Iceberg, no manifest rewriting).
  */
 export function queryRequestsUsd(
@@ -484,21 +554,13 @@ export function queryRequestsUsd(
   a: Pick<CostAssumptions, 'queriesPerDay' | 'hoursScanned' | 'getsPerFileOpened' | 'iceberg' | 'parquetBytesPerJsonByte' | 'assumeOptimizers'>,
   prices: PriceTable,
 ): number {
-  const window = Math.min(a.hoursScanned, MONTH_H) / MONTH_H; // share of a month's files one query opens
-  const partitionsScanned = Math.max(1, month.tablePartitions * window);
-  let filesPerPartition = month.files / month.tablePartitions;
-  if (format === 'iceberg') {
-    const compaction = optimizersOf(settings, table, a).includes('compaction');
-    if (compaction && filesPerPartition >= a.iceberg.compactionMinInputFiles) {
-      filesPerPartition = Math.max(1, Math.ceil((month.jsonGb * a.parquetBytesPerJsonByte * GB) / month.tablePartitions / 512e6));
-    }
-  }
-  const filesOpened = filesPerPartition * partitionsScanned;
+  const window = Math.min(a.hoursScanned, MONTH_H) / MONTH_H;
+  const q = queryFiles(month, format, settings, table, a);
   const queries = a.queriesPerDay * DAYS_PER_MONTH;
   const perQuery =
-    filesOpened * a.getsPerFileOpened * prices.s3Get +
+    q.filesOpenedCompacted * a.getsPerFileOpened * prices.s3Get +
     (format === 'hive'
-      ? partitionsScanned * Math.ceil(Math.max(1, filesPerPartition) / 1000) * prices.s3Put + prices.glueRequest
+      ? q.partitionsScanned * Math.ceil(Math.max(1, q.filesPerPartitionCompacted) / 1000) * prices.s3Put + prices.glueRequest
       : (2 + month.commits * window) * prices.s3Get + prices.glueRequest);
   return queries * perQuery;
 }
