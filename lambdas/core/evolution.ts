@@ -21,6 +21,7 @@ import { GetTableCommand, UpdateTableCommand, type Column as GlueColumn, type Gl
 import { ColumnTypeError, formatColumnType, parseColumnType, type ColumnType } from './types';
 import { PIPELINE_BRAND, type Column, type Pipeline } from './pipeline';
 import { LakeloaderError } from './errors';
+import { evolveIcebergSchema, icebergLayout, type IcebergSchema } from './iceberg/schema';
 
 /** Glue column parameter holding the source field of an evolved column whose name differs (JSON `userId` → `userid`). */
 export const FIELD_PARAMETER = 'lakeloader.field';
@@ -108,9 +109,12 @@ export interface EvolutionPlan {
   problem: string | null;
 }
 
-/** The pipeline whose file columns are `columns` (same declaration otherwise; a new object, so per-pipeline caches key on it). */
-export function withColumns(pipeline: Pipeline, columns: Column[]): Pipeline {
-  const p: Pipeline = { ...pipeline, columns };
+/**
+ * The pipeline whose file columns are `columns` (same declaration otherwise; a new object, so
+ * per-pipeline caches key on it); for an Iceberg table, with the table's schema (its field ids).
+ */
+export function withColumns(pipeline: Pipeline, columns: Column[], iceberg?: IcebergSchemaState): Pipeline {
+  const p: Pipeline = { ...pipeline, columns, ...(iceberg ? { icebergSchema: iceberg } : {}) };
   return Object.defineProperty(p, PIPELINE_BRAND, { value: true, enumerable: false });
 }
 
@@ -202,59 +206,123 @@ export function planEvolution(columns: Column[], needed: NeededColumn[], policy:
   return plan;
 }
 
+/** A table's columns as its catalog holds them; for an Iceberg table also its current schema (the field ids). */
+export interface TableColumns {
+  columns: GlueColumn[];
+  iceberg?: IcebergSchemaState;
+}
+
+/** An Iceberg table's current schema and `last-column-id`. */
+export interface IcebergSchemaState {
+  schema: IcebergSchema;
+  lastColumnId: number;
+}
+
 /** Reads and changes a table's columns in the catalog. */
 export interface TableColumnsStore {
-  read(): Promise<{ columns: GlueColumn[]; apply(columns: GlueColumn[]): Promise<void> }>;
+  read(): Promise<TableColumns>;
+  /**
+   * Changes the table's columns optimistically: `plan` gets the current ones and returns the new
+   * list (or null: nothing to change); after a concurrent change of the table it runs again on
+   * the new current columns, so two loaders adding the same column converge on one.
+   * @returns the table's columns after the change
+   * @throws TableEvolutionError when the catalog cannot be read or changed
+   */
+  update(plan: (current: TableColumns) => GlueColumn[] | null): Promise<TableColumns>;
 }
 
 /** The ConcurrentModificationException of a stale VersionId. */
 const isConflict = (e: unknown) => (e as { name?: string })?.name === 'ConcurrentModificationException';
 
-/** {@link TableColumnsStore} over Glue: GetTable, then UpdateTable with the table's VersionId. */
+/** Conflicting updates in a row after which evolving gives up (the batch is retried). */
+const MAX_UPDATE_ATTEMPTS = 9;
+
+/** {@link TableColumnsStore} over Glue (a Hive table): GetTable, then UpdateTable with the table's VersionId. */
 export function glueTableColumns(glue: Pick<GlueClient, 'send'>, database: string, table: string): TableColumnsStore {
+  const get = async (): Promise<Table> => {
+    let t: Table | undefined;
+    try {
+      t = (await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }))).Table;
+    } catch (e) {
+      throw new TableEvolutionError(`Glue GetTable ${database}.${table} failed: ${(e as Error).name}: ${(e as Error).message}; the loader role needs glue:GetTable and the table must exist`, { cause: e });
+    }
+    if (!t) throw new TableEvolutionError(`Glue GetTable ${database}.${table} returned no table`);
+    return t;
+  };
   return {
     async read() {
-      let t: Table | undefined;
-      try {
-        t = (await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }))).Table;
-      } catch (e) {
-        throw new TableEvolutionError(`Glue GetTable ${database}.${table} failed: ${(e as Error).name}: ${(e as Error).message}; the loader role needs glue:GetTable and the table must exist`, { cause: e });
-      }
-      if (!t) throw new TableEvolutionError(`Glue GetTable ${database}.${table} returned no table`);
-      return {
-        columns: t.StorageDescriptor?.Columns ?? [],
-        async apply(columns) {
-          const input: TableInput = {
-            Name: t.Name,
-            Description: t.Description,
-            Owner: t.Owner,
-            Retention: t.Retention,
-            PartitionKeys: t.PartitionKeys,
-            TableType: t.TableType,
-            Parameters: t.Parameters,
-            StorageDescriptor: { ...t.StorageDescriptor, Columns: columns },
-            ...(t.ViewOriginalText ? { ViewOriginalText: t.ViewOriginalText, ViewExpandedText: t.ViewExpandedText } : {}),
-          };
+      return { columns: (await get()).StorageDescriptor?.Columns ?? [] };
+    },
+    async update(plan) {
+      for (let attempt = 1; ; attempt++) {
+        const t = await get();
+        const current = { columns: t.StorageDescriptor?.Columns ?? [] };
+        const columns = plan(current);
+        if (columns === null) return current;
+        const input: TableInput = {
+          Name: t.Name,
+          Description: t.Description,
+          Owner: t.Owner,
+          Retention: t.Retention,
+          PartitionKeys: t.PartitionKeys,
+          TableType: t.TableType,
+          Parameters: t.Parameters,
+          StorageDescriptor: { ...t.StorageDescriptor, Columns: columns },
+          ...(t.ViewOriginalText ? { ViewOriginalText: t.ViewOriginalText, ViewExpandedText: t.ViewExpandedText } : {}),
+        };
+        try {
           await glue.send(new UpdateTableCommand({ DatabaseName: database, TableInput: input, VersionId: t.VersionId }));
-        },
-      };
+          return { columns };
+        } catch (e) {
+          if (isConflict(e) && attempt < MAX_UPDATE_ATTEMPTS) continue;
+          throw new TableEvolutionError(`Glue UpdateTable ${database}.${table} failed: ${(e as Error).name}: ${(e as Error).message}; the loader role needs glue:UpdateTable on its table`, { cause: e });
+        }
+      }
     },
   };
 }
 
-/** A table held in memory (no catalog): what tests, `tryPipeline` and the bench evolve. */
-export function memoryTableColumns(initial: GlueColumn[]): TableColumnsStore & { columns: GlueColumn[] } {
+/**
+ * The Iceberg schema that holds `columns` (Glue columns, as {@link glueColumns} writes them):
+ * `state`'s schema grown by {@link evolveIcebergSchema}; columns with a type the loader does not
+ * write are left to the schema as they are.
+ */
+export function schemaForColumns(state: IcebergSchemaState, columns: GlueColumn[]): IcebergSchemaState & { added: string[] } {
+  const typed: { name: string; type: ColumnType; comment?: string }[] = [];
+  for (const g of columns) {
+    try {
+      typed.push({ name: g.Name!.toLowerCase(), type: parseColumnType(g.Type ?? ''), ...(g.Comment ? { comment: g.Comment } : {}) });
+    } catch (e) {
+      if (!(e instanceof ColumnTypeError)) throw e;
+    }
+  }
+  const r = evolveIcebergSchema(state.schema, state.lastColumnId, typed);
+  return { schema: r.schema, lastColumnId: r.lastColumnId, added: r.added };
+}
+
+/**
+ * A table held in memory (no catalog): what tests, `tryPipeline` and the bench evolve. With
+ * `iceberg`, the table's schema evolves too, so field ids stay stable as in a catalog's table.
+ */
+export function memoryTableColumns(initial: GlueColumn[], iceberg?: IcebergSchemaState): TableColumnsStore & TableColumns & { updates: number } {
   const self = {
     columns: initial,
-    async read() {
-      const snapshot = self.columns;
-      return {
-        columns: snapshot,
-        async apply(columns: GlueColumn[]) {
-          if (self.columns !== snapshot) throw Object.assign(new Error('changed concurrently'), { name: 'ConcurrentModificationException' });
-          self.columns = columns;
-        },
-      };
+    ...(iceberg ? { iceberg } : {}),
+    updates: 0,
+    async read(): Promise<TableColumns> {
+      return { columns: self.columns, ...(self.iceberg ? { iceberg: self.iceberg } : {}) };
+    },
+    async update(plan: (current: TableColumns) => GlueColumn[] | null): Promise<TableColumns> {
+      const current = await self.read();
+      const columns = plan(current);
+      if (columns === null) return current;
+      self.columns = columns;
+      if (self.iceberg) {
+        const s = schemaForColumns(self.iceberg, columns);
+        self.iceberg = { schema: s.schema, lastColumnId: s.lastColumnId };
+      }
+      self.updates++;
+      return self.read();
     },
   };
   return self;
@@ -267,6 +335,7 @@ export function memoryTableColumns(initial: GlueColumn[]): TableColumnsStore & {
 export class EvolvingTable {
   private columns: Column[];
   private effective: Pipeline;
+  private schema: IcebergSchemaState | undefined;
   private loaded = false;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -280,7 +349,7 @@ export class EvolvingTable {
 
   /** The pipeline with the table's current columns (read from the catalog once per container). */
   async current(): Promise<Pipeline> {
-    if (!this.loaded) await this.refresh();
+    if (!this.loaded) this.apply(effectiveColumns(this.declared, (await this.read()).columns), this.lastRead);
     return this.effective;
   }
 
@@ -289,23 +358,29 @@ export class EvolvingTable {
     return this.columns;
   }
 
-  private async refresh(): Promise<GlueColumn[] | null> {
-    const { columns } = await this.store.read();
-    this.setColumns(effectiveColumns(this.declared, columns));
-    this.loaded = true;
-    return columns;
+  private lastRead: IcebergSchemaState | undefined;
+  private async read(): Promise<TableColumns> {
+    const t = await this.store.read();
+    this.lastRead = t.iceberg;
+    return t;
   }
 
-  private setColumns(cols: Column[]): void {
+  private apply(cols: Column[], schema: IcebergSchemaState | undefined): void {
+    const first = !this.loaded;
+    this.loaded = true;
     const same = cols.length === this.columns.length && cols.every((c, i) => c.name === this.columns[i].name && c.glueType === this.columns[i].glueType);
-    if (same && this.loaded) return;
+    if (!first && same && schema?.schema === this.schema?.schema) return;
     this.columns = cols;
-    this.effective = cols.length === this.declared.columns.length && cols.every((c, i) => c === this.declared.columns[i]) ? this.declared : withColumns(this.declared, cols);
+    this.schema = schema;
+    const declaredOnly = cols.length === this.declared.columns.length && cols.every((c, i) => c === this.declared.columns[i]);
+    // An Iceberg table whose schema is the declaration's: the declared pipeline's field ids are the table's.
+    const declaredSchema = schema === undefined || this.declared.format !== 'iceberg' || JSON.stringify(schema.schema.fields) === JSON.stringify(icebergLayout(this.declared).schema.fields);
+    this.effective = declaredOnly && declaredSchema ? this.declared : withColumns(this.declared, cols, this.declared.format === 'iceberg' ? schema : undefined);
   }
 
   /**
-   * Grows the table by `plan` (appends its columns, widens its structs) in the catalog, re-reading
-   * and re-planning on a concurrent change, and returns the effective pipeline.
+   * Grows the table by `needed` (appends columns, widens structs) in the catalog, re-planning on a
+   * concurrent change, and returns the effective pipeline.
    * @throws TableEvolutionError when the catalog cannot be read or changed
    */
   async grow(needed: NeededColumn[]): Promise<Pipeline> {
@@ -315,37 +390,35 @@ export class EvolvingTable {
   }
 
   private async growNow(needed: NeededColumn[]): Promise<Pipeline> {
-    for (let attempt = 0; ; attempt++) {
-      const snapshot = await this.store.read();
-      const current = effectiveColumns(this.declared, snapshot.columns);
-      const plan = planEvolution(current, needed, 'evolve');
-      if (plan.add.length === 0 && plan.widen.size === 0) {
-        this.loaded = true;
-        this.setColumns(current);
-        return this.effective;
-      }
-      const next: Column[] = current.map((c) => {
-        const t = plan.widen.get(c.name);
-        return t ? { ...c, type: t, glueType: formatColumnType(t) } : c;
+    let planned: Column[] = this.columns;
+    let after: TableColumns;
+    try {
+      after = await this.store.update((snapshot) => {
+        const current = effectiveColumns(this.declared, snapshot.columns);
+        const plan = planEvolution(current, needed, 'evolve');
+        planned = current;
+        if (plan.add.length === 0 && plan.widen.size === 0) return null;
+        const next: Column[] = current.map((c) => {
+          const t = plan.widen.get(c.name);
+          return t ? { ...c, type: t, glueType: formatColumnType(t) } : c;
+        });
+        for (const a of plan.add) next.push({ name: a.name, type: a.type, glueType: formatColumnType(a.type), required: false, field: a.field ?? a.name, ...(a.comment ? { comment: a.comment } : {}) });
+        planned = next;
+        // The catalog's list: its own columns (grown where needed), then the new ones.
+        const catalogNames = new Set(snapshot.columns.map((c) => c.Name!.toLowerCase()));
+        const updated: GlueColumn[] = snapshot.columns.map((g) => {
+          const t = plan.widen.get(g.Name!.toLowerCase());
+          return t ? { ...g, Type: formatColumnType(t) } : g;
+        });
+        const missing = next.filter((c) => !catalogNames.has(c.name) && !this.declared.partitionKeys.some((k) => k.name === c.name));
+        updated.push(...glueColumns(missing));
+        return updated;
       });
-      for (const a of plan.add) next.push({ name: a.name, type: a.type, glueType: formatColumnType(a.type), required: false, field: a.field ?? a.name, ...(a.comment ? { comment: a.comment } : {}) });
-      // The catalog's list: its own columns (grown where needed), then the new ones.
-      const catalogNames = new Set(snapshot.columns.map((c) => c.Name!.toLowerCase()));
-      const updated: GlueColumn[] = snapshot.columns.map((g) => {
-        const t = plan.widen.get(g.Name!.toLowerCase());
-        return t ? { ...g, Type: formatColumnType(t) } : g;
-      });
-      const missing = next.filter((c) => !catalogNames.has(c.name) && !this.declared.partitionKeys.some((k) => k.name === c.name));
-      updated.push(...glueColumns(missing));
-      try {
-        await snapshot.apply(updated);
-      } catch (e) {
-        if (isConflict(e) && attempt < 8) continue;
-        throw new TableEvolutionError(`Glue UpdateTable ${this.declared.name} (adding ${plan.add.map((a) => a.name).join(', ') || 'nested fields'}) failed: ${(e as Error).name}: ${(e as Error).message}; the loader role needs glue:UpdateTable on its table`, { cause: e });
-      }
-      this.loaded = true;
-      this.setColumns(next);
-      return this.effective;
+    } catch (e) {
+      if (e instanceof TableEvolutionError) throw e;
+      throw new TableEvolutionError(`evolving table ${this.declared.name} (adding ${needed.map((n) => n.name).join(', ')}) failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
     }
+    this.apply(planned, after.iceberg);
+    return this.effective;
   }
 }

@@ -746,6 +746,17 @@ export class ParquetFileBuilder {
   }
 }
 
+const schemaJson = new WeakMap<Pipeline, string>();
+/** The Iceberg schema of a pipeline's files as JSON (once per pipeline). */
+function icebergSchemaJson(pipeline: Pipeline): string {
+  let j = schemaJson.get(pipeline);
+  if (j === undefined) {
+    j = JSON.stringify(icebergLayout(pipeline).schema);
+    schemaJson.set(pipeline, j);
+  }
+  return j;
+}
+
 /** The framed IPC schema message of each pipeline's files, built once. */
 const schemaMessages = new WeakMap<Pipeline, Uint8Array>();
 function schemaMessageOf(pipeline: Pipeline): Uint8Array {
@@ -767,6 +778,9 @@ function encodeIpc(ipc: Uint8Array, pipeline: Pipeline, meta: FileMetadata, rows
     ['lakeloader.first_offset', String(meta.firstOffset)],
     ['lakeloader.last_offset', String(meta.lastOffset)],
   ]);
+  // As Iceberg's writers do: the file's schema with its field ids, by which readers such as
+  // icebird map the file's columns to the table's current ones (a column added later is null).
+  if (pipeline.format === 'iceberg') kv.set('iceberg.schema', icebergSchemaJson(pipeline));
   let builder = new PW.WriterPropertiesBuilder()
     .setCompression(pipeline.compression === 'zstd' ? PW.Compression.ZSTD : PW.Compression.SNAPPY)
     .setMaxRowGroupSize(Math.max(rows, 1))

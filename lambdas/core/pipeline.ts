@@ -9,6 +9,7 @@
 import { ColumnType, ColumnTypeError, IDENTIFIER, formatColumnType, parseColumnType } from './types';
 import { LakeloaderError } from './errors';
 import { deriveSchemaColumns, readSchemaFile, SCHEMA_FILE_EXTENSIONS } from './formats/schema-file';
+import type { IcebergSchema } from './iceberg/schema';
 
 /** Where a Kafka record came from, handed to a transform next to the decoded value. */
 export interface RecordMeta {
@@ -268,6 +269,12 @@ export interface Pipeline {
       orphanFileDeletion: { orphanFileRetentionPeriodInDays: number } | false;
     };
   };
+  /**
+   * The Iceberg table's current schema when the table has grown beyond the declaration (set by
+   * the loader on the effective pipeline of an evolved table, never by a declaration): the field
+   * ids the data files carry come from it.
+   */
+  icebergSchema?: { schema: IcebergSchema; lastColumnId: number };
 }
 
 /** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
@@ -326,13 +333,10 @@ function normalize(decl: PipelineDeclaration): Pipeline {
   const projectionStartDate = decl.projectionStartDate ?? '2020-01-01';
   if (!/^\d{4}-\d{2}-\d{2}$/.test(projectionStartDate)) fail(`projectionStartDate must be YYYY-MM-DD, got "${projectionStartDate}"`);
   const framedOrTyped = decl.valueFormat !== 'json' || decl.schemaRegistry !== undefined;
-  const hive = decl.format === 'hive';
-  // Evolution appends Glue columns (Hive); for Iceberg tables (new field ids through a catalog
-  // commit) it is not built yet, so typed formats quarantine new fields there: nothing is lost,
-  // and `lakeloader replay` loads them once the table has the columns.
-  const unknownFields = decl.unknownFields === 'drop' ? 'ignore' : (decl.unknownFields ?? (framedOrTyped && !decl.transform ? (hive ? 'evolve' : 'quarantine') : 'ignore'));
-  if (unknownFields === 'evolve' && !hive)
-    fail(`unknownFields 'evolve' grows Hive tables (Glue columns appended); Iceberg schema evolution is not built yet: set format: 'hive', or unknownFields to 'quarantine' (new fields wait in the quarantine for replay) or 'ignore'`);
+  // Typed and registry-framed values evolve the table by default (Hive: Glue columns appended;
+  // Iceberg: a new schema with new field ids, iceberg/evolve.ts); a transform's rows do not follow
+  // the writer schema, so they do not.
+  const unknownFields = decl.unknownFields === 'drop' ? 'ignore' : (decl.unknownFields ?? (framedOrTyped && !decl.transform ? 'evolve' : 'ignore'));
   if (unknownFields !== 'ignore' && unknownFields !== 'evolve' && unknownFields !== 'quarantine') fail(`unknownFields must be 'ignore', 'evolve' or 'quarantine', got "${String(unknownFields)}"`);
   if (unknownFields === 'evolve' && decl.transform && decl.valueFormat !== 'json')
     fail(`unknownFields 'evolve' grows the table from the writer schema, which a transform's rows do not follow: remove the transform or set unknownFields to 'ignore' or 'quarantine'`);

@@ -34,6 +34,8 @@ export interface HandlerDeps {
   store?: ObjectStore;
   /** @default GlueCatalog over a GlueClient */
   catalog?: Catalog & TableCatalog;
+  /** The Glue client of the format runtime (Glue Schema Registry lookups, a Hive table's evolution). @default one from the configuration */
+  glue?: Pick<GlueClient, 'send'>;
   /** @default the real prepare half */
   codec?: PrepareCodec;
   logger?: Logger;
@@ -55,13 +57,18 @@ export function createAwsClients(config: LoaderConfig): { s3: S3Client; glue: Gl
  * evolving tables — one whose prepareBatch uses the container's format runtime (writer schemas
  * cached for the container's life, the Glue table grown in the catalog).
  */
-function formatCodec(config: LoaderConfig, aws: () => ReturnType<typeof createAwsClients>): PrepareCodec {
+function formatCodec(config: LoaderConfig, glue: () => Pick<GlueClient, 'send'>, iceberg: () => IcebergDeps): PrepareCodec {
   if (!needsRuntime(config.pipeline)) return defaultCodec;
   let runtime: FormatRuntime | undefined;
   return {
     ...defaultCodec,
     prepareBatch: (pipeline, records) => {
-      runtime ??= new FormatRuntime(config.pipeline, { glue: aws().glue, database: config.glueDatabase, aws: { region: config.region, endpoint: config.endpointUrl } });
+      runtime ??= new FormatRuntime(config.pipeline, {
+        glue: glue(),
+        database: config.glueDatabase,
+        aws: { region: config.region, endpoint: config.endpointUrl },
+        ...(config.pipeline.format === 'iceberg' ? { iceberg: iceberg() } : {}),
+      });
       return prepareBatch(pipeline, records, pipeline === config.pipeline ? { runtime } : {});
     },
   };
@@ -84,15 +91,17 @@ function createContainer(deps: HandlerDeps): Container {
   const aws = () => (clients ??= createAwsClients(config));
   const pipeline = config.pipeline.name;
   const catalog = deps.catalog ?? new GlueCatalog(aws().glue);
+  const store = deps.store ?? new S3ObjectStore(aws().s3, config.bucket);
+  const now = deps.now ?? Date.now;
   return {
     config,
-    store: deps.store ?? new S3ObjectStore(aws().s3, config.bucket),
+    store,
     tables: catalog,
     registrar: new PartitionRegistrar(catalog),
-    codec: deps.codec ?? formatCodec(config, aws),
+    codec: deps.codec ?? formatCodec(config, () => deps.glue ?? aws().glue, () => ({ store, catalog, bucket: config.bucket, database: config.glueDatabase, pipeline: config.pipeline, now })),
     logger: deps.logger ?? new Logger({ serviceName: 'lakeloader', persistentKeys: { pipeline } }),
     metrics: deps.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', defaultDimensions: { pipeline } }),
-    now: deps.now ?? Date.now,
+    now,
   };
 }
 

@@ -20,6 +20,7 @@ import { measureColdStart, type ColdStartResult } from './cold-start';
 import { costModel, DEFAULT_PRICES, type CostModel, type Prices } from './cost/batch';
 import { computeCostTable, type CostTableRequest, type CostTableResult } from './cost/index';
 import { DuckdbReference } from './duckdb';
+import { measureFormats, type FormatsResult } from './formats';
 import { runFilesBench, type FilesOptions, type FilesResult } from './files';
 import { loadPrepareBatch, runLoader, type LoaderRun, type PrepareBatch } from './loader';
 import { bundleMemoryChild, measureMemory, type MemoryResult } from './memory';
@@ -65,6 +66,10 @@ export interface BenchOptions {
   prices?: Partial<Prices>;
   /** The cost-and-freshness table (cost/levels.ts) from this run's measured figures; `false` skips it. @default the default stack, synthesized */
   costTable?: Omit<CostTableRequest, 'measured'> | false;
+  /** Records per format in the Avro/Protobuf/JSON decode-to-Parquet comparison (formats.ts). @default `records`; 0 skips it */
+  formatRecords?: number;
+  /** Measured rounds of that comparison (after one warm-up round). @default 5 */
+  formatRounds?: number;
   /** Files per partition-hour and per query, before and after compaction (files.ts), with the cost table's assumptions; `false` skips it. @default an hour at 0.01 MB/s */
   files?: Omit<FilesOptions, 'model' | 'onProgress'> | false;
   /** Keep the scratch directory (bundles, NDJSON, Parquet) for inspection. @default false */
@@ -115,6 +120,8 @@ export interface BenchResult {
   sustained: { batches: number; records: number; ms: number; recordsPerSecond: number; mbPerSecond: number; perBatchRecordsPerSecond: Summary } | null;
   coldStart: ColdStartResult | null;
   memory: MemoryResult | null;
+  /** Avro and Protobuf decode-to-Parquet beside JSON on the same rows (formats.ts); null when skipped. */
+  formats: FormatsResult | null;
   /** The per-batch model, and (unless skipped or failed, see `errors.costTable`) the table by traffic level: `cost.levels[]`. */
   cost: CostModel & Partial<CostTableResult>;
   /** Files per partition-hour and files opened per query, before and after compaction, Iceberg and Hive (issue 12); null when skipped or failed. */
@@ -228,6 +235,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     memoryMb: options.memoryMb ?? 1769,
     ioMsPerBatch: options.ioMsPerBatch ?? 200,
     quarantineBatchShare: options.quarantineBatchShare ?? 1,
+    formatRecords: options.formatRecords ?? options.records ?? 7500,
+    formatRounds: options.formatRounds ?? 5,
   };
   for (const [k, v] of Object.entries(cfg)) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`bench option ${k} must be a non-negative number, got ${v}`);
@@ -288,6 +297,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     const last = loaderRuns[loaderRuns.length - 1];
 
     const sustained = cfg.batches > 0 ? await measureSustained(prepare, pipeline, cfg, progress) : null;
+
+    let formats: FormatsResult | null = null;
+    if (cfg.formatRecords > 0 && cfg.formatRounds > 0) {
+      progress(`formats: json, avro, protobuf, ${cfg.formatRecords} records × ${cfg.formatRounds} rounds`);
+      fullGc();
+      try {
+        formats = await measureFormats(cfg.formatRecords, cfg.formatRounds);
+      } catch (e) {
+        errors.formats = e instanceof Error ? e.message : String(e);
+      }
+    }
 
     let coldStart: ColdStartResult | null = null;
     if (cfg.coldStartRuns > 0) {
@@ -366,6 +386,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       sustained,
       coldStart,
       memory,
+      formats,
       cost: { ...cost, ...table },
       files,
       errors,

@@ -47,6 +47,14 @@ export function formatBenchReport(r: BenchResult): string {
     L.push(`Sustained: ${s.batches} batches, ${s.records.toLocaleString('en-US')} records in ${s.ms} ms → ${s.recordsPerSecond.toLocaleString('en-US')} records/s, ${s.mbPerSecond} MB/s`);
     L.push(`  per batch records/s  ${spread(s.perBatchRecordsPerSecond, 0)}`);
   }
+  if (r.formats) {
+    const f = r.formats;
+    L.push('');
+    L.push(`Value formats (the same ${f.records.toLocaleString('en-US')} order rows as JSON text, Avro, Protobuf with a schema file → Parquet; median of ${f.rounds} rounds)`);
+    L.push(`  json      records/s ${spread(f.recordsPerSecond.json, 0)}`);
+    L.push(`  avro      records/s ${spread(f.recordsPerSecond.avro, 0)}   ${f.vsJson.avro.toFixed(2)}× JSON`);
+    L.push(`  protobuf  records/s ${spread(f.recordsPerSecond.protobuf, 0)}   ${f.vsJson.protobuf.toFixed(2)}× JSON`);
+  } else if (r.errors.formats) L.push(`Value formats: not measured — ${r.errors.formats}`);
   L.push('');
   if (r.coldStart) {
     const k = r.coldStart;

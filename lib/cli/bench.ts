@@ -36,6 +36,8 @@ interface BenchFlags {
   coldRuns: number;
   memoryRuns: number;
   memoryRepeat: number;
+  formatRecords?: number;
+  formatRounds: number;
   memoryMb: number;
   ioMs: number;
   quarantineShare: number;
@@ -141,6 +143,8 @@ export function register(program: Command): void {
     .option('--cold-runs <n>', 'fresh processes per side for cold start (0 skips it)', int('cold-runs'), 10)
     .option('--memory-runs <n>', 'child processes for peak RSS (0 skips it)', int('memory-runs'), 3)
     .option('--memory-repeat <n>', 'batches per memory child', int('memory-repeat'), 5)
+    .option('--format-records <n>', 'records per format in the json/avro/protobuf comparison (default: --records; 0 skips it)', int('format-records'))
+    .option('--format-rounds <n>', 'measured rounds of the json/avro/protobuf comparison', int('format-rounds'), 5)
     .option('--memory-mb <n>', 'Lambda memory size for the cost model, MB', num('memory-mb'), 1769)
     .option('--io-ms <n>', 'S3/Glue wall time per batch for the cost model, ms', num('io-ms'), 200)
     .option('--quarantine-share <x>', 'share of batches writing a quarantine object (0..1)', num('quarantine-share'), 1)
@@ -207,6 +211,8 @@ export function register(program: Command): void {
         coldStartRuns: f.coldRuns,
         memoryRuns: f.memoryRuns,
         memoryRepeat: f.memoryRepeat,
+        ...(f.formatRecords !== undefined ? { formatRecords: f.formatRecords } : {}),
+        formatRounds: f.formatRounds,
         memoryMb: f.memoryMb,
         ioMsPerBatch: f.ioMs,
         quarantineBatchShare: f.quarantineShare,

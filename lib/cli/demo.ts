@@ -9,18 +9,27 @@
  *    throughput and produce-to-queryable latency;
  * 5. reconciles: rows loaded + records quarantined must equal records produced (exit 1 if not).
  *
+ * `--format avro|protobuf` writes the events as Avro or Protobuf producers do: the local
+ * Confluent-compatible Schema Registry is started beside the endpoint, schemas/clickstream.avsc
+ * (or .proto) is registered under `clicks-value`, each event is encoded and framed with its id
+ * (lib/ops/registry.ts), the malformed records stay unframed bytes (quarantined at decode), and
+ * the clickstream table is declared for Confluent-framed values of that format (lib/gen/typed.ts).
+ *
  * Everything it starts (endpoint, broker, consumer) and the temp directory (unless --keep) are
  * cleaned up, also on Ctrl-C. It needs nothing but Node.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { ESM_FAILURES_PREFIX } from '../../lambdas/core/layout';
 import { getPipeline } from '../pipelines';
 import { generateClickstreamRecords } from '../gen/records';
+import { CLICKSTREAM_SCHEMAS, typedClick, typedPipeline, type TypedFormat } from '../gen/typed';
+import { startConfluentRegistry, type LocalSchemaRegistry } from '../local/registry/confluent';
+import { registeredEncoderFromFile, type RegisteredEncoder } from '../ops/registry';
 import { startLocalEsm, type LocalEventSourceMapping } from '../local/esm';
 import { startKafkaBroker, type KafkaBroker } from '../local/kafka/broker';
 import { ensureTopic, produceRecords } from '../local/kafka-client';
@@ -36,6 +45,8 @@ import { compactTable } from '../iceberg/compact';
 import { LakeloaderError } from '../../lambdas/core/errors';
 
 export interface DemoOptions {
+  /** How values are written: JSON text, or Avro / Protobuf framed by the (local) Confluent Schema Registry. @default 'json' */
+  format?: 'json' | TypedFormat;
   events: number;
   malformed: number;
   partitions: number;
@@ -61,6 +72,8 @@ export interface DemoResult {
   /** Iceberg: data files of the table before and after the compaction the demo runs, snapshots, and the row count after it. */
   iceberg?: { filesBefore: number; filesAfter: number; snapshots: number; rowsAfterCompaction: number };
   invocations: number;
+  /** With --format avro|protobuf: the writer schema's id in the local registry, and the table's columns added from it. */
+  schema?: { format: TypedFormat; id: number; subject: string };
   dataDir: string | null;
 }
 
@@ -71,6 +84,11 @@ export class DemoOptionError extends LakeloaderError {
     super(message);
   }
 }
+
+const oneOfFormat = (v: string): 'json' | TypedFormat => {
+  if (v !== 'json' && v !== 'avro' && v !== 'protobuf') throw new DemoOptionError(`--format must be json, avro or protobuf, got "${v}"`);
+  return v;
+};
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -104,11 +122,14 @@ export function demoQueries(table: string, quarantine: string, format: 'iceberg'
 /** Runs the demo end to end and returns its numbers. */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const out = o.out ?? ((s: string) => void process.stdout.write(s));
-  const pipeline = getPipeline('clickstream');
-  const topic = pipeline.topics[0]!;
+  const format = o.format ?? 'json';
+  const declared = getPipeline('clickstream');
+  let pipeline = declared;
+  const topic = declared.topics[0]!;
   let dataDir: string | null = null;
   let endpoint: LocalEndpoint | null = null;
   let broker: KafkaBroker | null = null;
+  let registry: LocalSchemaRegistry | null = null;
   let esm: LocalEventSourceMapping | null = null;
   let bar: cliProgress.SingleBar | null = null;
   const cleanup = async () => {
@@ -118,6 +139,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     esm = null;
     await broker?.stop();
     broker = null;
+    await registry?.close().catch(() => undefined);
+    registry = null;
     await endpoint?.close().catch(() => undefined);
     endpoint = null;
     if (dataDir && !o.keep) await rm(dataDir, { recursive: true, force: true });
@@ -135,11 +158,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     dataDir = await mkdtemp(join(tmpdir(), 'lakeloader-demo-'));
     endpoint = await startLocalEndpoint({ port: 0, dataDir });
     const ctx = resolveContext({ endpoint: endpoint.url }, {});
-    const prov = await provision(ctx);
+    let schema: DemoResult['schema'];
+    let encoder: RegisteredEncoder | undefined;
+    if (format !== 'json') {
+      // The local Confluent-compatible registry (as `lakeloader dev` serves it), the writer schema
+      // registered as a producer's serializer registers it, and the clickstream table declared for
+      // Confluent-framed values of that format.
+      registry = await startConfluentRegistry({ store: endpoint.registryStore, port: 0 });
+      encoder = await registeredEncoderFromFile({ registryUrl: registry.url, subject: `${topic}-value`, format, schemaFile: CLICKSTREAM_SCHEMAS[format] });
+      schema = { format, id: encoder.schemaId, subject: encoder.subject };
+      pipeline = typedPipeline(declared, format, registry.url);
+    }
+    const prov = await provision(ctx, format === 'json' ? undefined : [pipeline]);
     out(`▶ local AWS endpoint ${endpoint.url} (data in ${dataDir}); provisioned ${prov.tables.join(', ')} and workgroup ${prov.workgroup}\n`);
+    if (registry && schema) out(`▶ Schema Registry ${registry.url}: ${relative(process.cwd(), CLICKSTREAM_SCHEMAS[schema.format])} registered as subject ${schema.subject}, schema id ${schema.id}\n`);
 
     // Generate first: it is synchronous CPU work, during which Ctrl-C could not be handled.
     const gen = generateClickstreamRecords({ seed: o.seed, count: o.events, malformed: o.malformed, partitions: o.partitions, topic });
+    if (encoder && format !== 'json') {
+      // Valid events encoded and framed as a serializer does; the malformed records stay raw bytes (not framed: quarantined at decode).
+      for (const v of gen.valid) v.record.value = encoder.encode(typedClick(v.event, format));
+    }
     const produced = gen.records.length;
     broker = await startKafkaBroker({ port: 0, dataDir: join(dataDir, 'kafka') });
     const kafka = { brokers: [broker.bootstrap], clientId: 'lakeloader-demo' };
@@ -147,7 +186,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     out(`▶ embedded Kafka broker at ${broker.bootstrap}; topic "${topic}" with ${partitions} partitions\n`);
 
     // Commit interval 0: every batch publishes its Iceberg snapshot at once (deployed: one per 60 s).
-    const handler = createLocalLoader(ctx, pipeline.name, { commitIntervalSeconds: 0 });
+    const handler = createLocalLoader(ctx, pipeline, { commitIntervalSeconds: 0 });
     if (o.progress) {
       bar = new cliProgress.SingleBar(
         { format: '  loading  {bar} {value}/{total} records | {invocations} invocations | lag {lag}', hideCursor: true, stream: process.stderr },
@@ -166,7 +205,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       onProgress: (p) => bar?.update(p.committed, { invocations: p.invocations, lag: p.lag }),
     });
 
-    out(`▶ producing ${produced} records (${gen.valid.length} events, ${gen.bad.length} malformed) …\n`);
+    out(`▶ producing ${produced} records (${gen.valid.length} events${format === 'json' ? '' : ` as Confluent-framed ${format}`}, ${gen.bad.length} malformed) …\n`);
     const tProduceStart = Date.now();
     await produceRecords(kafka, gen.records, { expectOffsets: true });
     const tProduced = Date.now();
@@ -213,6 +252,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       produceToQueryableMs: tQueryable - tProduced,
       invocations: progress.invocations,
       ...(iceberg ? { iceberg } : {}),
+      ...(schema ? { schema } : {}),
       dataDir: o.keep ? dataDir : null,
     };
     out(
@@ -221,6 +261,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           columns: ['metric', 'value'],
           rows: [
             ['records produced', String(produced)],
+            ...(schema ? [['value format', `${schema.format}, Confluent-framed (schema id ${schema.id})`]] : []),
             ['rows loaded (Athena)', String(loaded)],
             ['records quarantined (Athena)', String(quarantined)],
             ['loaded + quarantined = produced', result.reconciled ? 'yes' : 'NO'],
@@ -258,6 +299,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('the whole loop offline, with nothing but Node: embedded Kafka broker → local ESM → loader → Parquet in local S3 → Glue → Athena SQL; exits 1 unless loaded + quarantined = produced')
+    .option('--format <format>', 'value format: json, or avro / protobuf framed by the local Confluent Schema Registry (schemas/clickstream.avsc, .proto)', oneOfFormat, 'json')
     .option('--events <n>', 'valid clickstream events to produce', int('events', 1, 2_000_000), 30_000)
     .option('--malformed <n>', 'malformed records mixed in', int('malformed', 0, 100_000), 36)
     .option('--partitions <n>', 'partitions of the Kafka topic', int('partitions', 1, 64), 4)

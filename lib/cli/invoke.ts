@@ -63,7 +63,7 @@ export function createLocalLoader(ctx: CliContext, pipelineOrName: string | Pipe
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'lakeloader', logger });
   if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = previous;
-  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), logger, metrics, ...(options.now ? { now: options.now } : {}) });
+  return createHandler({ config, store: new S3ObjectStore(ctx.s3(), ctx.bucket), catalog: new GlueCatalog(ctx.glue()), glue: ctx.glue(), logger, metrics, ...(options.now ? { now: options.now } : {}) });
 }
 
 async function readStdin(): Promise<string> {

@@ -2,8 +2,9 @@
  * Bin-pack compaction of a pipeline's Iceberg table, as Athena's `OPTIMIZE … REWRITE DATA USING
  * BIN_PACK` and the Glue Data Catalog's compaction optimizer do it: per partition, the small data
  * files (under 3/4 of the target size) are packed into bins of up to the target size, and each
- * bin of two or more files is rewritten as one file (DuckDB reads the inputs and writes the
- * output with the table's field ids), committed as one `replace` snapshot.
+ * bin of two or more files is rewritten as one file (DuckDB reads the inputs by field id and
+ * writes the output with the table's current schema and field ids, so columns added by schema
+ * evolution are kept, null in rows that predate them), committed as one `replace` snapshot.
  *
  * It runs on any {@link ObjectStore} and {@link TableCatalog}: the local endpoint (its OPTIMIZE
  * and the dev loop's optimizer), `lakeloader compact` against an account where the managed
@@ -20,6 +21,8 @@ import type { DataFileEntry } from '../../lambdas/core/iceberg/avro';
 import { replaceFiles, type ReplaceResult, type RewrittenFile } from '../../lambdas/core/iceberg/maintenance';
 import { mergeFileStats } from '../../lambdas/core/iceberg/stats';
 import { icebergLayout, type IcebergField, type IcebergType } from '../../lambdas/core/iceberg/schema';
+import { pipelineAtTable } from '../../lambdas/core/iceberg/evolve';
+import { readByFieldId } from './read';
 import { IcebergMetadataError, keyOf, readTableMetadata, tableFiles, TARGET_FILE_SIZE_BYTES, type IcebergDeps } from '../../lambdas/core/iceberg/table';
 
 export interface CompactOptions {
@@ -97,8 +100,10 @@ export async function compactTable(deps: IcebergDeps, opts: CompactOptions = {})
   const bins = planBins(candidates, target, opts.minInputFiles ?? 2);
   if (bins.length === 0) return { filesBefore: live.length, filesAfter: live.length, rewritten: 0, written: 0, bytesRead: 0, bytesWritten: 0, snapshot: null };
 
+  // Rewritten with the table's current schema: the columns schema evolution added, and their field ids.
+  const atTable = { ...deps, pipeline: pipelineAtTable(deps.pipeline, table!, current.metadata) };
   const added: RewrittenFile[] = [];
-  for (const bin of bins) added.push(await rewriteBin(deps, bin));
+  for (const bin of bins) added.push(await rewriteBin(atTable, bin));
   const removed = bins.flat().map((f) => f.data_file.file_path);
   const snapshot = await replaceFiles(deps, removed, added);
   return {
@@ -118,7 +123,6 @@ export async function compactTable(deps: IcebergDeps, opts: CompactOptions = {})
  */
 export async function rewriteBin(deps: IcebergDeps, bin: DataFileEntry[]): Promise<RewrittenFile> {
   const { schema } = icebergLayout(deps.pipeline);
-  const columns = deps.pipeline.columns.map((c) => qi(c.name)).join(', ');
   const codec = deps.pipeline.compression;
   const dir = await mkdtemp(join(tmpdir(), 'lakeloader-compact-'));
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -135,7 +139,7 @@ export async function rewriteBin(deps: IcebergDeps, bin: DataFileEntry[]): Promi
     }
     const out = join(dir, 'out.parquet');
     await con.run(
-      `COPY (SELECT ${columns} FROM read_parquet([${inputs.map(q).join(', ')}], union_by_name = true)) TO ${q(out)} (FORMAT parquet, COMPRESSION ${codec}, FIELD_IDS ${fieldIdsOption(schema.fields)})`,
+      `COPY (SELECT ${deps.pipeline.columns.map((c) => qi(c.name)).join(', ')} FROM ${readByFieldId(inputs, schema, { keepTimeZone: true }).source}) TO ${q(out)} (FORMAT parquet, COMPRESSION ${codec}, FIELD_IDS ${fieldIdsOption(schema.fields)}, KV_METADATA {'iceberg.schema': ${q(JSON.stringify(schema))}})`,
     );
     const body = await readFile(out);
     const key = `${posix.dirname(keyOf(deps, bin[0]!.data_file.file_path))}/compacted-${randomUUID()}.parquet`;

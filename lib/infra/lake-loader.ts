@@ -142,6 +142,22 @@ export interface LakeLoaderProps {
    * @default on-demand, unless retryAttempts or maxRecordAge is set: then `{ minimumPollers: 1, maximumPollers: 3 }` in the stack's poller group
    */
   readonly provisionedPollers?: ProvisionedPollers | false;
+  /**
+   * The event source mapping's own schema registry integration (a provisioned-mode feature:
+   * setting this turns provisioned pollers on, as retryAttempts does; with `provisionedPollers:
+   * false` the synth fails). The mapping then reads the pipeline's registry (its `schemaRegistry`:
+   * the Glue registry, or the Confluent URL with `credentialsSecret` as BASIC_AUTH) and validates
+   * each record's value (and key, for Avro/Protobuf keys) against its writer schema before invoking
+   * the loader; records are still delivered in their source format (`EventRecordFormat: SOURCE`),
+   * because the loader needs the writer schema id and the original bytes for typed columns,
+   * exact 64-bit values and schema evolution, which JSON delivery drops. Worth its poller cost
+   * when the stack runs provisioned pollers anyway (throughput, bounded retries) or when you add
+   * ESM filter criteria on decoded fields that drop a large share of records before they are
+   * paid for as invocations; otherwise the loader decodes with the same registry itself, on
+   * on-demand pollers (docs/schema-registry.md, "The event source mapping's registry integration").
+   * @default false (the loader decodes; no registry access by the mapping)
+   */
+  readonly esmSchemaRegistry?: boolean | { readonly validate?: ReadonlyArray<'key' | 'value'> };
   /** Memory of the function; 1769 MB is one full vCPU, enough for a 6 MB batch. @default 1769 */
   readonly memorySize?: number;
   /** Function timeout. @default Duration.minutes(5) */
@@ -216,9 +232,21 @@ export class LakeLoader extends Construct {
     if (window.toSeconds() > 300) fail(`maxBatchingWindow must be at most 300 seconds, got ${window.toSeconds()}`);
     if (batchSize > 10 && window.toSeconds() < 1) fail('maxBatchingWindow must be at least 1 second when batchSize > 10');
     const wantsErrorHandling = props.retryAttempts !== undefined || props.maxRecordAge !== undefined;
+    const esmRegistry = props.esmSchemaRegistry === true ? {} : props.esmSchemaRegistry || undefined;
+    if (esmRegistry) {
+      if (!p.schemaRegistry) fail(`esmSchemaRegistry validates records against the pipeline's schema registry, and pipeline "${p.name}" declares none: set schemaRegistry in its declaration, or drop esmSchemaRegistry`);
+      if (props.provisionedPollers === false)
+        fail('esmSchemaRegistry is a provisioned-mode feature of the event source mapping: remove provisionedPollers: false (provisioned pollers are then turned on), or drop esmSchemaRegistry and let the loader decode with the registry');
+      if (p.schemaRegistry?.type === 'confluent' && p.schemaRegistry.credentialsSecret && !p.schemaRegistry.credentialsSecret.startsWith('arn:'))
+        fail(`esmSchemaRegistry names the Confluent registry's credentials by secret ARN: set schemaRegistry.credentialsSecret to the full ARN of "${p.schemaRegistry.credentialsSecret}"`);
+      for (const a of esmRegistry.validate ?? []) if (a !== 'key' && a !== 'value') fail(`esmSchemaRegistry.validate lists 'key' and/or 'value', got "${String(a)}"`);
+      if (esmRegistry.validate?.includes('key') && (p.keyFormat === undefined || p.keyFormat === 'string'))
+        fail(`esmSchemaRegistry.validate: 'key' needs keys framed by the registry; pipeline "${p.name}" has keyFormat ${p.keyFormat ?? '(none)'}`);
+    }
+    const needsProvisioned = wantsErrorHandling || esmRegistry !== undefined;
     const stackName = Stack.of(this).stackName;
     const pollers =
-      props.provisionedPollers === false || (props.provisionedPollers === undefined && !wantsErrorHandling)
+      props.provisionedPollers === false || (props.provisionedPollers === undefined && !needsProvisioned)
         ? undefined
         : { minimumPollers: 1, maximumPollers: 3, pollerGroupName: defaultPollerGroup(stackName), ...(props.provisionedPollers || {}) };
     if (pollers) {
@@ -333,6 +361,7 @@ export class LakeLoader extends Construct {
         ...(maxRecordAge ? { maxRecordAge } : {}),
         ...(pollers ? { provisionedPollerConfig: pollers } : {}),
         ...(access.length ? { sourceAccessConfigurations: access } : {}),
+        ...(esmRegistry ? { schemaRegistryConfig: this.esmSchemaRegistryConfig(esmRegistry.validate) } : {}),
       });
       this.eventSourceMappings.push(esm);
     }
@@ -442,6 +471,27 @@ export class LakeLoader extends Construct {
       const arn = r.credentialsSecret.startsWith('arn:') ? r.credentialsSecret : `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${r.credentialsSecret}-??????`;
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SchemaRegistryCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
     }
+  }
+
+  /**
+   * The mapping's schema registry configuration (see {@link LakeLoaderProps.esmSchemaRegistry}):
+   * the pipeline's registry, records delivered as they are (SOURCE), validated on value (and key
+   * when keys are Avro/Protobuf). Its IAM: glue:GetRegistry beside the loader's GetSchemaVersion
+   * (Glue), or the credentials secret the loader reads already (Confluent).
+   */
+  private esmSchemaRegistryConfig(validate: ReadonlyArray<'key' | 'value'> | undefined): lambda.ISchemaRegistry {
+    const p = this.pipeline;
+    const r = p.schemaRegistry!;
+    const stack = Stack.of(this);
+    const attributes = validate ?? (p.keyFormat === 'avro' || p.keyFormat === 'protobuf' ? ['key', 'value'] : ['value']);
+    const schemaValidationConfigs = attributes.map((a) => ({ attribute: a === 'key' ? lambda.KafkaSchemaValidationAttribute.KEY : lambda.KafkaSchemaValidationAttribute.VALUE }));
+    if (r.type === 'glue') {
+      const registryArn = `arn:${stack.partition}:glue:${stack.region}:${stack.account}:registry/${r.registryName}`;
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'EsmGlueSchemaRegistry', actions: ['glue:GetRegistry'], resources: [registryArn] }));
+      return { bind: () => ({ schemaRegistryUri: registryArn, eventRecordFormat: lambda.EventRecordFormat.SOURCE, schemaValidationConfigs }) };
+    }
+    const accessConfigs = r.credentialsSecret ? [{ type: lambda.KafkaSchemaRegistryAccessConfigType.BASIC_AUTH, uri: r.credentialsSecret }] : undefined;
+    return { bind: () => ({ schemaRegistryUri: r.url, eventRecordFormat: lambda.EventRecordFormat.SOURCE, schemaValidationConfigs, ...(accessConfigs ? { accessConfigs } : {}) }) };
   }
 
   /** What the event source mapping needs to read the topics with this function's role. */

@@ -102,6 +102,8 @@ export class LakeStack extends Stack {
       const tables = new PipelineTables(this, `${id}Tables`, { pipeline, databaseName: this.databaseName, bucketName: this.bucket.bucketName, dependsOn: this.database });
       const loader = new LakeLoader(this, `${id}Loader`, {
         ...props.loader,
+        // The mapping's registry integration is for the pipelines that declare a registry.
+        ...(props.loader?.esmSchemaRegistry && !pipeline.schemaRegistry ? { esmSchemaRegistry: false } : {}),
         pipeline,
         bucket: this.bucket,
         ...(encryptionKey ? { encryptionKey } : {}),

@@ -11,11 +11,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { expireSnapshots, orphanFiles } from '../../lambdas/core/iceberg/maintenance';
 import { readTableMetadata, type IcebergDeps } from '../../lambdas/core/iceberg/table';
+import { currentSchema } from '../../lambdas/core/iceberg/schema';
 import { compactTable } from '../iceberg/compact';
+import { readByFieldId } from '../iceberg/read';
 import { getPipeline } from '../pipelines';
 import type { LocalGlueCatalog } from './glue';
 import { IcebergReader, isIcebergTable, LocalBucketStore, LocalTableCatalog, tokenName } from './iceberg';
-import { parseS3Uri, QueryError, quoteLiteral, type SqlToken } from './sql';
+import { parseS3Uri, QueryError, quoteIdent, type SqlToken } from './sql';
 import type { LocalObjectStore } from './store';
 
 export interface MaintenanceContext {
@@ -70,9 +72,12 @@ export async function runMaintenance(tokens: SqlToken[], ctx: MaintenanceContext
 
   if (kw === 'OPTIMIZE') {
     const reader = new IcebergReader(ctx.store, t);
+    const schema = where ? currentSchema(await reader.metadata()) : undefined;
     const include = where
       ? async (e: { data_file: { file_path: string } }) => {
-          const r = await ctx.con.run(`SELECT count(*) FROM (SELECT * FROM read_parquet(${quoteLiteral(reader.path(e.data_file.file_path))})) AS ${table} WHERE ${where}`);
+          // The file's rows as the table's current schema reads them (by field id: a column added later is null).
+          const { source, columns } = readByFieldId([reader.path(e.data_file.file_path)], schema!);
+          const r = await ctx.con.run(`SELECT count(*) FROM (SELECT ${columns.map((c) => `f.${quoteIdent(c.name)}`).join(', ')} FROM ${source} f) AS ${table} WHERE ${where}`);
           return Number((await r.getRows())[0]![0]) > 0;
         }
       : undefined;

@@ -12,9 +12,11 @@ import { Readable } from 'node:stream';
 import { CommitConflictError, CatalogError, TableExistsError, type CatalogTable, type TableCatalog } from '../../lambdas/core/catalog';
 import { readManifest, readManifestList, type DataFileEntry, type ManifestFileEntry } from '../../lambdas/core/iceberg/avro';
 import { currentSnapshot, parseMetadata, snapshotById, type Snapshot, type TableMetadata } from '../../lambdas/core/iceberg/metadata';
+import { currentSchema } from '../../lambdas/core/iceberg/schema';
+import { readByFieldId } from '../iceberg/read';
 import { PreconditionFailedError, type ListedObject, type ObjectStore, type PutOptions, type StoredObject } from '../../lambdas/core/store';
 import type { LocalGlueCatalog, GlueTable } from './glue';
-import { glueTypeToDuckDb, parseS3Uri, QueryError, quoteIdent, quoteLiteral, type DescribeFn, type SqlToken, type TableRelation } from './sql';
+import { parseS3Uri, QueryError, quoteIdent, quoteLiteral, type DescribeFn, type SqlToken, type TableRelation } from './sql';
 import { compareKeys, type LocalObjectStore } from './store';
 
 /** True for a Glue table registered as an Iceberg table. */
@@ -171,22 +173,24 @@ export function snapshotAsOf(m: TableMetadata, table: string, asOf?: AsOf): Snap
 }
 
 /**
- * The DuckDB relation of an Iceberg table at a snapshot: its Glue columns read by name from the
- * snapshot's live data files.
+ * The DuckDB relation of an Iceberg table at a snapshot, as Athena reads it: the columns of the
+ * table's current schema (a time-travel query: the schema its snapshot was written with), read
+ * from the snapshot's live data files by field id — a column added by schema evolution is null
+ * in files written before it, and a file's own column names do not matter.
  */
-export async function icebergRelation(store: LocalObjectStore, table: GlueTable, describe: DescribeFn, asOf?: AsOf): Promise<TableRelation> {
+export async function icebergRelation(store: LocalObjectStore, table: GlueTable, _describe: DescribeFn, asOf?: AsOf): Promise<TableRelation> {
   const reader = new IcebergReader(store, table);
-  const columns = (table.StorageDescriptor?.Columns ?? []).map((c) => ({ name: c.Name.toLowerCase(), type: glueTypeToDuckDb(c.Type ?? 'string') }));
   const m = await reader.metadata();
-  const files = await reader.liveFiles(snapshotAsOf(m, table.Name, asOf));
+  const snapshot = snapshotAsOf(m, table.Name, asOf);
+  const schemaId = asOf && snapshot?.['schema-id'] !== undefined ? snapshot['schema-id'] : m['current-schema-id'];
+  const schema = m.schemas.find((x) => x['schema-id'] === schemaId) ?? currentSchema(m);
+  const files = await reader.liveFiles(snapshot);
+  const paths = files.map((f) => reader.path(f.data_file.file_path));
+  const { source, columns } = readByFieldId(paths, schema);
   if (files.length === 0) {
     return { sql: `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`, bytes: 0, files: [] };
   }
-  const paths = files.map((f) => reader.path(f.data_file.file_path));
-  const source = `read_parquet([${paths.map(quoteLiteral).join(', ')}], union_by_name = true)`;
-  const present = new Set(await describe(`SELECT * FROM ${source}`));
-  const select = columns.map((c) => (present.has(c.name) ? `CAST(t.${quoteIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${quoteIdent(c.name)}`);
-  return { sql: `SELECT ${select.join(', ')} FROM ${source} t`, bytes: files.reduce((n, f) => n + Number(f.data_file.file_size_in_bytes), 0), files: paths };
+  return { sql: `SELECT ${columns.map((c) => `t.${quoteIdent(c.name)}`).join(', ')} FROM ${source} t`, bytes: files.reduce((n, f) => n + Number(f.data_file.file_size_in_bytes), 0), files: paths };
 }
 
 const lit = (v: unknown): string => {

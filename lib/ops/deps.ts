@@ -7,7 +7,9 @@ import { GlueCatalog, PartitionRegistrar } from '../../lambdas/core/catalog';
 import type { PrepareCodec } from '../../lambdas/core/commit';
 import { ATHENA_RESULTS_PREFIX, s3Uri } from '../../lambdas/core/layout';
 import { encodeEmptyParquet, prepareBatch, serializeQuarantine } from '../../lambdas/core/prepare';
-import { S3ObjectStore } from '../../lambdas/core/store';
+import { S3ObjectStore, type ObjectStore } from '../../lambdas/core/store';
+import { FormatRuntime, needsRuntime } from '../../lambdas/core/formats/runtime';
+import type { Pipeline } from '../../lambdas/core/pipeline';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -27,13 +29,38 @@ export interface LakeContext {
 /** The loader's pure half, exactly as the Lambda uses it. */
 export const loaderCodec: PrepareCodec = { prepareBatch, encodeEmptyParquet, serializeQuarantine };
 
+/**
+ * The loader's pure half with, for pipelines that need one (Avro, Protobuf, registry frames,
+ * evolving tables), a format runtime bound to the lake's catalog, as the Lambda's: a replayed
+ * record's new field grows the real table (an Iceberg table through a schema commit, so replayed
+ * files carry the table's field ids), not a copy in memory.
+ */
+export function catalogCodec(ctx: LakeContext, store: ObjectStore, catalog: GlueCatalog): PrepareCodec {
+  const runtimes = new Map<Pipeline, FormatRuntime>();
+  return {
+    ...loaderCodec,
+    prepareBatch: (pipeline, records) => {
+      if (!needsRuntime(pipeline)) return prepareBatch(pipeline, records);
+      let runtime = runtimes.get(pipeline);
+      if (!runtime) {
+        const iceberg = pipeline.format === 'iceberg' ? { store, catalog, bucket: ctx.bucket, database: ctx.database, pipeline } : undefined;
+        runtime = new FormatRuntime(pipeline, { glue: ctx.glue(), database: ctx.database, aws: { region: process.env.AWS_REGION, endpoint: process.env.AWS_ENDPOINT_URL }, ...(iceberg ? { iceberg } : {}) });
+        runtimes.set(pipeline, runtime);
+      }
+      return prepareBatch(pipeline, records, { runtime });
+    },
+  };
+}
+
 /** Replay dependencies over the context's bucket and Glue database. */
 export function replayDeps(ctx: LakeContext): ReplayDeps {
+  const store = new S3ObjectStore(ctx.s3(), ctx.bucket);
+  const catalog = new GlueCatalog(ctx.glue());
   return {
-    store: new S3ObjectStore(ctx.s3(), ctx.bucket),
-    codec: loaderCodec,
-    registrar: new PartitionRegistrar(new GlueCatalog(ctx.glue())),
-    catalog: new GlueCatalog(ctx.glue()),
+    store,
+    codec: catalogCodec(ctx, store, catalog),
+    registrar: new PartitionRegistrar(catalog),
+    catalog,
     bucket: ctx.bucket,
     database: ctx.database,
   };

@@ -81,7 +81,7 @@ describe('findSdkImports', () => {
 describe('runBench (tiny configuration)', () => {
   let result: BenchResult;
   it('measures every part and reports a consistent JSON object', { timeout: 180_000 }, async () => {
-    result = await runBench({ records: 200, runs: 2, warmup: 0, batches: 2, coldStartRuns: 1, memoryRuns: 1, memoryRepeat: 2, seed: 3, files: { seconds: 120, startOffsetSeconds: 1800, kafkaPartitions: 1 } });
+    result = await runBench({ records: 200, runs: 2, warmup: 0, batches: 2, coldStartRuns: 1, memoryRuns: 1, memoryRepeat: 2, seed: 3, formatRecords: 300, formatRounds: 2, files: { seconds: 120, startOffsetSeconds: 1800, kafkaPartitions: 1 } });
     const json = JSON.parse(JSON.stringify(result)) as BenchResult;
     expect(json.errors).toEqual({});
     for (const k of ['ratioVsDuckdb', 'recordsPerSecond', 'coldImportRatio', 'peakRssMb'] as const) {
@@ -118,6 +118,13 @@ describe('runBench (tiny configuration)', () => {
     // A Node process holding the bundle and one small batch: tens of MB, not nothing and not gigabytes.
     expect(json.memory!.peakRssMb.median).toBeGreaterThan(30);
     expect(json.memory!.peakRssMb.median).toBeLessThan(1024);
+    // Avro and Protobuf beside JSON on the same rows, each format's ratio its median over JSON's.
+    expect(json.formats).toMatchObject({ records: 300, rounds: 2 });
+    for (const f of ['json', 'avro', 'protobuf'] as const) {
+      expect(json.formats!.recordsPerSecond[f].n).toBe(2);
+      expect(json.formats!.recordsPerSecond[f].median).toBeGreaterThan(0);
+    }
+    expect(json.formats!.vsJson.avro).toBeCloseTo(json.formats!.recordsPerSecond.avro.median / json.formats!.recordsPerSecond.json.median, 1);
     expect(json.cost.perBatch.s3DataPuts).toBe(json.batch.files);
     expect(json.cost.perGb.totalUsd).toBeGreaterThan(0);
     // The cost-and-freshness table by traffic level, from this run's records/s and the synthesized stack.
@@ -143,6 +150,7 @@ describe('runBench (tiny configuration)', () => {
     expect(text).toContain('loader / DuckDB throughput');
     expect(text).toContain(json.ratioVsDuckdb.toFixed(3));
     expect(text).toContain('Cost and freshness by traffic');
+    expect(text).toMatch(/avro {6}records\/s .*× JSON/);
     // A baseline at half the throughput and twice the peak RSS: this run reads as better on both.
     const before: BenchResult = { ...json, recordsPerSecond: json.recordsPerSecond / 2, peakRssMb: json.peakRssMb! * 2 };
     const cmp = formatComparison(before, json);

@@ -328,9 +328,33 @@ function compileMessage(t: PType, where: string): CompiledMessage {
   };
 }
 
+/** A value with ISO-8601 text (or a Date) where `t` has a google.protobuf.Timestamp, as {seconds, nanos} (what fromObject takes). */
+function timestampsFromText(t: PType, value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const f of t.fieldsArray) {
+    const x = (value as Record<string, unknown>)[f.name];
+    const rt = f.resolvedType;
+    if (x === undefined || x === null || !(rt instanceof lib().Type)) continue;
+    const one = (y: unknown): unknown => {
+      if (rt.fullName === '.google.protobuf.Timestamp' && (typeof y === 'string' || y instanceof Date)) {
+        const ms = y instanceof Date ? y.getTime() : Date.parse(y);
+        if (Number.isNaN(ms)) return y;
+        const frac = typeof y === 'string' ? /\.(\d+)/.exec(y)?.[1] : undefined;
+        const nanos = frac ? Number(frac.padEnd(9, '0').slice(0, 9)) : (((ms % 1000) + 1000) % 1000) * 1e6;
+        return { seconds: String(Math.floor(ms / 1000)), nanos };
+      }
+      return timestampsFromText(rt, y);
+    };
+    const mapped = f.repeated && Array.isArray(x) ? x.map(one) : f.map && typeof x === 'object' ? Object.fromEntries(Object.entries(x as object).map(([k, y]) => [k, one(y)])) : one(x);
+    if (mapped !== x) (out ??= { ...(value as Record<string, unknown>) })[f.name] = mapped;
+  }
+  return out ?? value;
+}
+
 /**
  * An encoder from plain objects (protobufjs `fromObject` conventions: 64-bit values as strings,
- * enums by name, Timestamp as `{ seconds, nanos }`) for `lakeloader produce`, the demo and tests.
+ * enums by name, Timestamp as `{ seconds, nanos }` or ISO-8601 text) for `lakeloader produce`, the demo and tests.
  */
 export function protobufEncoder(text: string, messageName?: string, imports: Record<string, string> = {}): { encode(value: unknown): Uint8Array; name: string; indexes: number[]; glueIndex: number } {
   const P = lib();
@@ -364,9 +388,10 @@ export function protobufEncoder(text: string, messageName?: string, imports: Rec
     indexes,
     glueIndex: all.indexOf(t),
     encode(value) {
-      const problem = t.verify(t.toObject(t.fromObject(value as Record<string, unknown>)));
+      const v = timestampsFromText(t, value) as Record<string, unknown>;
+      const problem = t.verify(t.toObject(t.fromObject(v)));
       if (problem) throw new Error(`value does not fit ${fullName(t)}: ${problem}`);
-      return t.encode(t.fromObject(value as Record<string, unknown>)).finish();
+      return t.encode(t.fromObject(v)).finish();
     },
   };
 }

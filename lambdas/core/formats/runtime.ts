@@ -20,6 +20,9 @@ import type { GlueClient } from '@aws-sdk/client-glue';
 import type { Column as GlueColumn } from '@aws-sdk/client-glue';
 import { DecodeError, decodeJsonBytes, expectObject, valueSize, DEFAULT_MAX_NESTING_DEPTH, DEFAULT_MAX_VALUE_BYTES, type DecodeLimits } from '../decode';
 import { EvolvingTable, glueColumns, glueTableColumns, memoryTableColumns, planEvolution, type NeededColumn, type TableColumnsStore } from '../evolution';
+import { icebergTableColumns } from '../iceberg/evolve';
+import { icebergLayout } from '../iceberg/schema';
+import type { IcebergDeps } from '../iceberg/table';
 import type { MskRecord } from '../model';
 import type { Pipeline, RecordFormat, Row } from '../pipeline';
 import { IDENTIFIER, type ColumnType } from '../types';
@@ -50,6 +53,8 @@ export interface FormatRuntimeOptions {
   source?: SchemaSource;
   /** Replaces the table store (tests). */
   table?: TableColumnsStore;
+  /** An Iceberg table's store and catalog: the table evolves through Iceberg commits (the Glue table's columns follow). */
+  iceberg?: IcebergDeps;
 }
 
 /** One writer schema compiled for decoding, with its verdict against the table. */
@@ -112,7 +117,7 @@ export class FormatRuntime {
     readonly pipeline: Pipeline,
     opts: FormatRuntimeOptions = {},
   ) {
-    const store = opts.table ?? (opts.glue && opts.database ? glueTableColumns(opts.glue, opts.database, pipeline.name) : memoryTableColumns(glueColumns(pipeline.columns)));
+    const store = opts.table ?? tableStore(pipeline, opts);
     this.table = new EvolvingTable(pipeline, store);
     this.limits = { maxValueBytes: pipeline.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, maxNestingDepth: pipeline.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH };
     const r = pipeline.schemaRegistry;
@@ -336,6 +341,16 @@ export class FormatRuntime {
     this.fileSchema ??= { avro: compileAvro(s.text, s.path) };
     return this.fileSchema.avro;
   }
+}
+
+/** Where the runtime's table evolves: the Iceberg table, the Glue (Hive) table, or memory. */
+function tableStore(pipeline: Pipeline, opts: FormatRuntimeOptions): TableColumnsStore {
+  if (pipeline.format === 'iceberg') {
+    if (opts.iceberg) return icebergTableColumns(opts.iceberg);
+    const l = icebergLayout(pipeline);
+    return memoryTableColumns(glueColumns(pipeline.columns), { schema: l.schema, lastColumnId: l.lastColumnId });
+  }
+  return opts.glue && opts.database ? glueTableColumns(opts.glue, opts.database, pipeline.name) : memoryTableColumns(glueColumns(pipeline.columns));
 }
 
 function safeJsonColumns(text: string, label: string): DerivedColumn[] {

@@ -24,7 +24,7 @@ import type { ObjectStore } from '../store';
 import { LOADER_VERSION } from '../version';
 import { writeManifest, writeManifestList, type DataFileEntry, type ManifestFileEntry } from './avro';
 import { currentSnapshot, withSnapshot, type Snapshot, type TableMetadata } from './metadata';
-import { icebergLayout, partitionFieldType } from './schema';
+import { currentSchema, icebergLayout, partitionFieldType, type IcebergSchema } from './schema';
 import { commitMetadata, IcebergMetadataError, liveEntries, manifestsOf, metadataUri, newSnapshotId, OFFSETS_PROPERTY, putNew, summaryTotal, type IcebergDeps } from './table';
 
 export { ensureIcebergTable, IcebergCommitError, IcebergMetadataError, IcebergTableMissingError, OFFSETS_PROPERTY, type IcebergDeps } from './table';
@@ -205,7 +205,7 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
     const kept = previous.filter((m) => !previousData.includes(m));
     const merge = previousData.length + 1 > MERGE_MANIFESTS_AT;
     const existing = merge ? await liveEntries(deps, previousData) : [];
-    const newManifest = await writeDataManifest(deps, [...existing, ...added], snapshotId, sequence);
+    const newManifest = await writeDataManifest(deps, [...existing, ...added], snapshotId, sequence, currentSchema(metadata));
     const list = [...kept, ...(merge ? [] : previousData), newManifest];
     const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
     await putNew(deps, listUri, await writeManifestList(list, BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
@@ -261,7 +261,7 @@ export async function appendFiles(deps: IcebergDeps, source: string, files: Mani
     const sequence = metadata['last-sequence-number'] + 1;
     const previous = await manifestsOf(deps, parent);
     const added = live.map((f) => dataFileEntry(deps, f, BigInt(snapshotId)));
-    const manifest = await writeDataManifest(deps, added, snapshotId, sequence);
+    const manifest = await writeDataManifest(deps, added, snapshotId, sequence, currentSchema(metadata));
     const list = [...previous, manifest];
     const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
     await putNew(deps, listUri, await writeManifestList(list, BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
@@ -300,11 +300,11 @@ export function totals(parent: Snapshot | null, delta: { files: number; records:
   };
 }
 
-/** Writes a data manifest of `entries` for snapshot `snapshotId` and returns its manifest-list entry. */
-export async function writeDataManifest(deps: IcebergDeps, entries: DataFileEntry[], snapshotId: number, sequence: number): Promise<ManifestFileEntry> {
+/** Writes a data manifest of `entries` for snapshot `snapshotId` (its header: `schema`, the table's current schema) and returns its manifest-list entry. */
+export async function writeDataManifest(deps: IcebergDeps, entries: DataFileEntry[], snapshotId: number, sequence: number, schema: IcebergSchema): Promise<ManifestFileEntry> {
   const layout = icebergLayout(deps.pipeline);
   const uri = metadataUri(deps, `${randomUUID()}-m0.avro`);
-  const bytes = await writeManifest(deps.pipeline, layout.schema, layout.spec, entries);
+  const bytes = await writeManifest(deps.pipeline, schema, layout.spec, entries);
   await putNew(deps, uri, bytes, 'application/avro');
   const of = (status: number) => entries.filter((e) => e.status === status);
   const rows = (list: DataFileEntry[]) => list.reduce((n, e) => n + e.data_file.record_count, 0n);

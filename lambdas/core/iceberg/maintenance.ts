@@ -20,6 +20,7 @@ import { dataPrefix } from '../layout';
 import { readManifestList, writeManifestList, type DataFileEntry } from './avro';
 import { dataFileEntry, publishedOffsets, stagedBatches, totals, writeDataManifest } from './commit';
 import { currentSnapshot, type Snapshot, type TableMetadata } from './metadata';
+import { currentSchema } from './schema';
 import { commitMetadata, getBytes, keyOf, liveEntries, manifestsOf, metadataUri, newSnapshotId, putNew, type IcebergDeps } from './table';
 
 /** A rewrite's files are no longer all live (another rewrite committed first). */
@@ -59,7 +60,7 @@ export async function replaceFiles(deps: IcebergDeps, remove: readonly string[],
       ...live.map((e): DataFileEntry => (gone.has(e.data_file.file_path) ? { ...e, status: 2, snapshot_id: BigInt(snapshotId) } : e)),
       ...add.map((f) => dataFileEntry(deps, { ...f, partitionValues: [], firstOffset: -1, lastOffset: -1 }, BigInt(snapshotId))),
     ];
-    const manifest = await writeDataManifest(deps, entries, snapshotId, sequence);
+    const manifest = await writeDataManifest(deps, entries, snapshotId, sequence, currentSchema(metadata));
     const others = manifests.filter((m) => m.content !== 0);
     const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
     await putNew(deps, listUri, await writeManifestList([...others, manifest], BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');

@@ -115,6 +115,23 @@ export function withSnapshot(m: TableMetadata, snapshot: Snapshot, previousFile:
   };
 }
 
+/**
+ * The next version of `m` with `schema` added to its schemas as the current one (a fresh
+ * `schema-id`, one above every id in use) and `last-column-id` raised to `lastColumnId`; the
+ * snapshots stay as they are (each names the schema it was written with).
+ */
+export function withSchema(m: TableMetadata, schema: IcebergSchema, lastColumnId: number, previousFile: string | null, now: number): TableMetadata {
+  const id = Math.max(-1, ...m.schemas.map((s) => s['schema-id'])) + 1;
+  return {
+    ...m,
+    'last-updated-ms': now,
+    'last-column-id': Math.max(m['last-column-id'], lastColumnId),
+    'current-schema-id': id,
+    schemas: [...m.schemas, { ...schema, 'schema-id': id }],
+    'metadata-log': previousFile ? [...m['metadata-log'], { 'timestamp-ms': m['last-updated-ms'], 'metadata-file': previousFile }].slice(-100) : m['metadata-log'],
+  };
+}
+
 /** The metadata file name of version `version` (`00007-<uuid>.metadata.json`, as Iceberg names them). */
 export function metadataFileName(version: number, uuid: string): string {
   return `${String(version).padStart(5, '0')}-${uuid}.metadata.json`;

@@ -10,6 +10,7 @@
  */
 import { FixedBuilder, StringBuilder, type ParquetFileBuilder } from '../parquet';
 import type { Pipeline } from '../pipeline';
+import { icebergLayout } from './schema';
 
 /** One column's statistics, bounds as base64 of the Iceberg binary value. */
 export interface ColumnStats {
@@ -53,12 +54,13 @@ function stringBounds(min: Buffer, max: Buffer): { lower: Buffer; upper?: Buffer
   return { lower, upper: p };
 }
 
-/** The statistics of the rows a builder holds, for the pipeline's Iceberg field ids (column i is field i + 1). */
+/** The statistics of the rows a builder holds, by the pipeline's Iceberg field ids (iceberg/schema.ts). */
 export function fileStats(pipeline: Pipeline, builder: ParquetFileBuilder): FileStats {
   const out: FileStats = {};
+  const ids = icebergLayout(pipeline).fieldIds;
   pipeline.columns.forEach((c, i) => {
     const b = builder.columns[i];
-    const id = String(i + 1);
+    const id = String(ids.get(c.name)!);
     if (b instanceof FixedBuilder) {
       const s: ColumnStats = { values: builder.rows, nulls: b.nulls() };
       const r = b.range();
@@ -148,8 +150,9 @@ export function mergeFileStats(
   files: { value_counts: Pairs<bigint>; null_value_counts: Pairs<bigint>; lower_bounds: Pairs<Buffer>; upper_bounds: Pairs<Buffer> }[],
 ): FileStats {
   const out: FileStats = {};
-  pipeline.columns.forEach((c, i) => {
-    const id = i + 1;
+  const ids = icebergLayout(pipeline).fieldIds;
+  pipeline.columns.forEach((c) => {
+    const id = ids.get(c.name)!;
     const get = <T>(p: Pairs<T>) => p?.find((x) => x.key === id)?.value;
     const values = files.map((f) => get(f.value_counts));
     const nulls = files.map((f) => get(f.null_value_counts));

@@ -9,6 +9,7 @@
  * orphan-file deletion removes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Column as GlueColumn } from '@aws-sdk/client-glue';
 import type { CatalogTable, TableCatalog } from '../catalog';
 import { CommitConflictError } from '../catalog';
 import { LakeloaderError } from '../errors';
@@ -161,11 +162,15 @@ export interface CommitBase {
 
 /**
  * Runs one optimistic change of the table's metadata (see the module comment): `build` gets the
- * current metadata and returns the next one with a result, or `{ done }` when there is nothing to
- * change; it runs again, from the new current metadata, after every conflict.
+ * current metadata and returns the next one with a result (and the Glue table's new columns when
+ * the schema changed), or `{ done }` when there is nothing to change; it runs again, from the new
+ * current metadata, after every conflict.
  * @throws IcebergTableMissingError, IcebergCommitError (after too many conflicts), whatever `build` throws
  */
-export async function commitMetadata<R>(deps: IcebergDeps, build: (base: CommitBase) => Promise<{ next: TableMetadata; result: R } | { done: R }>): Promise<R & { attempts: number; metadataLocation?: string }> {
+export async function commitMetadata<R>(
+  deps: IcebergDeps,
+  build: (base: CommitBase) => Promise<{ next: TableMetadata; result: R; columns?: GlueColumn[] } | { done: R }>,
+): Promise<R & { attempts: number; metadataLocation?: string }> {
   const { pipeline, database } = deps;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const table = await deps.catalog.getTable(database, pipeline.name);
@@ -182,7 +187,12 @@ export async function commitMetadata<R>(deps: IcebergDeps, build: (base: CommitB
     try {
       await deps.catalog.updateTable(
         database,
-        { ...table.input, Parameters: { ...table.input.Parameters, metadata_location: nextLocation, previous_metadata_location: current.location } },
+        {
+          ...table.input,
+          Parameters: { ...table.input.Parameters, metadata_location: nextLocation, previous_metadata_location: current.location },
+          // A schema change also changes the Glue table's columns, as Athena's ALTER TABLE ADD COLUMNS does.
+          ...(built.columns ? { StorageDescriptor: { ...table.input.StorageDescriptor, Columns: built.columns } } : {}),
+        },
         table.versionId,
       );
     } catch (e) {
