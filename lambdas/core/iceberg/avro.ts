@@ -4,36 +4,50 @@
  * Longs are bigints here: other writers' snapshot ids go beyond 2^53.
  */
 import { Readable } from 'node:stream';
-import * as avro from 'avsc';
+import type * as AvscModule from 'avsc';
 import type { Pipeline } from '../pipeline';
 import { partitionFieldType, type IcebergSchema, type PartitionSpec } from './schema';
 
-/** avsc's long as a JS bigint (exact over the whole 64-bit range). */
-const bigLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
-  toBuffer: (n: bigint | number) => {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(BigInt(n));
-    return buf;
-  },
-  fromJSON: (v: unknown) => BigInt(v as string),
-  toJSON: (n: bigint) => Number(n),
-  isValid: (n: unknown) => typeof n === 'bigint' || (typeof n === 'number' && Number.isInteger(n)),
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
-
+interface AvscRuntime {
+  avro: typeof AvscModule;
+  /** avsc's long as a JS bigint (exact over the whole 64-bit range). */
+  bigLong: AvscModule.Type;
+  /**
+   * Iceberg's `logicalType: map` on arrays of key/value records (maps with non-string keys): values
+   * pass through unchanged; declaring it keeps the attribute in the file's schema, where Iceberg
+   * readers look for it.
+   */
+  IcebergMap: unknown;
+}
+let runtime: AvscRuntime | undefined;
 /**
- * Iceberg's `logicalType: map` on arrays of key/value records (maps with non-string keys): values
- * pass through unchanged; declaring it keeps the attribute in the file's schema, where Iceberg
- * readers look for it.
+ * avsc, required on first use: a Lambda's init does not parse or run it, and an invocation that
+ * publishes nothing (a Hive table, a fresh snapshot) never loads it.
  */
-class IcebergMap extends avro.types.LogicalType {
-  override _fromValue(v: unknown) {
-    return v;
+function avsc(): AvscRuntime {
+  if (runtime) return runtime;
+  const avro = require('avsc') as typeof AvscModule;
+  const bigLong = avro.types.LongType.__with({
+    fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+    toBuffer: (n: bigint | number) => {
+      const buf = Buffer.alloc(8);
+      buf.writeBigInt64LE(BigInt(n));
+      return buf;
+    },
+    fromJSON: (v: unknown) => BigInt(v as string),
+    toJSON: (n: bigint) => Number(n),
+    isValid: (n: unknown) => typeof n === 'bigint' || (typeof n === 'number' && Number.isInteger(n)),
+    compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
+  });
+  class IcebergMap extends avro.types.LogicalType {
+    override _fromValue(v: unknown) {
+      return v;
+    }
+    override _toValue(v: unknown) {
+      return v;
+    }
   }
-  override _toValue(v: unknown) {
-    return v;
-  }
+  return (runtime = { avro, bigLong, IcebergMap });
 }
 
 const opt = (type: unknown) => ['null', type];
@@ -126,15 +140,18 @@ const MANIFEST_FILE_SCHEMA = {
   ],
 };
 
-const typeOf = (schema: unknown) => avro.Type.forSchema(schema as avro.Schema, { registry: { long: bigLong } as never, logicalTypes: { map: IcebergMap } as never, wrapUnions: false });
+const typeOf = (schema: unknown): AvscModule.Type => {
+  const { avro, bigLong, IcebergMap } = avsc();
+  return avro.Type.forSchema(schema as AvscModule.Schema, { registry: { long: bigLong } as never, logicalTypes: { map: IcebergMap } as never, wrapUnions: false });
+};
 
 /**
  * The reader's type of a container's writer schema, built once per distinct schema in a warm
  * container: every publish, merge and compaction reads manifests written with a handful of schemas,
  * and building an avsc type is most of the cost of reading a small manifest.
  */
-const readTypes = new Map<string, avro.Type>();
-function readTypeOf(schema: unknown): avro.Type {
+const readTypes = new Map<string, AvscModule.Type>();
+function readTypeOf(schema: unknown): AvscModule.Type {
   const key = JSON.stringify(schema);
   let t = readTypes.get(key);
   if (!t) {
@@ -191,9 +208,9 @@ export interface ManifestFileEntry {
   key_metadata: Buffer | null;
 }
 
-async function writeContainer(type: avro.Type, records: unknown[], metadata: Record<string, string>): Promise<Buffer> {
+async function writeContainer(type: AvscModule.Type, records: unknown[], metadata: Record<string, string>): Promise<Buffer> {
   const meta = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, Buffer.from(v)]));
-  const enc = new avro.streams.BlockEncoder(type, { codec: 'null', metadata: meta } as never);
+  const enc = new (avsc().avro.streams.BlockEncoder)(type, { codec: 'null', metadata: meta } as never);
   const chunks: Buffer[] = [];
   enc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<void>((resolve, reject) => {
@@ -209,7 +226,7 @@ async function writeContainer(type: avro.Type, records: unknown[], metadata: Rec
 async function readContainer<T>(bytes: Uint8Array): Promise<{ records: T[]; metadata: Record<string, string> }> {
   const records: T[] = [];
   let metadata: Record<string, string> = {};
-  const dec = new avro.streams.BlockDecoder({ parseHook: readTypeOf } as never);
+  const dec = new (avsc().avro.streams.BlockDecoder)({ parseHook: readTypeOf } as never);
   dec.on('metadata', (_type: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
     metadata = Object.fromEntries(Object.entries(header.meta).map(([k, v]) => [k, v.toString()]));
   });
