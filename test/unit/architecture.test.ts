@@ -54,3 +54,21 @@ describe('import directions', () => {
     );
   }, 60_000);
 });
+
+describe('the Lambda bundle stays lean', () => {
+  // A `require('@aws-sdk/client-x')` makes esbuild bundle every command of the client (Glue's:
+  // ≈ 260 KB that every cold start compiles); a static `import { XCommand }` keeps only what is used.
+  it('lambdas/ imports AWS SDK clients statically, never with require()', () => {
+    const { readdirSync, readFileSync, statSync } = require('node:fs') as typeof import('node:fs');
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && /require\(\s*['"]@aws-sdk\//.test(readFileSync(p, 'utf8'))) offenders.push(p.slice(PROJECT_ROOT.length + 1));
+      }
+    };
+    walk(join(PROJECT_ROOT, 'lambdas'));
+    expect(offenders).toEqual([]);
+  });
+});

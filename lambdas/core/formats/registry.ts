@@ -13,6 +13,7 @@
  * {@link SchemaRegistryUnavailableError} fails the batch, which the ESM retries.
  */
 import { GetSchemaVersionCommand, type GlueClient } from '@aws-sdk/client-glue';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LakeloaderError } from '../errors';
 import { SchemaRegistryUnavailableError } from './errors';
 
@@ -169,15 +170,13 @@ export class GlueSchemaRegistry implements SchemaSource {
 
 /**
  * Loads `{ username, password }` (or Confluent Cloud's `{ key, secret }`) from a Secrets Manager
- * secret, with @aws-sdk/client-secrets-manager required on first use only.
+ * secret. Imported statically so that the bundle holds this one command, not the whole client.
  */
 export function secretsManagerCredentials(secretId: string, clientConfig: Record<string, unknown>): () => Promise<{ username: string; password: string }> {
   return async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sm = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
     let text: string | undefined;
     try {
-      text = (await new sm.SecretsManagerClient(clientConfig).send(new sm.GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      text = (await new SecretsManagerClient(clientConfig).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
     } catch (e) {
       throw new SchemaRegistryUnavailableError(`cannot read the schema registry credentials secret ${secretId}: ${(e as Error).name}: ${(e as Error).message} (the loader role needs secretsmanager:GetSecretValue on it)`, { cause: e });
     }
