@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join, resolve } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { LAMBDA_NODE_TARGET, loaderAliases, PROJECT_ROOT } from '../bundling';
+import { bundledFormats, LAMBDA_NODE_TARGET, loaderAliases, PROJECT_ROOT } from '../bundling';
+import { loadPipelineFile } from '../pipelines';
 import { LakeloaderError } from '../../lambdas/core/errors';
 
 export { PROJECT_ROOT };
@@ -63,7 +64,7 @@ export async function bundleLikeCdk(opts: BundleOptions): Promise<BundleResult> 
       platform: 'node',
       format: 'cjs',
       target: LAMBDA_NODE_TARGET,
-      ...(opts.pipelineFile ? { alias: loaderAliases(opts.pipelineFile) } : {}),
+      ...(opts.pipelineFile ? { alias: loaderAliases(opts.pipelineFile, bundledFormats(loadPipelineFile(opts.pipelineFile))) } : {}),
       minify: true,
       sourcemap: opts.sourcemap ?? false,
       external: opts.external ?? [],

@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { quarantineTableName } from '../../lambdas/core/glue-table';
 import { dataPrefix, manifestsPrefix, quarantinePrefix, statePrefix } from '../../lambdas/core/layout';
 import type { Pipeline } from '../../lambdas/core/pipeline';
-import { LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PROJECT_ROOT, PUBLIC_API } from '../bundling';
+import { bundledFormats, LAMBDA_NODE_MAJOR, LAMBDA_NODE_TARGET, LOADER_ENTRY, loaderAliases, PROJECT_ROOT, PUBLIC_API } from '../bundling';
 import { pipelineSourceFile } from '../pipelines';
 import { LakeFailureDestination } from './failure-destination';
 import { glueArns } from './glue';
@@ -318,7 +318,7 @@ export class LakeLoader extends Construct {
         // esbuild's summary flags a bundle over 1 MB (the SDK clients are bundled on purpose, see below): errors and warnings only.
         logLevel: nodejs.LogLevel.WARNING,
         // The bundle's one pipeline, and the public API its file imports.
-        esbuildArgs: Object.fromEntries(Object.entries(loaderAliases(pipelineFile ?? PUBLIC_API)).map(([k, v]) => [`--alias:${k}`, v])),
+        esbuildArgs: Object.fromEntries(Object.entries(loaderAliases(pipelineFile ?? PUBLIC_API, bundledFormats(p))).map(([k, v]) => [`--alias:${k}`, v])),
         sourceMap: props.enableSourceMaps ?? false,
         // The AWS SDK v3 clients are bundled at the versions package-lock.json pins, not taken from
         // the runtime: the loader depends on conditional-write behaviour of a known client version.
