@@ -158,18 +158,60 @@ function grow32(a: Int32Array, need = a.length * 2): Int32Array {
   return b;
 }
 
-function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
-  if (pipeline.transform || pipeline.unknownFields !== 'ignore' || pipeline.valueFormat !== 'json' || pipeline.schemaRegistry !== undefined || pipeline.keyFormat !== undefined || pipeline.partitioning.by === 'columns') return null;
-  if (limits.maxNestingDepth < 2) return null;
-  const cols = pipeline.columns;
+/** A declared (non-Kafka) field: its name's bytes and its column index. */
+interface FieldName {
+  bytes: Buffer;
+  index: number;
+}
+
+/**
+ * What the fast parser knows of a pipeline's columns, computed once when it is built (nothing here
+ * is per record): each column's value kind, Kafka coordinate and required flag, the declared
+ * fields' lookup by name length, and their key tokens for the key-order prediction.
+ */
+interface ColumnPlan {
+  /** Number of columns. */
+  n: number;
+  /** Per column: K_STRING … K_MAP; −1 for a Kafka coordinate column. */
+  kinds: Int8Array;
+  /** Per column: the Kafka coordinate it holds, or null. */
+  kafka: (string | null)[];
+  /** Kafka coordinate columns declared as strings (1) or numbers (0). */
+  kafkaString: Uint8Array;
+  required: Uint8Array;
+  /** Declared fields by name length (index), for {@link createFastParser}'s columnOf. */
+  lookup: (FieldName[] | undefined)[];
+  /** The longest declared field name, in bytes. */
+  maxLen: number;
+  /** The key token of every declared field. */
+  keys: KeyPatterns;
+  /** Per column, the id of its key token in `keys` (−1 for Kafka columns). */
+  keyId: Int32Array;
+}
+
+/**
+ * Whether the pipeline may use the fast path at all: no transform, unknown fields ignored, plain
+ * JSON values without a registry frame or key decoding, not partitioned by columns, and a nesting
+ * limit that admits a map column.
+ */
+function fastPathEligible(pipeline: Pipeline, limits: DecodeLimits): boolean {
+  if (pipeline.transform || pipeline.unknownFields !== 'ignore' || pipeline.valueFormat !== 'json' || pipeline.schemaRegistry !== undefined || pipeline.keyFormat !== undefined || pipeline.partitioning.by === 'columns') return false;
+  return limits.maxNestingDepth >= 2;
+}
+
+/**
+ * The {@link ColumnPlan} of a pipeline's columns, or null when a column rules the fast path out: a
+ * type it does not read, or a field name the old path reads specially (an inherited name,
+ * `__proto__`) or that bytes cannot match plainly (non-printable ASCII, `"`, `\\`), or a repeated one.
+ */
+function planColumns(cols: Pipeline['columns']): ColumnPlan | null {
   const n = cols.length;
   const kinds = new Int8Array(n).fill(-1);
   const kafka: (string | null)[] = [];
-  /** Kafka coordinate columns declared as strings (1) or numbers (0). */
   const kafkaString = new Uint8Array(n);
   const required = new Uint8Array(n);
   /** Declared (non-Kafka) fields: name bytes → column index. */
-  const names: { bytes: Buffer; index: number }[] = [];
+  const names: FieldName[] = [];
   for (let i = 0; i < n; i++) {
     const c = cols[i];
     kafka.push(c.kafka ?? null);
@@ -192,16 +234,38 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
     if (names.some((x) => x.bytes.toString('latin1') === f)) return null;
     names.push({ bytes: Buffer.from(f, 'latin1'), index: i });
   }
-  // Field lookup: by length, then by bytes.
-  const byLength = new Map<number, { bytes: Buffer; index: number }[]>();
+  const { lookup, maxLen } = lookupByLength(names);
+  const keys = new KeyPatterns();
+  const keyId = new Int32Array(n).fill(-1);
+  for (const x of names) keyId[x.index] = keys.add(x.bytes);
+  return { n, kinds, kafka, kafkaString, required, lookup, maxLen, keys, keyId };
+}
+
+/** Field lookup: `lookup[length]` lists the fields whose names have that many bytes (then compared by bytes). */
+function lookupByLength(names: FieldName[]): { lookup: (FieldName[] | undefined)[]; maxLen: number } {
+  const byLength = new Map<number, FieldName[]>();
   for (const x of names) {
     const l = byLength.get(x.bytes.length) ?? [];
     l.push(x);
     byLength.set(x.bytes.length, l);
   }
   const maxLen = Math.max(0, ...names.map((x) => x.bytes.length));
-  const lookup: ({ bytes: Buffer; index: number }[] | undefined)[] = [];
+  const lookup: (FieldName[] | undefined)[] = [];
   for (let l = 0; l <= maxLen; l++) lookup.push(byLength.get(l));
+  return { lookup, maxLen };
+}
+
+/**
+ * The fast parser of a pipeline (see the module comment), or null when it has none. The setup is
+ * {@link fastPathEligible} and {@link planColumns}; the rest is one closure on purpose: the scan
+ * state (`src`, `pos`, `end`, the last number, the builders bound) lives in its variables, so the
+ * per-byte and per-record functions below read and write it without allocating or indirection.
+ */
+function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser | null {
+  if (!fastPathEligible(pipeline, limits)) return null;
+  const plan = planColumns(pipeline.columns);
+  if (!plan) return null;
+  const { n, kinds, kafka, kafkaString, required, lookup, maxLen, keys, keyId } = plan;
 
   let src = Buffer.allocUnsafe(64 * 1024);
   let srcView = viewOf(src);
@@ -616,10 +680,6 @@ function createFastParser(pipeline: Pipeline, limits: DecodeLimits): FastParser 
   const START = n;
   const AFTER_UNKNOWN = n + 1;
   const nextKey = new Int16Array(n + 2).fill(-1);
-  // Per declared column, the id of its key token in `keys` (−1 for Kafka columns).
-  const keys = new KeyPatterns();
-  const keyId = new Int32Array(n).fill(-1);
-  for (const x of names) keyId[x.index] = keys.add(x.bytes);
   let state = START;
 
   const parseObject = (): boolean => {

@@ -197,157 +197,220 @@ interface Frame {
  *   complete value) or `depth`.
  */
 export function parseJsonExact(text: string, maxDepth: number): unknown {
-  let pos = 0;
-  const n = text.length;
-  const stack: Frame[] = [];
-  const fail = (msg: string): never => {
-    if (pos >= n) msg = `unexpected end of JSON input at position ${pos} (${msg.replace(/ at position \d+$/, '')})`;
+  return new ExactParser(text, maxDepth).parse();
+}
+
+/** Returned by ExactParser.value when it opened a container whose first element comes next. */
+const OPENED = Symbol('opened');
+/** Returned by ExactParser.store when a `,` was read and the next element comes next. */
+const NEXT = Symbol('next');
+
+/**
+ * The state of one {@link parseJsonExact} call: the text, the position in it, and the stack of open
+ * containers. Iterative: a container pushes a frame instead of recursing.
+ */
+class ExactParser {
+  private pos = 0;
+  private readonly n: number;
+  private readonly stack: Frame[] = [];
+
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+  ) {
+    this.n = text.length;
+  }
+
+  /** The parse loop: read a value (or open a container), store it, until the top-level value is complete. */
+  parse(): unknown {
+    for (;;) {
+      const value = this.value();
+      if (value === OPENED) continue;
+      const result = this.store(value);
+      if (result !== NEXT) return result;
+    }
+  }
+
+  /** Reads the value at `pos` (after whitespace); an object or array goes to {@link open}. */
+  private value(): unknown {
+    this.ws();
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x7b || c === 0x5b) return this.open(c);
+    if (c === 0x22) return this.str();
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.num();
+    if (c === 0x74) return this.literal('true', true);
+    if (c === 0x66) return this.literal('false', false);
+    if (c === 0x6e) return this.literal('null', null);
+    return this.unexpected();
+  }
+
+  /**
+   * Opens the object (`c` is `{`) or array at `pos`: an empty one is returned as a value; otherwise
+   * its frame is pushed (an object's with its first key read) and OPENED is returned.
+   */
+  private open(c: number): unknown {
+    const { text, maxDepth } = this;
+    if (this.stack.length >= maxDepth) throw new JsonParseError('depth', `JSON nesting deeper than ${maxDepth} levels at position ${this.pos}`, this.pos);
+    this.pos++;
+    this.ws();
+    if (c === 0x7b) {
+      const obj: Record<string, unknown> = {};
+      if (text.charCodeAt(this.pos) === 0x7d) {
+        this.pos++;
+        return obj;
+      }
+      this.stack.push({ container: obj, key: this.key() });
+      return OPENED;
+    }
+    const arr: unknown[] = [];
+    if (text.charCodeAt(this.pos) === 0x5d) {
+      this.pos++;
+      return arr;
+    }
+    this.stack.push({ container: arr, key: null });
+    return OPENED;
+  }
+
+  /**
+   * Stores `value` in the innermost open container and closes every container that ends after it.
+   * Returns NEXT when a `,` follows (an object's next key already read), or the complete top-level
+   * value once the stack is empty.
+   */
+  private store(value: unknown): unknown {
+    const { text } = this;
+    for (;;) {
+      const top = this.stack[this.stack.length - 1];
+      if (!top) return this.finish(value);
+      if (top.key === null) (top.container as unknown[]).push(value);
+      else setKey(top.container as Record<string, unknown>, top.key, value);
+      this.ws();
+      const d = text.charCodeAt(this.pos);
+      if (d === 0x2c) {
+        this.pos++;
+        if (top.key !== null) {
+          this.ws();
+          top.key = this.key();
+        }
+        return NEXT;
+      }
+      if ((d === 0x7d && top.key !== null) || (d === 0x5d && top.key === null)) {
+        this.pos++;
+        this.stack.pop();
+        value = top.container;
+        continue;
+      }
+      return top.key === null ? this.fail(`expected "," or "]" at position ${this.pos}`) : this.fail(`expected "," or "}" at position ${this.pos}`);
+    }
+  }
+
+  /** The top-level value is complete: only whitespace may follow it. */
+  private finish(result: unknown): unknown {
+    this.ws();
+    if (this.pos < this.n) throw new JsonParseError('trailing', `unexpected text after the JSON value at position ${this.pos}`, this.pos);
+    return result;
+  }
+
+  /** Reads an object key at `pos` and the `:` after it. */
+  private key(): string {
+    const { text } = this;
+    if (text.charCodeAt(this.pos) !== 0x22) this.fail(`expected a property name in double quotes at position ${this.pos}`);
+    const key = this.str();
+    this.ws();
+    if (text.charCodeAt(this.pos) !== 0x3a) this.fail(`expected ":" after a property name at position ${this.pos}`);
+    this.pos++;
+    return key;
+  }
+
+  /** Throws a `syntax` error at `pos` (worded as an unexpected end when the text ran out). */
+  private fail(msg: string): never {
+    const { pos } = this;
+    if (pos >= this.n) msg = `unexpected end of JSON input at position ${pos} (${msg.replace(/ at position \d+$/, '')})`;
     throw new JsonParseError('syntax', msg, pos);
-  };
-  const unexpected = (): never => fail(pos >= n ? 'a value was expected' : `unexpected character ${JSON.stringify(text[pos])} at position ${pos}`);
-  const ws = () => {
+  }
+
+  /** Throws for the character at `pos`, which cannot start a value. */
+  private unexpected(): never {
+    return this.fail(this.pos >= this.n ? 'a value was expected' : `unexpected character ${JSON.stringify(this.text[this.pos])} at position ${this.pos}`);
+  }
+
+  /** Skips JSON whitespace. */
+  private ws(): void {
+    const { text, n } = this;
+    let pos = this.pos;
     while (pos < n) {
       const c = text.charCodeAt(pos);
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
       else break;
     }
-  };
-  const str = (): string => {
-    const start = pos;
+    this.pos = pos;
+  }
+
+  /** Reads the string at `pos` (which holds its opening quote). */
+  private str(): string {
+    const { text, n } = this;
+    const start = this.pos;
     // Fast path: no escape and no control character before the closing quote.
-    const close = text.indexOf('"', pos + 1);
+    const close = text.indexOf('"', start + 1);
     if (close > 0) {
-      const raw = text.slice(pos + 1, close);
+      const raw = text.slice(start + 1, close);
       if (raw.indexOf('\\') < 0 && !CONTROL.test(raw)) {
-        pos = close + 1;
+        this.pos = close + 1;
         return raw;
       }
     }
-    pos++;
+    this.pos++;
     let escaped = false;
-    while (pos < n) {
-      const c = text.charCodeAt(pos);
+    while (this.pos < n) {
+      const c = text.charCodeAt(this.pos);
       if (c === 0x22) {
-        pos++;
-        const raw = text.slice(start, pos);
+        this.pos++;
+        const raw = text.slice(start, this.pos);
         if (!escaped) return raw.slice(1, -1);
         try {
           return JSON.parse(raw) as string;
         } catch {
-          pos = start;
-          return fail(`invalid escape sequence in the string at position ${start}`);
+          this.pos = start;
+          return this.fail(`invalid escape sequence in the string at position ${start}`);
         }
       }
       if (c === 0x5c) {
         escaped = true;
-        pos += 2;
+        this.pos += 2;
         continue;
       }
-      if (c < 0x20) return fail(`unescaped control character in a string at position ${pos}`);
-      pos++;
+      if (c < 0x20) return this.fail(`unescaped control character in a string at position ${this.pos}`);
+      this.pos++;
     }
-    pos = start;
-    return fail(`unterminated string starting at position ${start}`);
-  };
-  const num = (): number | bigint => {
-    NUMBER.lastIndex = pos;
-    const m = NUMBER.exec(text);
-    if (!m) return unexpected();
-    pos += m[0].length;
+    this.pos = start;
+    return this.fail(`unterminated string starting at position ${start}`);
+  }
+
+  /** Reads the number at `pos`: a `bigint` for an integer beyond ±(2^53−1), else a `number`. */
+  private num(): number | bigint {
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) return this.unexpected();
+    this.pos += m[0].length;
     const lexeme = m[0];
     if (m[1] === undefined && m[2] === undefined) {
       const v = Number(lexeme);
       return v > MAX_SAFE || v < -MAX_SAFE ? BigInt(lexeme) : v;
     }
     return Number(lexeme);
-  };
-  const literal = (word: string, value: boolean | null): boolean | null => {
-    if (text.startsWith(word, pos)) {
-      pos += word.length;
+  }
+
+  /** Reads `true`, `false` or `null` at `pos`. */
+  private literal(word: string, value: boolean | null): boolean | null {
+    if (this.text.startsWith(word, this.pos)) {
+      this.pos += word.length;
       return value;
     }
-    return unexpected();
-  };
-  const setKey = (obj: Record<string, unknown>, key: string, value: unknown) => {
-    if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-    else obj[key] = value;
-  };
-
-  let result: unknown;
-  // Parse a value; containers push a frame and the loop continues inside them.
-  for (;;) {
-    ws();
-    let value: unknown;
-    let opened = false;
-    const c = text.charCodeAt(pos);
-    if (c === 0x7b || c === 0x5b) {
-      if (stack.length >= maxDepth) throw new JsonParseError('depth', `JSON nesting deeper than ${maxDepth} levels at position ${pos}`, pos);
-      pos++;
-      ws();
-      if (c === 0x7b) {
-        const obj: Record<string, unknown> = {};
-        if (text.charCodeAt(pos) === 0x7d) {
-          pos++;
-          value = obj;
-        } else {
-          if (text.charCodeAt(pos) !== 0x22) fail(`expected a property name in double quotes at position ${pos}`);
-          const key = str();
-          ws();
-          if (text.charCodeAt(pos) !== 0x3a) fail(`expected ":" after a property name at position ${pos}`);
-          pos++;
-          stack.push({ container: obj, key });
-          opened = true;
-        }
-      } else {
-        const arr: unknown[] = [];
-        if (text.charCodeAt(pos) === 0x5d) {
-          pos++;
-          value = arr;
-        } else {
-          stack.push({ container: arr, key: null });
-          opened = true;
-        }
-      }
-    } else if (c === 0x22) value = str();
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = num();
-    else if (c === 0x74) value = literal('true', true);
-    else if (c === 0x66) value = literal('false', false);
-    else if (c === 0x6e) value = literal('null', null);
-    else unexpected();
-    if (opened) continue;
-
-    // Store the value and close every container that ends here.
-    for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) {
-        result = value;
-        ws();
-        if (pos < n) throw new JsonParseError('trailing', `unexpected text after the JSON value at position ${pos}`, pos);
-        return result;
-      }
-      if (top.key === null) (top.container as unknown[]).push(value);
-      else setKey(top.container as Record<string, unknown>, top.key, value);
-      ws();
-      const d = text.charCodeAt(pos);
-      if (d === 0x2c) {
-        pos++;
-        if (top.key !== null) {
-          ws();
-          if (text.charCodeAt(pos) !== 0x22) fail(`expected a property name in double quotes at position ${pos}`);
-          top.key = str();
-          ws();
-          if (text.charCodeAt(pos) !== 0x3a) fail(`expected ":" after a property name at position ${pos}`);
-          pos++;
-        }
-        break; // parse the next element
-      }
-      if ((d === 0x7d && top.key !== null) || (d === 0x5d && top.key === null)) {
-        pos++;
-        stack.pop();
-        value = top.container;
-        continue;
-      }
-      return top.key === null ? fail(`expected "," or "]" at position ${pos}`) : fail(`expected "," or "}" at position ${pos}`);
-    }
+    return this.unexpected();
   }
+}
+
+/** Sets `obj[key]`, as an own property even for `__proto__` (as JSON.parse does). */
+function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }

@@ -220,8 +220,8 @@ async function measureSustained(prepare: PrepareBatch, pipeline: Pipeline, cfg: 
   };
 }
 
-/** Runs the whole bench. Never throws for an unmeasurable part (see `errors`); throws if the loader core is missing. */
-export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+/** The options with their defaults, validated. */
+function resolveConfig(options: BenchOptions) {
   const cfg = {
     records: options.records ?? 7500,
     runs: options.runs ?? 9,
@@ -242,127 +242,198 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`bench option ${k} must be a non-negative number, got ${v}`);
   }
   if (cfg.records < 1 || cfg.runs < 1 || cfg.partitions < 1) throw new RangeError('records, runs and partitions must be at least 1');
-  const progress = options.onProgress ?? (() => {});
-  // The bench's events are lib/gen's clickstream: the declared pipeline of that name, and its file for the bundles.
+  return cfg;
+}
+
+type FullConfig = ReturnType<typeof resolveConfig>;
+
+/** The bench's events are lib/gen's clickstream: the declared pipeline of that name, and its file for the bundles. */
+function clickstreamPipeline(): { pipeline: Pipeline; pipelineFile: string } {
   const declared = declaredPipelines().find((d) => d.pipeline.name === 'clickstream');
   if (!declared) throw new RangeError('the bench loads the clickstream pipeline; declare it in pipelines/ (or LAKELOADER_PIPELINES_DIR)');
-  const { pipeline, file: pipelineFile } = declared;
+  return { pipeline: declared.pipeline, pipelineFile: declared.file };
+}
+
+/** The batch: generated records as an MSK event, written (for DuckDB and the memory children) as NDJSON and event JSON in `work`. */
+function generateBatch(cfg: BenchConfig, work: string, progress: (m: string) => void) {
+  progress(`generating ${cfg.records} events (seed ${cfg.seed})`);
+  const gen = generateClickstreamRecords({ seed: cfg.seed, count: cfg.records, partitions: cfg.partitions });
+  const event = buildMskEvent(gen.records);
+  const jsonBytes = gen.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0);
+  const ndjsonPath = join(work, 'batch.ndjson');
+  writeFileSync(ndjsonPath, gen.valid.map((v) => v.json).join('\n') + '\n');
+  const eventPath = join(work, 'event.json');
+  writeFileSync(eventPath, JSON.stringify(event));
+  return { event, jsonBytes, ndjsonPath, eventPath };
+}
+
+/** The in-process measurements on the batch: the paired loader/DuckDB runs, then the stage split, each phase after a full GC. */
+async function measureBatch(prepare: PrepareBatch, pipeline: Pipeline, event: MskEvent, ndjsonPath: string, work: string, cfg: BenchConfig, progress: (m: string) => void) {
+  const duck = await DuckdbReference.open(pipeline, ndjsonPath, work, pipeline.compression);
+  try {
+    fullGc(); // the generator's garbage
+    const paired = await measurePaired(prepare, pipeline, event, duck, cfg, progress);
+    // The stage split in its own phase: its passes retain a whole batch of intermediate values,
+    // whose collection would otherwise land in the paired runs above.
+    fullGc();
+    const stageSamples = measureStageSplit(pipeline, event, cfg, progress);
+    fullGc();
+    return { paired, stageSamples };
+  } finally {
+    duck.close();
+  }
+}
+
+/** Summaries of the paired runs and the stage split: both sides, the per-run ratios, the stage medians and shares, the loader's median records/s. */
+function summarizeBatch(paired: Awaited<ReturnType<typeof measurePaired>>, stageSamples: Record<Stage, number[]>, records: number, jsonBytes: number) {
+  const { loaderRuns, duckMs, duckCpuMs, duckBytes } = paired;
+  const loaderMs = loaderRuns.map((r) => r.ms);
+  const loaderCpuMs = loaderRuns.map((r) => r.cpuMs);
+  const side = (ms: number[], cpuMs: number[], outputBytes: number): SideResult => ({
+    ms: roundSummary(summarizeSamples(ms)),
+    cpuMs: roundSummary(summarizeSamples(cpuMs)),
+    recordsPerSecond: roundSummary(summarizeSamples(ms.map((x) => (records / x) * 1000)), 0),
+    mbPerSecond: roundSummary(summarizeSamples(ms.map((x) => jsonBytes / MB / (x / 1000)))),
+    outputBytes,
+  });
+  const ratio = summarizeSamples(loaderMs.map((l, i) => duckMs[i] / l));
+  const ratioCpu = summarizeSamples(loaderCpuMs.map((l, i) => duckCpuMs[i] / l));
+  const stagesMs = Object.fromEntries(STAGES.map((st) => [st, roundSummary(summarizeSamples(stageSamples[st]))])) as Record<Stage, Summary>;
+  const stageTotal = STAGES.reduce((s, st) => s + stagesMs[st].median, 0);
+  const stageShare = Object.fromEntries(STAGES.map((st) => [st, stageTotal > 0 ? Math.round((stagesMs[st].median / stageTotal) * 1000) / 1000 : 0])) as Record<Stage, number>;
+  const last = loaderRuns[loaderRuns.length - 1];
+  const loaderRps = summarizeSamples(loaderMs.map((x) => (records / x) * 1000)).median;
+  return {
+    ratio,
+    ratioCpu,
+    last,
+    loaderRps,
+    loader: { ...side(loaderMs, loaderCpuMs, last.outputBytes), stagesMs, stageShare },
+    duckdb: side(duckMs, duckCpuMs, duckBytes),
+  };
+}
+
+/** Avro and Protobuf decode-to-Parquet beside JSON (skipped when `formatRecords` or `formatRounds` is 0), after a full GC; a failure goes to `errors.formats`. */
+async function formatsPhase(cfg: FullConfig, errors: Record<string, string>, progress: (m: string) => void): Promise<FormatsResult | null> {
+  if (!(cfg.formatRecords > 0 && cfg.formatRounds > 0)) return null;
+  progress(`formats: json, avro, protobuf, ${cfg.formatRecords} records × ${cfg.formatRounds} rounds`);
+  fullGc();
+  try {
+    return await measureFormats(cfg.formatRecords, cfg.formatRounds);
+  } catch (e) {
+    errors.formats = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+/** Cold start in fresh processes (skipped when `coldStartRuns` is 0); a failure goes to `errors.coldStart`. */
+async function coldStartPhase(cfg: FullConfig, work: string, pipelineFile: string, errors: Record<string, string>, progress: (m: string) => void): Promise<ColdStartResult | null> {
+  if (cfg.coldStartRuns <= 0) return null;
+  progress(`cold start: bundling the handler, ${cfg.coldStartRuns} fresh processes per side`);
+  try {
+    const c = await measureColdStart({ runs: cfg.coldStartRuns, workDir: join(work, 'cold'), pipelineFile });
+    return { ...c, handlerImportMs: roundSummary(c.handlerImportMs), sdkImportMs: roundSummary(c.sdkImportMs), handlerInitMs: roundSummary(c.handlerInitMs), sdkInitMs: roundSummary(c.sdkInitMs), ratio: roundSummary(c.ratio) };
+  } catch (e) {
+    errors.coldStart = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+/** Peak RSS in child processes (skipped when `memoryRuns` is 0); a failure goes to `errors.memory`. */
+async function memoryPhase(cfg: FullConfig, work: string, pipeline: Pipeline, pipelineFile: string, eventPath: string, errors: Record<string, string>, progress: (m: string) => void): Promise<MemoryResult | null> {
+  if (cfg.memoryRuns <= 0) return null;
+  progress(`peak RSS: ${cfg.memoryRuns} child processes × ${cfg.memoryRepeat} batches`);
+  try {
+    const child = await bundleMemoryChild(work, pipelineFile);
+    const m = measureMemory(child, eventPath, pipeline.name, cfg.memoryRuns, cfg.memoryRepeat);
+    return { ...m, peakRssMb: roundSummary(m.peakRssMb, 1), sustainedPeakRssMb: roundSummary(m.sustainedPeakRssMb, 1), eventParsedRssMb: roundSummary(m.eventParsedRssMb, 1) };
+  } catch (e) {
+    errors.memory = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+/**
+ * The cost model from the measured figures, then (unless skipped) the cost-and-freshness table and
+ * the files bench; their failures go to `errors.costTable` and `errors.files`.
+ */
+async function costPhase(
+  options: BenchOptions,
+  cfg: FullConfig,
+  m: { loaderRps: number; jsonBytes: number; event: MskEvent; last: LoaderRun },
+  errors: Record<string, string>,
+  progress: (m: string) => void,
+): Promise<{ cost: BenchResult['cost']; files: FilesResult | null }> {
+  const { loaderRps, jsonBytes, event, last } = m;
   const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
+  const cost = costModel(
+    {
+      recordsPerSecond: loaderRps,
+      bytesPerRecord: jsonBytes / cfg.records,
+      recordsPerBatch: cfg.records / cfg.partitions,
+      filesPerBatch: last.files / cfg.partitions,
+      quarantineBatchShare: cfg.quarantineBatchShare,
+      memoryMb: cfg.memoryMb,
+      ioMsPerBatch: cfg.ioMsPerBatch,
+    },
+    prices,
+  );
+  let table: CostTableResult | undefined;
+  const measured = { recordsPerSecond: loaderRps, recordBytes: jsonBytes / cfg.records, eventBytesPerRecord: eventJsonBytes(event) / cfg.records, parquetBytesPerJsonByte: last.outputBytes / jsonBytes, from: 'this run' };
+  if (options.costTable !== false) {
+    progress('cost and freshness by traffic level: synthesizing the stack');
+    try {
+      table = computeCostTable({ ...options.costTable, measured });
+    } catch (e) {
+      errors.costTable = e instanceof Error ? e.message : String(e);
+    }
+  }
+  let files: FilesResult | null = null;
+  if (options.files !== false) {
+    try {
+      files = await runFilesBench({ ...options.files, model: { measured, assumptions: options.costTable ? options.costTable.assumptions : undefined, levels: options.costTable ? options.costTable.levels : undefined }, onProgress: progress });
+    } catch (e) {
+      errors.files = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return { cost: { ...cost, ...table }, files };
+}
+
+/** The machine and the run: Node, platform, CPUs, loader version, date, load average at the start and now. */
+function environment(loadStart: number): BenchResult['environment'] {
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loaderVersion: LOADER_VERSION,
+    date: new Date().toISOString(),
+    loadAverage: { start: Math.round(loadStart * 100) / 100, end: Math.round(loadavg()[0] * 100) / 100 },
+  };
+}
+
+/** Runs the whole bench. Never throws for an unmeasurable part (see `errors`); throws if the loader core is missing. */
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const cfg = resolveConfig(options);
+  const progress = options.onProgress ?? (() => {});
+  const { pipeline, pipelineFile } = clickstreamPipeline();
   const errors: Record<string, string> = {};
   const work = mkdtempSync(join(tmpdir(), 'lakeloader-bench-'));
   const loadStart = loadavg()[0];
 
   try {
     const prepare = await loadPrepareBatch();
-
-    progress(`generating ${cfg.records} events (seed ${cfg.seed})`);
-    const gen = generateClickstreamRecords({ seed: cfg.seed, count: cfg.records, partitions: cfg.partitions });
-    const event = buildMskEvent(gen.records);
-    const jsonBytes = gen.valid.reduce((s, v) => s + Buffer.byteLength(v.json), 0);
-    const ndjsonPath = join(work, 'batch.ndjson');
-    writeFileSync(ndjsonPath, gen.valid.map((v) => v.json).join('\n') + '\n');
-    const eventPath = join(work, 'event.json');
-    writeFileSync(eventPath, JSON.stringify(event));
-
-    const duck = await DuckdbReference.open(pipeline, ndjsonPath, work, pipeline.compression);
-    let paired: Awaited<ReturnType<typeof measurePaired>>;
-    let stageSamples: Record<Stage, number[]>;
-    try {
-      fullGc(); // the generator's garbage
-      paired = await measurePaired(prepare, pipeline, event, duck, cfg, progress);
-      // The stage split in its own phase: its passes retain a whole batch of intermediate values,
-      // whose collection would otherwise land in the paired runs above.
-      fullGc();
-      stageSamples = measureStageSplit(pipeline, event, cfg, progress);
-      fullGc();
-    } finally {
-      duck.close();
-    }
-    const { loaderRuns, duckMs, duckCpuMs, duckBytes } = paired;
-
-    const loaderMs = loaderRuns.map((r) => r.ms);
-    const loaderCpuMs = loaderRuns.map((r) => r.cpuMs);
-    const side = (ms: number[], cpuMs: number[], outputBytes: number): SideResult => ({
-      ms: roundSummary(summarizeSamples(ms)),
-      cpuMs: roundSummary(summarizeSamples(cpuMs)),
-      recordsPerSecond: roundSummary(summarizeSamples(ms.map((x) => (cfg.records / x) * 1000)), 0),
-      mbPerSecond: roundSummary(summarizeSamples(ms.map((x) => jsonBytes / MB / (x / 1000)))),
-      outputBytes,
-    });
-    const ratio = summarizeSamples(loaderMs.map((l, i) => duckMs[i] / l));
-    const ratioCpu = summarizeSamples(loaderCpuMs.map((l, i) => duckCpuMs[i] / l));
-    const stagesMs = Object.fromEntries(STAGES.map((st) => [st, roundSummary(summarizeSamples(stageSamples[st]))])) as Record<Stage, Summary>;
-    const stageTotal = STAGES.reduce((s, st) => s + stagesMs[st].median, 0);
-    const stageShare = Object.fromEntries(STAGES.map((st) => [st, stageTotal > 0 ? Math.round((stagesMs[st].median / stageTotal) * 1000) / 1000 : 0])) as Record<Stage, number>;
-    const last = loaderRuns[loaderRuns.length - 1];
+    const { event, jsonBytes, ndjsonPath, eventPath } = generateBatch(cfg, work, progress);
+    const { paired, stageSamples } = await measureBatch(prepare, pipeline, event, ndjsonPath, work, cfg, progress);
+    const batch = summarizeBatch(paired, stageSamples, cfg.records, jsonBytes);
+    const { last, loaderRps, ratio } = batch;
 
     const sustained = cfg.batches > 0 ? await measureSustained(prepare, pipeline, cfg, progress) : null;
-
-    let formats: FormatsResult | null = null;
-    if (cfg.formatRecords > 0 && cfg.formatRounds > 0) {
-      progress(`formats: json, avro, protobuf, ${cfg.formatRecords} records × ${cfg.formatRounds} rounds`);
-      fullGc();
-      try {
-        formats = await measureFormats(cfg.formatRecords, cfg.formatRounds);
-      } catch (e) {
-        errors.formats = e instanceof Error ? e.message : String(e);
-      }
-    }
-
-    let coldStart: ColdStartResult | null = null;
-    if (cfg.coldStartRuns > 0) {
-      progress(`cold start: bundling the handler, ${cfg.coldStartRuns} fresh processes per side`);
-      try {
-        const c = await measureColdStart({ runs: cfg.coldStartRuns, workDir: join(work, 'cold'), pipelineFile });
-        coldStart = { ...c, handlerImportMs: roundSummary(c.handlerImportMs), sdkImportMs: roundSummary(c.sdkImportMs), handlerInitMs: roundSummary(c.handlerInitMs), sdkInitMs: roundSummary(c.sdkInitMs), ratio: roundSummary(c.ratio) };
-      } catch (e) {
-        errors.coldStart = e instanceof Error ? e.message : String(e);
-      }
-    }
-
-    let memory: MemoryResult | null = null;
-    if (cfg.memoryRuns > 0) {
-      progress(`peak RSS: ${cfg.memoryRuns} child processes × ${cfg.memoryRepeat} batches`);
-      try {
-        const child = await bundleMemoryChild(work, pipelineFile);
-        const m = measureMemory(child, eventPath, pipeline.name, cfg.memoryRuns, cfg.memoryRepeat);
-        memory = { ...m, peakRssMb: roundSummary(m.peakRssMb, 1), sustainedPeakRssMb: roundSummary(m.sustainedPeakRssMb, 1), eventParsedRssMb: roundSummary(m.eventParsedRssMb, 1) };
-      } catch (e) {
-        errors.memory = e instanceof Error ? e.message : String(e);
-      }
-    }
-
-    const loaderRps = summarizeSamples(loaderMs.map((x) => (cfg.records / x) * 1000)).median;
-    const cost = costModel(
-      {
-        recordsPerSecond: loaderRps,
-        bytesPerRecord: jsonBytes / cfg.records,
-        recordsPerBatch: cfg.records / cfg.partitions,
-        filesPerBatch: last.files / cfg.partitions,
-        quarantineBatchShare: cfg.quarantineBatchShare,
-        memoryMb: cfg.memoryMb,
-        ioMsPerBatch: cfg.ioMsPerBatch,
-      },
-      prices,
-    );
-    let table: CostTableResult | undefined;
-    const measured = { recordsPerSecond: loaderRps, recordBytes: jsonBytes / cfg.records, eventBytesPerRecord: eventJsonBytes(event) / cfg.records, parquetBytesPerJsonByte: last.outputBytes / jsonBytes, from: 'this run' };
-    if (options.costTable !== false) {
-      progress('cost and freshness by traffic level: synthesizing the stack');
-      try {
-        table = computeCostTable({ ...options.costTable, measured });
-      } catch (e) {
-        errors.costTable = e instanceof Error ? e.message : String(e);
-      }
-    }
-    let files: FilesResult | null = null;
-    if (options.files !== false) {
-      try {
-        files = await runFilesBench({ ...options.files, model: { measured, assumptions: options.costTable ? options.costTable.assumptions : undefined, levels: options.costTable ? options.costTable.levels : undefined }, onProgress: progress });
-      } catch (e) {
-        errors.files = e instanceof Error ? e.message : String(e);
-      }
-    }
+    const formats = await formatsPhase(cfg, errors, progress);
+    const coldStart = await coldStartPhase(cfg, work, pipelineFile, errors, progress);
+    const memory = await memoryPhase(cfg, work, pipeline, pipelineFile, eventPath, errors, progress);
+    const { cost, files } = await costPhase(options, cfg, { loaderRps, jsonBytes, event, last }, errors, progress);
 
     return {
       ratioVsDuckdb: Math.round(ratio.median * 1000) / 1000,
@@ -379,27 +450,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         files: last.files,
         quarantined: last.quarantined,
       },
-      loader: { ...side(loaderMs, loaderCpuMs, last.outputBytes), stagesMs, stageShare },
-      duckdb: side(duckMs, duckCpuMs, duckBytes),
+      loader: batch.loader,
+      duckdb: batch.duckdb,
       ratio: roundSummary(ratio),
-      ratioCpu: roundSummary(ratioCpu),
+      ratioCpu: roundSummary(batch.ratioCpu),
       sustained,
       coldStart,
       memory,
       formats,
-      cost: { ...cost, ...table },
+      cost,
       files,
       errors,
-      environment: {
-        node: process.version,
-        platform: process.platform,
-        arch: process.arch,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        loaderVersion: LOADER_VERSION,
-        date: new Date().toISOString(),
-        loadAverage: { start: Math.round(loadStart * 100) / 100, end: Math.round(loadavg()[0] * 100) / 100 },
-      },
+      environment: environment(loadStart),
     };
   } finally {
     if (!options.keep) rmSync(work, { recursive: true, force: true });

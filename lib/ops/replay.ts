@@ -26,7 +26,7 @@ import type { ManifestFile, PrepareCodec } from '../../lambdas/core/commit';
 import { mapLimited } from '../../lambdas/core/concurrency';
 import { partitionInput } from '../../lambdas/core/glue-table';
 import { CONTENT_TYPE } from '../../lambdas/core/layout';
-import type { QuarantineEntry } from '../../lambdas/core/model';
+import type { PreparedBatch, PreparedFile, QuarantineEntry } from '../../lambdas/core/model';
 import type { Pipeline } from '../../lambdas/core/pipeline';
 import { PreconditionFailedError, type ObjectStore } from '../../lambdas/core/store';
 import { LOADER_VERSION } from '../../lambdas/core/version';
@@ -39,6 +39,7 @@ import {
   readQuarantineObject,
   type QuarantineFilter,
   type QuarantineLine,
+  type QuarantineObject,
   type RecordPatch,
 } from './quarantine';
 import { LakeloaderError } from '../../lambdas/core/errors';
@@ -183,26 +184,74 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
 
   // A replay of exactly this content already committed (crash before the quarantine rewrite): finish it.
   const earlier = await readJson<ReplayManifest>(store, mKey);
-  if (earlier?.value.status === 'committed') {
-    if (!opts.dryRun) {
-      await publishReplayed(deps, pipeline, mKey, earlier.value.files);
-      await rewriteQuarantine(store, key, q.etag, earlier.value.nextQuarantine);
-    }
-    summary.resumed = 1;
-    summary.objectsChanged = 1;
-    summary.replayed = earlier.value.counts.replayed;
-    summary.rows = earlier.value.counts.rows;
-    summary.filtered = earlier.value.counts.filtered;
-    summary.files = earlier.value.files.length;
-    return summary;
-  }
+  if (earlier?.value.status === 'committed') return resumeCommitted(deps, pipeline, q, mKey, earlier.value, summary, opts);
 
-  // Select, fix, and rebuild the original Kafka records.
-  const keep: QuarantineLine[] = [];
-  const toReplay: { line: QuarantineLine; patch?: RecordPatch }[] = [];
-  const fixFailures = new Map<number, string>();
+  const selection = await selectLines(q.lines, opts, summary);
+  if (selection.toReplay.length === 0) return summary;
+  const prepared = await prepareSelected(codec, pipeline, selection);
+  const { failing, removedOffsets, nextBody } = nextQuarantine(codec, key, selection, prepared);
+
+  summary.stillFailing = failing.size;
+  for (const l of failing.values()) summary.stillFailingByStage[l.entry.stage] = (summary.stillFailingByStage[l.entry.stage] ?? 0) + 1;
+  summary.replayed = prepared.counts.written;
+  summary.rows = prepared.counts.rows;
+  summary.filtered = prepared.counts.filtered;
+  summary.files = prepared.files.length;
+
+  const unchanged = prepared.files.length === 0 && removedOffsets.length === 0 && nextBody === q.lines.map((l) => `${l.raw}\n`).join('');
+  if (unchanged) return summary;
+  summary.objectsChanged = 1;
+  if (opts.dryRun) return summary;
+
+  const files = prepared.files.map((f) => ({ f, key: replayDataKey(table, f.hivePath, qName, q.etag) }));
+  const manifest = pendingManifest(deps, table, q, files, removedOffsets, nextBody, summary);
+  // An earlier run of (Q, E) crashed before committing: its files may differ (another fix), so remove the extra ones.
+  if (earlier?.value.status === 'pending') {
+    await deleteStaleFiles(store, earlier.value, files);
+    summary.resumed = 1;
+  }
+  summary.partitionsRegistered = await commitReplay(deps, pipeline, q, mKey, manifest, files);
+  return summary;
+}
+
+/** The lines of one quarantine object sorted into those that stay as they are and those to replay. */
+interface Selection {
+  /** Lines not selected by the filter (or repeated offsets) and lines the fix skipped: kept verbatim. */
+  keep: QuarantineLine[];
+  /** Selected lines with the fix's patch (undefined without a fix, or when it threw). */
+  toReplay: { line: QuarantineLine; patch?: RecordPatch }[];
+  /** Offsets whose fix threw, with the error to quarantine them with. */
+  fixFailures: Map<number, string>;
+}
+
+/**
+ * Finishes a replay whose manifest already committed (the run crashed before the quarantine
+ * rewrite): publishes its files and applies its quarantine body (unless a dry run), and reports
+ * the manifest's counts.
+ */
+async function resumeCommitted(deps: ReplayDeps, pipeline: Pipeline, q: QuarantineObject, mKey: string, earlier: ReplayManifest, summary: ReplaySummary, opts: ReplayOptions): Promise<ReplaySummary> {
+  if (!opts.dryRun) {
+    await publishReplayed(deps, pipeline, mKey, earlier.files);
+    await rewriteQuarantine(deps.store, q.key, q.etag, earlier.nextQuarantine);
+  }
+  summary.resumed = 1;
+  summary.objectsChanged = 1;
+  summary.replayed = earlier.counts.replayed;
+  summary.rows = earlier.counts.rows;
+  summary.filtered = earlier.counts.filtered;
+  summary.files = earlier.files.length;
+  return summary;
+}
+
+/**
+ * Applies the filter (first line per offset only) and the fix function to each line, counting
+ * `notSelected`, `selected` and `skipped` in `summary`.
+ */
+async function selectLines(lines: QuarantineLine[], opts: ReplayOptions, summary: ReplaySummary): Promise<Selection> {
+  const selection: Selection = { keep: [], toReplay: [], fixFailures: new Map() };
+  const { keep, toReplay, fixFailures } = selection;
   const seenOffsets = new Set<number>();
-  for (const line of q.lines) {
+  for (const line of lines) {
     if (!matchesFilter(line.entry, opts.filter ?? {}) || seenOffsets.has(line.entry.kafka_offset)) {
       summary.notSelected++;
       keep.push(line);
@@ -225,18 +274,26 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
       toReplay.push({ line, patch: undefined });
     }
   }
-  if (toReplay.length === 0) return summary;
+  return selection;
+}
 
-  const byOffset = new Map(toReplay.map((t) => [t.line.entry.kafka_offset, t]));
+/** Rebuilds the original Kafka records of the lines to replay (patched, in offset order) and runs them through the loader's prepareBatch. */
+async function prepareSelected(codec: PrepareCodec, pipeline: Pipeline, { toReplay, fixFailures }: Selection): Promise<Pick<PreparedBatch, 'files' | 'quarantine' | 'counts'>> {
   const records = toReplay
     .filter((t) => !fixFailures.has(t.line.entry.kafka_offset))
     .map((t) => entryToRecord(t.line.entry, t.patch))
     .sort((a, b) => a.offset - b.offset);
-  const prepared = records.length
+  return records.length
     ? await codec.prepareBatch(pipeline, records)
     : { files: [], quarantine: [] as QuarantineEntry[], counts: { in: 0, written: 0, rows: 0, quarantined: 0, filtered: 0, duplicates: 0 } };
+}
 
-  // Lines that stay: unselected and skipped ones verbatim, still-failing ones with their new reason.
+/**
+ * The quarantine object's next body: unselected and skipped lines verbatim, still-failing ones with
+ * their original bytes and their new stage and reason, in offset order; plus the offsets that left it.
+ */
+function nextQuarantine(codec: PrepareCodec, key: string, { keep, toReplay, fixFailures }: Selection, prepared: Pick<PreparedBatch, 'quarantine'>): { failing: Map<number, QuarantineLine>; removedOffsets: number[]; nextBody: string } {
+  const byOffset = new Map(toReplay.map((t) => [t.line.entry.kafka_offset, t]));
   const failing = new Map<number, QuarantineLine>();
   for (const failed of prepared.quarantine) {
     // Keep the record's original bytes (a fix is re-applied to them next time); take the new stage and reason.
@@ -253,28 +310,22 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
   const removedOffsets = toReplay.map((t) => t.line.entry.kafka_offset).filter((o) => !failing.has(o));
   const next = [...keep, ...failing.values()].sort((a, b) => a.entry.kafka_offset - b.entry.kafka_offset);
   const nextBody = next.map((l) => `${l.raw}\n`).join('');
+  return { failing, removedOffsets, nextBody };
+}
 
-  summary.stillFailing = failing.size;
-  for (const l of failing.values()) summary.stillFailingByStage[l.entry.stage] = (summary.stillFailingByStage[l.entry.stage] ?? 0) + 1;
-  summary.replayed = prepared.counts.written;
-  summary.rows = prepared.counts.rows;
-  summary.filtered = prepared.counts.filtered;
-  summary.files = prepared.files.length;
+/** A prepared file and the replay data key it is written at. */
+type PlannedFile = { f: PreparedFile; key: string };
 
-  const unchanged = prepared.files.length === 0 && removedOffsets.length === 0 && nextBody === q.lines.map((l) => `${l.raw}\n`).join('');
-  if (unchanged) return summary;
-  summary.objectsChanged = 1;
-  if (opts.dryRun) return summary;
-
+/** The replay manifest in its `pending` state, with the files, counts and next quarantine body. */
+function pendingManifest(deps: ReplayDeps, table: string, q: QuarantineObject, files: PlannedFile[], removedOffsets: number[], nextBody: string, summary: ReplaySummary): ReplayManifest {
   const first = q.lines[0]!.entry;
-  const files = prepared.files.map((f) => ({ f, key: replayDataKey(table, f.hivePath, qName, q.etag) }));
-  const manifest: ReplayManifest = {
+  return {
     kind: 'replay',
     formatVersion: 1,
     table,
     topic: first.topic,
     partition: first.kafka_partition,
-    quarantineKey: key,
+    quarantineKey: q.key,
     sourceEtag: q.etag,
     status: 'pending',
     files: files.map(({ f, key: k }): ManifestFile => ({
@@ -299,25 +350,34 @@ export async function replayObject(deps: ReplayDeps, pipeline: Pipeline, key: st
     loaderVersion: LOADER_VERSION,
     committedAt: new Date((deps.now ?? Date.now)()).toISOString(),
   };
+}
 
-  // An earlier run of (Q, E) crashed before committing: its files may differ (another fix), so remove the extra ones.
-  if (earlier?.value.status === 'pending') {
-    const planned = new Set(files.map((f) => f.key));
-    const stale = earlier.value.files.map((f) => f.key).filter((k) => !planned.has(k));
-    if (stale.length) await store.deleteMany(stale);
-    summary.resumed = 1;
-  }
+/** Deletes the files a crashed, uncommitted run of the same (Q, E) wrote that this run does not plan to write. */
+async function deleteStaleFiles(store: ObjectStore, earlier: ReplayManifest, files: PlannedFile[]): Promise<void> {
+  const planned = new Set(files.map((f) => f.key));
+  const stale = earlier.files.map((f) => f.key).filter((k) => !planned.has(k));
+  if (stale.length) await store.deleteMany(stale);
+}
+
+/**
+ * The commit protocol: PUT the pending manifest, the files, register the Glue partitions, PUT the
+ * committed manifest, publish to Iceberg, rewrite the quarantine object (If-Match its ETag).
+ * @returns the number of partitions registered
+ */
+async function commitReplay(deps: ReplayDeps, pipeline: Pipeline, q: QuarantineObject, mKey: string, manifest: ReplayManifest, files: PlannedFile[]): Promise<number> {
+  const { store } = deps;
+  let partitionsRegistered = 0;
   await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
   await mapLimited(files, 8, ({ f, key: k }) => store.put(k, f.body, { contentType: CONTENT_TYPE.parquet }));
   if (pipeline.partitionRegistration !== 'projection' && pipeline.partitionKeys.length > 0 && files.length > 0) {
     const inputs: PartitionInput[] = files.map(({ f }) => partitionInput(pipeline, deps.bucket, f.partitionValues, f.hivePath));
-    summary.partitionsRegistered = (await deps.registrar.register(deps.database, table, inputs)).created;
+    partitionsRegistered = (await deps.registrar.register(deps.database, pipeline.name, inputs)).created;
   }
   manifest.status = 'committed';
   await store.put(mKey, encoder.encode(JSON.stringify(manifest, null, 1)), { contentType: CONTENT_TYPE.json });
   await publishReplayed(deps, pipeline, mKey, manifest.files);
-  await rewriteQuarantine(store, key, q.etag, nextBody);
-  return summary;
+  await rewriteQuarantine(store, q.key, q.etag, manifest.nextQuarantine);
+  return partitionsRegistered;
 }
 
 /** A committing replay (or re-drive) on a replay manifest the Iceberg table has not got yet. */
