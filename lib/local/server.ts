@@ -120,6 +120,9 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
+    // The endpoint's own clock, the one its SigV4 checks use: SDKs correct their clock skew from
+    // this header (Node's default comes from a clock of its own that a faked test clock misses).
+    res.setHeader('Date', new Date().toUTCString());
     // Not `new URL()`: it would normalize `.` and `..` segments, which are legal in S3 keys.
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
