@@ -207,21 +207,17 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
     const existing = merge ? await liveEntries(deps, previousData) : [];
     const newManifest = await writeDataManifest(deps, [...existing, ...added], snapshotId, sequence, currentSchema(metadata));
     const list = [...kept, ...(merge ? [] : previousData), newManifest];
-    const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
-    await putNew(deps, listUri, await writeManifestList(list, BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
-
     const addedRows = files.reduce((n, f) => n + f.rows, 0);
     const addedBytes = files.reduce((n, f) => n + f.bytes, 0);
     const offsets = { ...published };
     for (const s of staged) offsets[tpKey(s.topic, s.partition)] = s.lastOffset;
     const offsetsJson = JSON.stringify(offsets);
     const batches = staged.reduce((n, s) => n + s.manifests.length, 0);
-    const snapshot: Snapshot = {
-      'snapshot-id': snapshotId,
-      ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
-      'sequence-number': sequence,
-      'timestamp-ms': now(),
-      'manifest-list': listUri,
+    const snapshot = await writeSnapshot(deps, metadata, {
+      snapshotId,
+      sequence,
+      attempt,
+      manifests: list,
       summary: {
         operation: 'append',
         'added-data-files': String(added.length),
@@ -232,8 +228,7 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
         'lakeloader.batches': String(batches),
         'lakeloader.version': LOADER_VERSION,
       },
-      'schema-id': metadata['current-schema-id'],
-    };
+    });
     return {
       next: withSnapshot(metadata, snapshot, location, { [OFFSETS_PROPERTY]: offsetsJson }, now()),
       result: { snapshotId, batches, files: added.length, rows: addedRows },
@@ -263,16 +258,13 @@ export async function appendFiles(deps: IcebergDeps, source: string, files: Mani
     const added = live.map((f) => dataFileEntry(deps, f, BigInt(snapshotId)));
     const manifest = await writeDataManifest(deps, added, snapshotId, sequence, currentSchema(metadata));
     const list = [...previous, manifest];
-    const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
-    await putNew(deps, listUri, await writeManifestList(list, BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
     const rows = live.reduce((n, f) => n + f.rows, 0);
     const size = live.reduce((n, f) => n + f.bytes, 0);
-    const snapshot: Snapshot = {
-      'snapshot-id': snapshotId,
-      ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
-      'sequence-number': sequence,
-      'timestamp-ms': now(),
-      'manifest-list': listUri,
+    const snapshot = await writeSnapshot(deps, metadata, {
+      snapshotId,
+      sequence,
+      attempt,
+      manifests: list,
       summary: {
         operation: 'append',
         'added-data-files': String(live.length),
@@ -282,10 +274,32 @@ export async function appendFiles(deps: IcebergDeps, source: string, files: Mani
         [SOURCE_PROPERTY]: source,
         'lakeloader.version': LOADER_VERSION,
       },
-      'schema-id': metadata['current-schema-id'],
-    };
+    });
     return { next: withSnapshot(metadata, snapshot, location, {}, now()), result: { snapshotId, batches: 1, files: live.length, rows } };
   });
+}
+
+/**
+ * Writes the manifest list of a new snapshot on top of `metadata`'s current one and returns the
+ * snapshot: how every writer's commit (publish, replay append, compaction) ends.
+ */
+export async function writeSnapshot(
+  deps: IcebergDeps,
+  metadata: TableMetadata,
+  o: { snapshotId: number; sequence: number; attempt: number; manifests: ManifestFileEntry[]; summary: Snapshot['summary'] },
+): Promise<Snapshot> {
+  const parent = currentSnapshot(metadata);
+  const listUri = metadataUri(deps, `snap-${o.snapshotId}-${o.attempt}-${randomUUID()}.avro`);
+  await putNew(deps, listUri, await writeManifestList(o.manifests, BigInt(o.snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(o.sequence)), 'application/avro');
+  return {
+    'snapshot-id': o.snapshotId,
+    ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
+    'sequence-number': o.sequence,
+    'timestamp-ms': (deps.now ?? Date.now)(),
+    'manifest-list': listUri,
+    summary: o.summary,
+    'schema-id': metadata['current-schema-id'],
+  };
 }
 
 /** A snapshot summary's running totals: the parent's plus `delta`. */

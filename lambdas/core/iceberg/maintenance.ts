@@ -13,15 +13,14 @@
  *
  * Every change goes through the same optimistic catalog swap as the loader's appends (table.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { ManifestFile } from '../commit';
 import { LakeloaderError } from '../errors';
 import { dataPrefix } from '../layout';
-import { readManifestList, writeManifestList, type DataFileEntry } from './avro';
-import { dataFileEntry, publishedOffsets, stagedBatches, totals, writeDataManifest } from './commit';
+import { readManifestList, type DataFileEntry } from './avro';
+import { dataFileEntry, publishedOffsets, stagedBatches, totals, writeDataManifest, writeSnapshot } from './commit';
 import { currentSnapshot, type Snapshot, type TableMetadata } from './metadata';
 import { currentSchema } from './schema';
-import { commitMetadata, getBytes, keyOf, liveEntries, manifestsOf, metadataUri, newSnapshotId, putNew, type IcebergDeps } from './table';
+import { commitMetadata, getBytes, keyOf, liveEntries, manifestsOf, newSnapshotId, type IcebergDeps } from './table';
 
 /** A rewrite's files are no longer all live (another rewrite committed first). */
 export class RewriteConflictError extends LakeloaderError {
@@ -62,19 +61,16 @@ export async function replaceFiles(deps: IcebergDeps, remove: readonly string[],
     ];
     const manifest = await writeDataManifest(deps, entries, snapshotId, sequence, currentSchema(metadata));
     const others = manifests.filter((m) => m.content !== 0);
-    const listUri = metadataUri(deps, `snap-${snapshotId}-${attempt}-${randomUUID()}.avro`);
-    await putNew(deps, listUri, await writeManifestList([...others, manifest], BigInt(snapshotId), parent ? BigInt(parent['snapshot-id']) : null, BigInt(sequence)), 'application/avro');
     const removed = live.filter((e) => gone.has(e.data_file.file_path));
     const rows = (l: { data_file: { record_count: bigint } }[]) => Number(l.reduce((n, e) => n + e.data_file.record_count, 0n));
     const size = (l: { data_file: { file_size_in_bytes: bigint } }[]) => Number(l.reduce((n, e) => n + e.data_file.file_size_in_bytes, 0n));
     const addedRows = add.reduce((n, f) => n + f.rows, 0);
     const addedSize = add.reduce((n, f) => n + f.bytes, 0);
-    const snapshot: Snapshot = {
-      'snapshot-id': snapshotId,
-      ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
-      'sequence-number': sequence,
-      'timestamp-ms': now(),
-      'manifest-list': listUri,
+    const snapshot = await writeSnapshot(deps, metadata, {
+      snapshotId,
+      sequence,
+      attempt,
+      manifests: [...others, manifest],
       summary: {
         operation: 'replace',
         'added-data-files': String(add.length),
@@ -85,8 +81,7 @@ export async function replaceFiles(deps: IcebergDeps, remove: readonly string[],
         'removed-files-size': String(size(removed)),
         ...totals(parent, { files: add.length - removed.length, records: addedRows - rows(removed), size: addedSize - size(removed) }),
       },
-      'schema-id': metadata['current-schema-id'],
-    };
+    });
     const next: TableMetadata = {
       ...metadata,
       'last-sequence-number': sequence,
