@@ -722,6 +722,8 @@ async function runScenario(s: Scenario, lake: Lake): Promise<void> {
 // ─── The property, per target ───────────────────────────────────────────────────────────────────
 
 const replay = process.env.LAKELOADER_ICEBERG_PROPERTY_REPLAY;
+/** Why the replay cases are skipped in a normal run; with a replay file, the property is skipped instead. */
+const NO_REPLAY = 'no scenario file in LAKELOADER_ICEBERG_PROPERTY_REPLAY';
 afterAll(() => {
   if (process.env.LAKELOADER_PROPERTY_STATS) console.log([...coverage].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n'));
 });
@@ -733,13 +735,13 @@ const replayed = (): Scenario => {
 };
 
 describe('exactly-once into an Iceberg table, read-committed (in-memory S3 and Glue)', () => {
-  it('holds under crashes around every S3 and Glue call, two committers, compactions racing appends, and stale loaders', { timeout: 300_000 }, async () => {
-    if (replay) return runScenario(replayed(), memoryLake());
+  it.skipIf(replay)('holds under crashes around every S3 and Glue call, two committers, compactions racing appends, and stale loaders', { timeout: 300_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, (s) => runScenario(s, memoryLake())),
       { numRuns: runs('LAKELOADER_PROPERTY_RUNS', 100), seed: propertySeed() },
     );
   });
+  it.skipIf(!replay)(`replays the scenario of LAKELOADER_ICEBERG_PROPERTY_REPLAY${replay ? '' : ` (skipped: ${NO_REPLAY})`}`, { timeout: 300_000 }, () => runScenario(replayed(), memoryLake()));
 });
 
 describe('exactly-once into an Iceberg table, read-committed (S3 and Glue endpoint through the real SDK clients)', () => {
@@ -773,12 +775,14 @@ describe('exactly-once into an Iceberg table, read-committed (S3 and Glue endpoi
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds under crashes around every S3 and Glue call, two committers, compactions racing appends, and stale loaders', { timeout: 300_000 }, async () => {
-    if (replay) return runScenario(replayed(), await endpointLake(s3, glue));
+  it.skipIf(replay)('holds under crashes around every S3 and Glue call, two committers, compactions racing appends, and stale loaders', { timeout: 300_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => runScenario(s, await endpointLake(s3, glue))),
       // No shrinking against a server: a broken endpoint would make every shrink step fail slowly.
       { numRuns: runs('LAKELOADER_PROPERTY_ENDPOINT_RUNS', 6), endOnFailure: true, seed: propertySeed() },
     );
   });
+  it.skipIf(!replay)(`replays the scenario of LAKELOADER_ICEBERG_PROPERTY_REPLAY${replay ? '' : ` (skipped: ${NO_REPLAY})`}`, { timeout: 300_000 }, async () =>
+    runScenario(replayed(), await endpointLake(s3, glue)),
+  );
 });
