@@ -207,8 +207,6 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
     const existing = merge ? await liveEntries(deps, previousData) : [];
     const newManifest = await writeDataManifest(deps, [...existing, ...added], snapshotId, sequence, currentSchema(metadata));
     const list = [...kept, ...(merge ? [] : previousData), newManifest];
-    const addedRows = files.reduce((n, f) => n + f.rows, 0);
-    const addedBytes = files.reduce((n, f) => n + f.bytes, 0);
     const offsets = { ...published };
     for (const s of staged) offsets[tpKey(s.topic, s.partition)] = s.lastOffset;
     const offsetsJson = JSON.stringify(offsets);
@@ -219,11 +217,7 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
       attempt,
       manifests: list,
       summary: {
-        operation: 'append',
-        'added-data-files': String(added.length),
-        'added-records': String(addedRows),
-        'added-files-size': String(addedBytes),
-        ...totals(parent, { files: added.length, records: addedRows, size: addedBytes }),
+        ...appendSummary(parent, files),
         [OFFSETS_PROPERTY]: offsetsJson,
         'lakeloader.batches': String(batches),
         'lakeloader.version': LOADER_VERSION,
@@ -231,7 +225,7 @@ export async function publishStaged(deps: IcebergDeps, opts: { minAgeMs?: number
     });
     return {
       next: withSnapshot(metadata, snapshot, location, { [OFFSETS_PROPERTY]: offsetsJson }, now()),
-      result: { snapshotId, batches, files: added.length, rows: addedRows },
+      result: { snapshotId, batches, files: added.length, rows: Number(snapshot.summary['added-records']) },
     };
   });
 }
@@ -249,8 +243,7 @@ export async function appendFiles(deps: IcebergDeps, source: string, files: Mani
   const live = files.filter((f) => f.rows > 0);
   type Out = Omit<PublishResult, 'attempts' | 'metadataLocation'>;
   return commitMetadata<Out>(deps, async ({ metadata, location, attempt }) => {
-    if (live.length === 0) return { done: { snapshotId: null, batches: 0, files: 0, rows: 0, skipped: 'nothing' } };
-    if (metadata.snapshots.some((s) => s.summary[SOURCE_PROPERTY] === source)) return { done: { snapshotId: null, batches: 0, files: 0, rows: 0, skipped: 'nothing' } };
+    if (live.length === 0 || metadata.snapshots.some((s) => s.summary[SOURCE_PROPERTY] === source)) return { done: { snapshotId: null, batches: 0, files: 0, rows: 0, skipped: 'nothing' } };
     const parent = currentSnapshot(metadata);
     const snapshotId = newSnapshotId();
     const sequence = metadata['last-sequence-number'] + 1;
@@ -258,24 +251,18 @@ export async function appendFiles(deps: IcebergDeps, source: string, files: Mani
     const added = live.map((f) => dataFileEntry(deps, f, BigInt(snapshotId)));
     const manifest = await writeDataManifest(deps, added, snapshotId, sequence, currentSchema(metadata));
     const list = [...previous, manifest];
-    const rows = live.reduce((n, f) => n + f.rows, 0);
-    const size = live.reduce((n, f) => n + f.bytes, 0);
     const snapshot = await writeSnapshot(deps, metadata, {
       snapshotId,
       sequence,
       attempt,
       manifests: list,
       summary: {
-        operation: 'append',
-        'added-data-files': String(live.length),
-        'added-records': String(rows),
-        'added-files-size': String(size),
-        ...totals(parent, { files: live.length, records: rows, size }),
+        ...appendSummary(parent, live),
         [SOURCE_PROPERTY]: source,
         'lakeloader.version': LOADER_VERSION,
       },
     });
-    return { next: withSnapshot(metadata, snapshot, location, {}, now()), result: { snapshotId, batches: 1, files: live.length, rows } };
+    return { next: withSnapshot(metadata, snapshot, location, {}, now()), result: { snapshotId, batches: 1, files: live.length, rows: Number(snapshot.summary['added-records']) } };
   });
 }
 
@@ -299,6 +286,19 @@ export async function writeSnapshot(
     'manifest-list': listUri,
     summary: o.summary,
     'schema-id': metadata['current-schema-id'],
+  };
+}
+
+/** The summary of an `append` snapshot that adds `files` on top of `parent`. */
+function appendSummary(parent: Snapshot | null, files: readonly ManifestFile[]): Snapshot['summary'] {
+  const records = files.reduce((n, f) => n + f.rows, 0);
+  const size = files.reduce((n, f) => n + f.bytes, 0);
+  return {
+    operation: 'append',
+    'added-data-files': String(files.length),
+    'added-records': String(records),
+    'added-files-size': String(size),
+    ...totals(parent, { files: files.length, records, size }),
   };
 }
 
