@@ -63,7 +63,7 @@ export function partitionValueText(v: Conformed, kind: string): string {
   return String(v);
 }
 
-/** `YYYY-MM-DD` of a day number (days since 1970-01-01). */
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01; proleptic Gregorian, `-YYYY` before year 0). */
 export function formatDay(days: number): string {
   // civil_from_days (H. Hinnant)
   const z = days + 719468;
@@ -75,7 +75,8 @@ export function formatDay(days: number): string {
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const m = mp + (mp < 10 ? 3 : -9);
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
+  const yy = y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y).padStart(4, '0');
+  return `${yy}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
 }
 
 /** Where a row goes. */

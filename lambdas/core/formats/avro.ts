@@ -18,7 +18,8 @@ import type * as AvscModule from 'avsc';
 import type { ColumnType } from '../types';
 import type { Row } from '../pipeline';
 import { DecodeError } from '../decode';
-import { columnName, columnNames, dateText, decimalText, floorDiv, twosComplement, type DerivedColumn } from './columns';
+import { columnName, columnNames, decimalText, floorDiv, twosComplement, type DerivedColumn } from './columns';
+import { formatDay } from '../partition';
 import { SchemaDefinitionError } from './errors';
 
 let avsc: typeof AvscModule | undefined;
@@ -88,7 +89,7 @@ function logicalTypes(): Record<string, unknown> {
       if ((this as unknown as AvscType).underlyingType!.typeName !== 'int') throw new Error('date must annotate an int');
     }
     _fromValue(days: number) {
-      return dateText(days);
+      return formatDay(days);
     }
     _toValue(v: unknown) {
       if (typeof v === 'number') return v;

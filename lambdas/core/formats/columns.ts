@@ -50,21 +50,6 @@ export function toDeclarations(cols: DerivedColumn[]): { name: string; type: str
   return cols.map((c) => ({ name: c.name, type: formatColumnType(c.type), required: c.required, ...(c.comment ? { comment: c.comment } : {}) }));
 }
 
-/** `YYYY-MM-DD` of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's civil_from_days). */
-export function dateText(days: number): string {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const yy = y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y).padStart(4, '0');
-  return `${yy}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
-
 /** The exact decimal text of an unscaled integer at `scale` (`12345n, 2` → `123.45`). */
 export function decimalText(unscaled: bigint, scale: number): string {
   const neg = unscaled < 0n;
