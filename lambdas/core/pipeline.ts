@@ -277,6 +277,22 @@ export interface Pipeline {
   icebergSchema?: { schema: IcebergSchema; lastColumnId: number };
 }
 
+/**
+ * The Glue partition keys of a table: none for an Iceberg table (its partitioning is hidden);
+ * for a Hive table `dt` (and `hour`) for event-time partitioning, the partition columns, or none.
+ */
+export function partitionKeysFor(partitioning: Partitioning, format: TableFormat): PartitionKey[] {
+  if (format === 'iceberg') return [];
+  switch (partitioning.by) {
+    case 'eventTime':
+      return partitioning.granularity === 'hour' ? [{ name: 'dt', glueType: 'string' }, { name: 'hour', glueType: 'string' }] : [{ name: 'dt', glueType: 'string' }];
+    case 'columns':
+      return partitioning.columns.map((c) => ({ name: c.name, glueType: c.glueType }));
+    case 'none':
+      return [];
+  }
+}
+
 /** An invalid pipeline declaration; the message names the pipeline, the field and what to set. */
 export class PipelineDeclarationError extends LakeloaderError {
   readonly code = 'PIPELINE_DECLARATION';
@@ -382,7 +398,6 @@ function normalize(decl: PipelineDeclaration): Pipeline {
 
   const p = decl.partitioning as PartitioningDeclaration | undefined;
   let partitioning: Partitioning;
-  let partitionKeys: PartitionKey[];
   let fileColumns = declared;
   if (!p || typeof p !== 'object') {
     return fail(`set partitioning to { by: 'eventTime', source, granularity }, { by: 'columns', columns } or { by: 'none' }`);
@@ -400,8 +415,7 @@ function normalize(decl: PipelineDeclaration): Pipeline {
       if (!col!.required) fail(`partitioning.source "${p.source}" must be required: true (a row without event time has no partition)`);
       partitioning = { by: 'eventTime', source: { column: col!.name }, granularity: p.granularity };
     }
-    partitionKeys = p.granularity === 'hour' ? [{ name: 'dt', glueType: 'string' }, { name: 'hour', glueType: 'string' }] : [{ name: 'dt', glueType: 'string' }];
-    for (const k of partitionKeys) if (names.has(k.name)) fail(`column "${k.name}" collides with the event-time partition key "${k.name}"; rename the column`);
+    for (const k of partitionKeysFor(partitioning, 'hive')) if (names.has(k.name)) fail(`column "${k.name}" collides with the event-time partition key "${k.name}"; rename the column`);
   } else if (p.by === 'columns') {
     if (!Array.isArray(p.columns) || p.columns.length === 0) fail('partitioning.columns must list at least one column');
     const cols: Column[] = [];
@@ -413,13 +427,11 @@ function normalize(decl: PipelineDeclaration): Pipeline {
       cols.push(col!);
     }
     partitioning = { by: 'columns', columns: cols };
-    partitionKeys = cols.map((c) => ({ name: c.name, glueType: c.glueType }));
     // Hive keeps partition columns in the path only; Iceberg partitions by values in the files.
     if (format === 'hive') fileColumns = declared.filter((c) => !cols.includes(c));
     if (fileColumns.length === 0 && !keepKafkaCoordinates) fail('every column is a partition key; declare at least one data column');
   } else if (p.by === 'none') {
     partitioning = { by: 'none' };
-    partitionKeys = [];
   } else {
     return fail(`partitioning.by must be 'eventTime', 'columns' or 'none', got "${String((p as { by?: unknown }).by)}"`);
   }
@@ -436,7 +448,7 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     ...(formats.schemaRegistry ? { schemaRegistry: formats.schemaRegistry } : {}),
     ...(formats.schemaFile ? { schema: formats.schemaFile } : {}),
     columns,
-    partitionKeys,
+    partitionKeys: partitionKeysFor(partitioning, format),
     partitioning,
     transform: decl.transform as Transform<unknown> | undefined,
     keepKafkaCoordinates,
@@ -449,8 +461,6 @@ function normalize(decl: PipelineDeclaration): Pipeline {
     description: decl.description,
     format,
     iceberg,
-    // Iceberg partitioning is hidden: the Glue table has no partition keys.
-    ...(format === 'iceberg' ? { partitionKeys: [] } : {}),
   };
 }
 

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { GlueCatalog } from '../../lambdas/core/catalog';
-import { PIPELINE_BRAND, type Pipeline } from '../../lambdas/core/pipeline';
+import { partitionKeysFor, PIPELINE_BRAND, type Pipeline } from '../../lambdas/core/pipeline';
 import { S3ObjectStore } from '../../lambdas/core/store';
 import { createLocalLoader } from '../cli/invoke';
 import { resolveContext, type CliContext } from '../cli/context';
@@ -168,15 +168,13 @@ export interface FilesResult {
 
 /**
  * The pipeline with another format and name: the same columns, event-time partitioning and
- * compression. The Glue partition keys follow the format as definePipeline sets them (Iceberg:
- * hidden, none; Hive: `dt`, and `hour` for hourly partitions). Pipelines partitioned by columns
+ * compression; the Glue partition keys of the format (pipeline.ts partitionKeysFor). Pipelines partitioned by columns
  * are refused (their Hive files hold fewer columns than their Iceberg files).
  */
 export function pipelineVariant(p: Pipeline, format: TableFormat, name = `${p.name}_${format}`): Pipeline {
   const part = p.partitioning;
   if (part.by === 'columns') throw new RangeError(`pipeline ${p.name} is partitioned by columns; the files bench loads a pipeline partitioned by event time (or not at all)`);
-  const keys = format === 'iceberg' || part.by === 'none' ? [] : part.granularity === 'hour' ? ['dt', 'hour'] : ['dt'];
-  const v: Pipeline = { ...p, name, format, partitionKeys: keys.map((k) => ({ name: k, glueType: 'string' })) };
+  const v: Pipeline = { ...p, name, format, partitionKeys: partitionKeysFor(part, format) };
   return Object.defineProperty(v, PIPELINE_BRAND, { value: true, enumerable: false });
 }
 
